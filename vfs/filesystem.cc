@@ -1,0 +1,567 @@
+// Descriptors, reads and writes, truncation and attributes. Path operations
+// are in namespace.cc, the durability calls in sync.cc, mounting in mount.cc.
+#include "vfs/filesystem.h"
+
+#include <dirent.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <limits>
+
+#include "vfs/internal/filesystem_internal.h"
+
+namespace vfs {
+
+Timespec RealTimeNow() {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return Timespec{ts.tv_sec, ts.tv_nsec};
+}
+
+OpenFile::~OpenFile() {
+  if (inode->is_fifo() && writable()) {
+    MutexLock lock(&inode->mu);
+    --inode->fifo_writers;
+  }
+}
+
+Timespec Filesystem::Now() const { return options_.clock ? options_.clock() : RealTimeNow(); }
+
+// Rule M2: a timestamp update sets DIRTY_SYNC, or DIRTY_TIME under lazytime
+// when no other flag is set (the flags exclude each other).
+void Filesystem::TouchLocked(Inode& inode, bool mtime, bool ctime) {
+  const Timespec now = Now();
+  if (mtime) inode.mtime = now;
+  if (ctime) inode.ctime = now;
+  if (options_.lazytime && !(inode.dirty & (kDirtySync | kDirtyDatasync))) {
+    inode.dirty |= kDirtyTime;
+  } else {
+    inode.dirty = (inode.dirty & ~kDirtyTime) | kDirtySync;
+  }
+}
+
+Result<void> Filesystem::CheckAlive() const {
+  if (stopped_.load(std::memory_order_relaxed)) return Error(EIO);
+  return Ok();
+}
+
+Result<void> Filesystem::ReserveBytes(uint64_t pages) {
+  if (pages == 0) return Ok();
+  const uint64_t limit = options_.max_bytes / page_size_;
+  uint64_t used = accounts_->used_pages.load(std::memory_order_relaxed);
+  do {
+    if (used > limit || limit - used < pages) return Error(ENOSPC);
+  } while (!accounts_->used_pages.compare_exchange_weak(used, used + pages, std::memory_order_relaxed));
+  return Ok();
+}
+
+void Filesystem::ReleaseBytes(uint64_t pages) {
+  accounts_->used_pages.fetch_sub(pages, std::memory_order_relaxed);
+}
+
+// ---- Descriptor table ----
+
+Result<std::shared_ptr<OpenFile>> Filesystem::GetFile(Fd fd) {
+  ReaderLock lock(&fd_mu_);
+  const int n = fd.value();
+  if (n < 0 || static_cast<size_t>(n) >= fds_.size() || !fds_[n]) return Error(EBADF);
+  return fds_[n];
+}
+
+Result<Fd> Filesystem::InstallFd(std::shared_ptr<OpenFile> file) {
+  WriterLock lock(&fd_mu_);
+  if (open_fds_ >= options_.max_open_fds) return Error(EMFILE);
+  size_t slot = 0;
+  while (slot < fds_.size() && fds_[slot]) ++slot;
+  if (slot == fds_.size()) fds_.emplace_back();
+  fds_[slot] = std::move(file);
+  ++open_fds_;
+  return Fd(static_cast<int>(slot));
+}
+
+Result<void> Filesystem::Close(Fd fd) {
+  std::shared_ptr<OpenFile> file;
+  {
+    WriterLock lock(&fd_mu_);
+    const int n = fd.value();
+    if (n < 0 || static_cast<size_t>(n) >= fds_.size() || !fds_[n]) return Error(EBADF);
+    file = std::move(fds_[n]);
+    --open_fds_;
+  }
+  // Rule W5.5: close does not report writeback errors. The description (and
+  // an unlinked inode) goes away when the last reference drops, outside the
+  // table lock.
+  return Ok();
+}
+
+Result<Fd> Filesystem::Dup(Fd fd) {
+  if (auto alive = CheckAlive(); !alive.ok()) return Error(alive.error());
+  auto file = GetFile(fd);
+  if (!file.ok()) return Error(file.error());
+  return InstallFd(*std::move(file));
+}
+
+// ---- Reads ----
+
+Result<PageRef> Filesystem::LoadPageLocked(Inode& inode, PageIndex index) {
+  auto data = store_->ReadPage(inode.ino, index);
+  if (!data.ok()) return Error(data.error());
+  if (!*data) return PageRef();  // the store lost it (rule W1): a hole
+  return *data;
+}
+
+Result<size_t> Filesystem::ReadAt(OpenFile& file, char* buf, size_t count, int64_t offset) {
+  Inode& inode = *file.inode;
+  MutexLock lock(&inode.mu);
+  if (offset < 0) return Error(EINVAL);
+  const uint64_t pos = static_cast<uint64_t>(offset);
+  if (pos >= inode.size || count == 0) return size_t{0};
+  const size_t n = static_cast<size_t>(std::min<uint64_t>(count, inode.size - pos));
+  size_t done = 0;
+  while (done < n) {
+    const uint64_t at = pos + done;
+    const PageIndex index(at >> page_shift_);
+    const uint32_t in_page = static_cast<uint32_t>(at & (page_size_ - 1));
+    const size_t chunk = std::min<size_t>(n - done, page_size_ - in_page);
+    CachedPage* page = inode.pages.Find(index);
+    if (page == nullptr && inode.pages.OnStore(index)) {
+      auto data = LoadPageLocked(inode, index);
+      if (!data.ok()) return Error(data.error());
+      if (*data) page = inode.pages.Insert(index, *std::move(data));
+    }
+    if (page != nullptr) {
+      std::memcpy(buf + done, page->data()->data() + in_page, chunk);
+    } else {
+      std::memset(buf + done, 0, chunk);  // a hole reads as zeros
+    }
+    done += chunk;
+  }
+  // [VFS choice] noatime: reads leave atime alone, as a noatime mount.
+  return n;
+}
+
+Result<size_t> Filesystem::Read(Fd fd, void* buf, size_t count) {
+  if (auto alive = CheckAlive(); !alive.ok()) return Error(alive.error());
+  auto got = GetFile(fd);
+  if (!got.ok()) return Error(got.error());
+  OpenFile& file = **got;
+  if (!file.readable()) return Error(EBADF);
+  Inode& inode = *file.inode;
+  if (inode.is_dir()) return Error(EISDIR);
+  if (inode.is_fifo()) {
+    MutexLock lock(&inode.mu);
+    if (count == 0) return size_t{0};
+    if (inode.fifo_data.empty()) {
+      if (inode.fifo_writers > 0) return Error(EAGAIN);
+      return size_t{0};
+    }
+    const size_t n = std::min(count, inode.fifo_data.size());
+    std::memcpy(buf, inode.fifo_data.data(), n);
+    inode.fifo_data.erase(0, n);
+    return n;
+  }
+  MutexLock pos_lock(&file.pos_mu);
+  auto n = ReadAt(file, static_cast<char*>(buf), count, file.offset);
+  if (n.ok()) file.offset += static_cast<int64_t>(*n);
+  return n;
+}
+
+Result<size_t> Filesystem::Pread(Fd fd, void* buf, size_t count, int64_t offset) {
+  if (auto alive = CheckAlive(); !alive.ok()) return Error(alive.error());
+  auto got = GetFile(fd);
+  if (!got.ok()) return Error(got.error());
+  OpenFile& file = **got;
+  if (!file.readable()) return Error(EBADF);
+  if (file.inode->is_fifo()) return Error(ESPIPE);
+  if (file.inode->is_dir()) return Error(EISDIR);
+  if (offset < 0) return Error(EINVAL);
+  return ReadAt(file, static_cast<char*>(buf), count, offset);
+}
+
+// ---- Writes ----
+
+// Writes `count` bytes at *offset (at the end with `append`) and moves
+// *offset past them. `sync_flags` is O_DSYNC or O_SYNC to follow the write
+// with the sync of rules O1 / O2; *offset moves only if that succeeds.
+Result<size_t> Filesystem::WriteAt(OpenFile& file, const char* buf, size_t count, int64_t* offset,
+                                   bool append, int sync_flags) {
+  Inode& inode = *file.inode;
+  if (count == 0) return size_t{0};
+  if (*offset < 0 && !append) return Error(EINVAL);
+  uint64_t pos = 0;
+  uint64_t end = 0;
+  {
+    MutexLock lock(&inode.mu);
+    pos = append ? inode.size : static_cast<uint64_t>(*offset);
+    const uint64_t limit = options_.max_file_size;
+    if (pos >= limit) return Error(EFBIG);
+    // As Linux: a write crossing the limit is cut short at it.
+    count = static_cast<size_t>(std::min<uint64_t>(count, limit - pos));
+    end = pos + count;
+    const PageIndex first(pos >> page_shift_);
+    const PageIndex last((end - 1) >> page_shift_);
+
+    // Check and prepare everything before the first byte changes: a failed
+    // write changes nothing.
+    uint64_t new_pages = 0;
+    for (uint64_t i = first.value(); i <= last.value(); ++i) {
+      if (!inode.pages.Allocated(PageIndex(i))) ++new_pages;
+    }
+    if (auto reserved = ReserveBytes(new_pages); !reserved.ok()) return Error(reserved.error());
+    for (uint64_t i = first.value(); i <= last.value(); ++i) {
+      const PageIndex index(i);
+      if (inode.pages.Find(index) != nullptr || !inode.pages.OnStore(index)) continue;
+      auto data = LoadPageLocked(inode, index);
+      if (!data.ok()) {
+        ReleaseBytes(new_pages);
+        return Error(data.error());
+      }
+      inode.pages.Insert(index, *data ? *std::move(data) : PageBuffer::Allocate(page_size_));
+    }
+
+    size_t done = 0;
+    while (done < count) {
+      const uint64_t at = pos + done;
+      const PageIndex index(at >> page_shift_);
+      const uint32_t in_page = static_cast<uint32_t>(at & (page_size_ - 1));
+      const size_t chunk = std::min<size_t>(count - done, page_size_ - in_page);
+      CachedPage* page = inode.pages.Find(index);
+      if (page == nullptr) page = inode.pages.Insert(index, PageBuffer::Allocate(page_size_));
+      std::memcpy(inode.pages.BeginWrite(page) + in_page, buf + done, chunk);
+      done += chunk;
+    }
+    // Rule M2: a new allocation or a size extension needs the record for the
+    // data to be readable after a crash: DIRTY_DATASYNC with DIRTY_SYNC.
+    if (new_pages > 0 || end > inode.size) inode.dirty = (inode.dirty & ~kDirtyTime) | kDirtySync | kDirtyDatasync;
+    if (end > inode.size) inode.size = end;
+    TouchLocked(inode, /*mtime=*/true, /*ctime=*/true);
+  }
+  if (sync_flags != 0) {
+    // Rules O1 / O2: vfs_fsync_range over the bytes just written.
+    const int mode = (sync_flags & (O_SYNC & ~O_DSYNC)) ? kSyncFile : kSyncData;
+    auto synced = SyncRange(file, PageIndex(pos >> page_shift_), PageIndex((end - 1) >> page_shift_),
+                            mode, /*escalate=*/false);
+    if (!synced.ok()) return Error(synced.error());
+  }
+  *offset = static_cast<int64_t>(end);
+  return count;
+}
+
+namespace {
+// The O_SYNC / O_DSYNC part of a description's flags (O_SYNC contains O_DSYNC).
+int SyncFlagsOf(int flags) {
+  if ((flags & O_SYNC) == O_SYNC) return O_SYNC;
+  if (flags & O_DSYNC) return O_DSYNC;
+  return 0;
+}
+}  // namespace
+
+Result<size_t> Filesystem::Write(Fd fd, const void* buf, size_t count) {
+  if (auto alive = CheckAlive(); !alive.ok()) return Error(alive.error());
+  auto got = GetFile(fd);
+  if (!got.ok()) return Error(got.error());
+  OpenFile& file = **got;
+  if (!file.writable()) return Error(EBADF);
+  Inode& inode = *file.inode;
+  if (inode.is_fifo()) {
+    constexpr size_t kFifoCapacity = 65536;  // Linux's default pipe size
+    MutexLock lock(&inode.mu);
+    if (count == 0) return size_t{0};
+    const size_t room = kFifoCapacity - inode.fifo_data.size();
+    if (room == 0) return Error(EAGAIN);
+    const size_t n = std::min(count, room);
+    inode.fifo_data.append(static_cast<const char*>(buf), n);
+    return n;
+  }
+  MutexLock pos_lock(&file.pos_mu);
+  return WriteAt(file, static_cast<const char*>(buf), count, &file.offset,
+                 (file.flags & O_APPEND) != 0, SyncFlagsOf(file.flags));
+}
+
+Result<size_t> Filesystem::Pwrite(Fd fd, const void* buf, size_t count, int64_t offset) {
+  return Pwrite2(fd, buf, count, offset, 0);
+}
+
+Result<size_t> Filesystem::Pwrite2(Fd fd, const void* buf, size_t count, int64_t offset,
+                                   int rwf_flags) {
+  if (auto alive = CheckAlive(); !alive.ok()) return Error(alive.error());
+  auto got = GetFile(fd);
+  if (!got.ok()) return Error(got.error());
+  OpenFile& file = **got;
+  if (rwf_flags & ~(kRwfDsync | kRwfSync | kRwfAppend)) return Error(EOPNOTSUPP);
+  if (!file.writable()) return Error(EBADF);
+  if (file.inode->is_fifo()) return Error(ESPIPE);
+  if (offset == -1) {  // pwritev2: -1 uses and moves the current offset
+    MutexLock pos_lock(&file.pos_mu);
+    int sync_flags = SyncFlagsOf(file.flags);
+    if (rwf_flags & kRwfSync) sync_flags = O_SYNC;
+    else if ((rwf_flags & kRwfDsync) && sync_flags == 0) sync_flags = O_DSYNC;
+    return WriteAt(file, static_cast<const char*>(buf), count, &file.offset,
+                   (file.flags & O_APPEND) || (rwf_flags & kRwfAppend), sync_flags);
+  }
+  if (offset < 0) return Error(EINVAL);
+  // Rule O3: RWF_DSYNC / RWF_SYNC apply O1 / O2 to this call only.
+  int sync_flags = SyncFlagsOf(file.flags);
+  if (rwf_flags & kRwfSync) sync_flags = O_SYNC;
+  else if ((rwf_flags & kRwfDsync) && sync_flags == 0) sync_flags = O_DSYNC;
+  int64_t at = offset;
+  // As Linux: pwrite on an O_APPEND description appends.
+  return WriteAt(file, static_cast<const char*>(buf), count, &at,
+                 (file.flags & O_APPEND) || (rwf_flags & kRwfAppend), sync_flags);
+}
+
+// ---- Seeking ----
+
+Result<int64_t> Filesystem::Lseek(Fd fd, int64_t offset, int whence) {
+  if (auto alive = CheckAlive(); !alive.ok()) return Error(alive.error());
+  auto got = GetFile(fd);
+  if (!got.ok()) return Error(got.error());
+  OpenFile& file = **got;
+  if (file.is_path()) return Error(EBADF);
+  Inode& inode = *file.inode;
+  if (inode.is_fifo()) return Error(ESPIPE);
+  MutexLock pos_lock(&file.pos_mu);
+  if (inode.is_dir()) {
+    // Directory positions are opaque; only a rewind to 0 is meaningful.
+    if ((whence == SEEK_SET && offset == 0) || (whence == SEEK_CUR && offset == 0 && file.dir_stage == 0)) {
+      file.dir_stage = 0;
+      file.dir_last.clear();
+      file.offset = 0;
+      return int64_t{0};
+    }
+    return Error(EINVAL);
+  }
+  MutexLock lock(&inode.mu);
+  const int64_t size = static_cast<int64_t>(inode.size);
+  int64_t result = 0;
+  switch (whence) {
+    case SEEK_SET:
+      result = offset;
+      break;
+    case SEEK_CUR:
+      if (__builtin_add_overflow(file.offset, offset, &result)) return Error(EOVERFLOW);
+      break;
+    case SEEK_END:
+      if (__builtin_add_overflow(size, offset, &result)) return Error(EOVERFLOW);
+      break;
+    case SEEK_DATA: {
+      if (offset < 0 || offset >= size) return Error(ENXIO);
+      auto next = inode.pages.NextAllocated(PageIndex(static_cast<uint64_t>(offset) >> page_shift_));
+      if (!next) return Error(ENXIO);
+      const int64_t start = static_cast<int64_t>(next->value() << page_shift_);
+      result = std::max(offset, start);
+      if (result >= size) return Error(ENXIO);
+      break;
+    }
+    case SEEK_HOLE: {
+      if (offset < 0 || offset >= size) return Error(ENXIO);
+      const PageIndex hole = inode.pages.NextHole(PageIndex(static_cast<uint64_t>(offset) >> page_shift_));
+      const uint64_t start = hole.value() << page_shift_;
+      result = std::min<int64_t>(std::max<int64_t>(offset, static_cast<int64_t>(start)), size);
+      break;
+    }
+    default:
+      return Error(EINVAL);
+  }
+  if (result < 0) return Error(EINVAL);
+  file.offset = result;
+  return result;
+}
+
+// ---- Truncation ----
+
+Result<void> Filesystem::TruncateInode(Inode& inode, int64_t length) {
+  if (length < 0) return Error(EINVAL);
+  if (static_cast<uint64_t>(length) > options_.max_file_size) return Error(EFBIG);
+  const uint64_t new_size = static_cast<uint64_t>(length);
+  const PageIndex keep((new_size + page_size_ - 1) >> page_shift_);  // first page dropped
+  for (;;) {
+    // Pages in writeback past the new end are waited for first, as Linux's
+    // truncate_inode_pages, so their completion cannot touch dropped pages.
+    WaitWriteback(inode, keep, kLastPage);
+    MutexLock lock(&inode.mu);
+    if (!inode.pages.TicketsIn(keep, kLastPage).empty()) continue;
+    const uint32_t tail = static_cast<uint32_t>(new_size & (page_size_ - 1));
+    const PageIndex tail_index(new_size >> page_shift_);
+    if (new_size < inode.size) {
+      // Load the partial last page before changing anything.
+      if (tail != 0 && inode.pages.Find(tail_index) == nullptr && inode.pages.OnStore(tail_index)) {
+        auto data = LoadPageLocked(inode, tail_index);
+        if (!data.ok()) return Error(data.error());
+        inode.pages.Insert(tail_index, *data ? *std::move(data) : PageBuffer::Allocate(page_size_));
+      }
+      const uint64_t before = inode.pages.allocated_pages();
+      inode.pages.DropFrom(keep);
+      ReleaseBytes(before - inode.pages.allocated_pages());
+      if (tail != 0) {
+        if (CachedPage* page = inode.pages.Find(tail_index); page && !page->data()->ZeroFrom(tail)) {
+          std::memset(inode.pages.BeginWrite(page) + tail, 0, page_size_ - tail);
+        }
+      }
+      // The next record carries the truncation (see Truncate in store.h).
+      inode.truncated = true;
+      inode.min_size = std::min(inode.min_size, new_size);
+      inode.generation = generation_.fetch_add(1, std::memory_order_relaxed) + 1;
+    }
+    if (new_size != inode.size) inode.dirty = (inode.dirty & ~kDirtyTime) | kDirtySync | kDirtyDatasync;
+    inode.size = new_size;
+    // As Linux: truncate updates mtime and ctime even when the size stays.
+    TouchLocked(inode, /*mtime=*/true, /*ctime=*/true);
+    return Ok();
+  }
+}
+
+Result<void> Filesystem::Ftruncate(Fd fd, int64_t length) {
+  if (auto alive = CheckAlive(); !alive.ok()) return alive;
+  if (length < 0) return Error(EINVAL);  // checked before the fd, as Linux
+  auto got = GetFile(fd);
+  if (!got.ok()) return Error(got.error());
+  OpenFile& file = **got;
+  if (file.is_path()) return Error(EBADF);
+  if (!file.inode->is_reg() || !file.writable()) return Error(EINVAL);
+  return TruncateInode(*file.inode, length);
+}
+
+Result<void> Filesystem::Truncate(std::string_view path, int64_t length) {
+  if (auto alive = CheckAlive(); !alive.ok()) return alive;
+  if (length < 0) return Error(EINVAL);
+  auto inode = ResolveInode(kCwd, path, /*follow_last=*/true);
+  if (!inode.ok()) return Error(inode.error());
+  if ((*inode)->is_dir()) return Error(EISDIR);
+  if (!(*inode)->is_reg()) return Error(EINVAL);
+  return TruncateInode(**inode, length);
+}
+
+// ---- Attributes ----
+
+StatBuf Filesystem::StatOf(Inode& inode) {
+  MutexLock lock(&inode.mu);
+  StatBuf st;
+  st.ino = inode.ino;
+  st.mode = inode.mode;
+  st.nlink = inode.nlink;
+  st.uid = inode.uid;
+  st.gid = inode.gid;
+  st.size = inode.is_symlink() ? inode.symlink_target.size() : inode.size;
+  st.blocks = inode.pages.allocated_pages() * (page_size_ / 512);
+  st.blksize = page_size_;
+  st.atime = inode.atime;
+  st.mtime = inode.mtime;
+  st.ctime = inode.ctime;
+  return st;
+}
+
+Result<StatBuf> Filesystem::Fstat(Fd fd) {
+  if (auto alive = CheckAlive(); !alive.ok()) return Error(alive.error());
+  auto got = GetFile(fd);
+  if (!got.ok()) return Error(got.error());
+  return StatOf(*(*got)->inode);
+}
+
+Result<StatBuf> Filesystem::Stat(std::string_view path) {
+  if (auto alive = CheckAlive(); !alive.ok()) return Error(alive.error());
+  auto inode = ResolveInode(kCwd, path, /*follow_last=*/true);
+  if (!inode.ok()) return Error(inode.error());
+  return StatOf(**inode);
+}
+
+Result<StatBuf> Filesystem::Lstat(std::string_view path) {
+  if (auto alive = CheckAlive(); !alive.ok()) return Error(alive.error());
+  auto inode = ResolveInode(kCwd, path, /*follow_last=*/false);
+  if (!inode.ok()) return Error(inode.error());
+  return StatOf(**inode);
+}
+
+namespace {
+Result<void> ChmodInode(Inode& inode, uint32_t mode, const Timespec& now) {
+  MutexLock lock(&inode.mu);
+  inode.mode = inode.type | (mode & 07777);
+  inode.ctime = now;
+  // Rule M2 [VFS choice]: chmod sets DIRTY_SYNC only, so fdatasync skips it.
+  inode.dirty = (inode.dirty & ~kDirtyTime) | kDirtySync;
+  return Ok();
+}
+}  // namespace
+
+Result<void> Filesystem::Chmod(std::string_view path, uint32_t mode) {
+  if (auto alive = CheckAlive(); !alive.ok()) return alive;
+  auto inode = ResolveInode(kCwd, path, /*follow_last=*/true);
+  if (!inode.ok()) return Error(inode.error());
+  return ChmodInode(**inode, mode, Now());
+}
+
+Result<void> Filesystem::Fchmod(Fd fd, uint32_t mode) {
+  if (auto alive = CheckAlive(); !alive.ok()) return alive;
+  auto got = GetFile(fd);
+  if (!got.ok()) return Error(got.error());
+  if ((*got)->is_path()) return Error(EBADF);
+  return ChmodInode(*(*got)->inode, mode, Now());
+}
+
+Result<void> Filesystem::UtimensInode(Inode& inode, const std::array<Timespec, 2>& times) {
+  for (const Timespec& t : times) {
+    if (t.nsec != kUtimeNow && t.nsec != kUtimeOmit && (t.nsec < 0 || t.nsec >= 1000000000)) {
+      return Error(EINVAL);
+    }
+  }
+  const Timespec now = Now();
+  MutexLock lock(&inode.mu);
+  if (times[0].nsec == kUtimeOmit && times[1].nsec == kUtimeOmit) return Ok();
+  if (times[0].nsec != kUtimeOmit) inode.atime = times[0].nsec == kUtimeNow ? now : times[0];
+  if (times[1].nsec != kUtimeOmit) inode.mtime = times[1].nsec == kUtimeNow ? now : times[1];
+  inode.ctime = now;
+  // Rule M2 [VFS choice]: utimes sets DIRTY_SYNC only.
+  inode.dirty = (inode.dirty & ~kDirtyTime) | kDirtySync;
+  return Ok();
+}
+
+Result<void> Filesystem::Utimens(std::string_view path, const std::array<Timespec, 2>& times,
+                                 bool follow) {
+  if (auto alive = CheckAlive(); !alive.ok()) return alive;
+  auto inode = ResolveInode(kCwd, path, follow);
+  if (!inode.ok()) return Error(inode.error());
+  return UtimensInode(**inode, times);
+}
+
+Result<void> Filesystem::Futimens(Fd fd, const std::array<Timespec, 2>& times) {
+  if (auto alive = CheckAlive(); !alive.ok()) return alive;
+  auto got = GetFile(fd);
+  if (!got.ok()) return Error(got.error());
+  if ((*got)->is_path()) return Error(EBADF);
+  return UtimensInode(*(*got)->inode, times);
+}
+
+Result<StatFs> Filesystem::Statfs() {
+  if (auto alive = CheckAlive(); !alive.ok()) return Error(alive.error());
+  StatFs st;
+  st.block_size = page_size_;
+  st.blocks = options_.max_bytes / page_size_;
+  const uint64_t used = accounts_->used_pages.load(std::memory_order_relaxed);
+  st.blocks_free = used >= st.blocks ? 0 : st.blocks - used;
+  st.files = options_.max_inodes;
+  const uint64_t inodes = accounts_->inodes.load(std::memory_order_relaxed);
+  st.files_free = inodes >= st.files ? 0 : st.files - inodes;
+  st.name_max = options_.max_name_length;
+  return st;
+}
+
+// ---- Introspection ----
+
+Result<PageState> Filesystem::PageStateAt(Fd fd, PageIndex index) {
+  auto got = GetFile(fd);
+  if (!got.ok()) return Error(got.error());
+  Inode& inode = *(*got)->inode;
+  MutexLock lock(&inode.mu);
+  return inode.pages.StateOf(index);
+}
+
+Result<uint8_t> Filesystem::InodeDirtyFlags(Fd fd) {
+  auto got = GetFile(fd);
+  if (!got.ok()) return Error(got.error());
+  Inode& inode = *(*got)->inode;
+  MutexLock lock(&inode.mu);
+  return inode.dirty;
+}
+
+}  // namespace vfs

@@ -1,0 +1,296 @@
+// Filesystem: one mounted in-memory tree with real durability semantics.
+//
+// A syscall-shaped API (descriptors, exact errnos) over files, directories,
+// symlinks and FIFOs kept in memory. Every change is first only visible; the
+// durability calls commit the dirty state to the Store the tree was mounted
+// on, as the numbered rules of docs/semantics.md say:
+//   fsync / fdatasync (D1, D2), fsync of a directory (D3), sync_file_range
+//   (D5, E2, S1-S5), AIX fsync_range (D6, E5), WASI fd_sync / fd_datasync
+//   (D7, E6, E7), syncfs / sync, O_SYNC / O_DSYNC writes (O1-O3).
+// Crash() drops everything that is not durable; mounting a new Filesystem on
+// the same store then shows exactly the durable state.
+//
+//   auto store = vfs::NewMemoryStore();
+//   auto fs = vfs::Filesystem::Mount(store).value();
+//   vfs::Fd fd = fs->Open("/log", O_WRONLY | O_CREAT | O_APPEND, 0644).value();
+//   fs->Write(fd, "record\n", 7);
+//   fs->Fsync(fd);                    // data and inode durable, name not yet
+//   fs->Fsync(fs->Open("/", O_RDONLY | O_DIRECTORY).value());  // the name too
+//   fs->Crash();
+//   auto after = vfs::Filesystem::Mount(store).value();        // "/log" is there
+//
+// Every call checks all its arguments before it changes anything, so a call
+// that fails changes nothing. After Crash() or Unmount() every call returns
+// EIO.
+//
+// Thread-safety: every method is thread-safe. Lock order: the namespace lock,
+// then a description's position lock, then an inode's lock.
+#ifndef VFS_FILESYSTEM_H_
+#define VFS_FILESYSTEM_H_
+
+#include <array>
+#include <atomic>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "backends/store.h"
+#include "vfs/internal/mutex.h"
+#include "vfs/options.h"
+#include "vfs/errseq.h"
+#include "vfs/page_cache.h"
+#include "vfs/result.h"
+#include "vfs/types.h"
+#include "vfs/wasi.h"
+
+namespace vfs {
+
+struct Inode;
+struct OpenFile;
+
+// The descriptor that names the current directory in the *At calls.
+inline constexpr Fd kCwd{AT_FDCWD};
+
+// What a mount repaired in a durable image that a crash left inconsistent.
+struct MountReport {
+  uint64_t inodes = 0;             // inodes mounted
+  uint64_t dropped_entries = 0;    // entries naming an inode with no record
+  uint64_t orphans_freed = 0;      // records no entry reaches
+  uint64_t pages_beyond_size = 0;  // pages past the durable size, dropped
+};
+
+class Filesystem {
+ public:
+  // Mounts the durable state of `store`, formatting it first if it is empty
+  // (the root directory is made durable at once). EINVAL for bad options
+  // (page size not a power of two in [512, 65536], or unlike the store's);
+  // EBUSY if another Filesystem has the store mounted; the store's errno if it
+  // cannot be read.
+  static Result<std::unique_ptr<Filesystem>> Mount(std::shared_ptr<Store> store,
+                                                   Options options = {});
+  // Unmounts as Unmount() does, unless Crash() or Unmount() came first.
+  ~Filesystem();
+  Filesystem(const Filesystem&) = delete;
+  Filesystem& operator=(const Filesystem&) = delete;
+
+  // Makes everything durable (as sync), waits for all store writes and gives
+  // the store up. Returns the first error met; the store is released anyway.
+  Result<void> Unmount();
+  // Power cut: the store drops everything not durable and this Filesystem
+  // stops (every later call returns EIO). Mount the store again to see what
+  // survived.
+  void Crash();
+
+  // ---- Files and descriptors ----
+
+  // open(2) / openat(2). Flags: O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL,
+  // O_TRUNC, O_APPEND, O_DIRECTORY, O_NOFOLLOW, O_PATH, O_SYNC, O_DSYNC (others
+  // are accepted and ignored, as Linux ignores unknown flags). `dir` is
+  // kCwd or a directory descriptor for a relative path. Errors: ENOENT,
+  // ENOTDIR, EISDIR (directory opened for writing, or O_CREAT on one), EEXIST
+  // (O_CREAT|O_EXCL), ELOOP (O_NOFOLLOW on a symlink, or too many symlinks),
+  // ENAMETOOLONG, EINVAL (bad access mode), EMFILE, ENOSPC (inode limit),
+  // EBADF (bad `dir`). O_TRUNC truncates a regular file, as on Linux.
+  Result<Fd> Open(std::string_view path, int flags, uint32_t mode = 0);
+  Result<Fd> OpenAt(Fd dir, std::string_view path, int flags, uint32_t mode = 0);
+  // close(2). EBADF if `fd` is not open. Never reports writeback errors (W5.5).
+  Result<void> Close(Fd fd);
+  // dup(2): the lowest free descriptor, sharing the open file description.
+  Result<Fd> Dup(Fd fd);
+
+  // read(2), write(2), pread(2), pwrite(2). EBADF (not open, O_PATH, or the
+  // wrong access mode), EISDIR (read of a directory), ESPIPE (pread/pwrite on
+  // a FIFO), EINVAL (negative offset), EFBIG (past max_file_size), ENOSPC
+  // (max_bytes; nothing is written), EAGAIN (empty FIFO with a writer, or a
+  // full one: FIFOs never block). With O_APPEND every write goes to the end,
+  // pwrite included (as Linux). With O_SYNC / O_DSYNC a write is followed by
+  // the sync of rule O2 / O1 over its range; if that fails the write returns
+  // the error and the offset does not move.
+  Result<size_t> Read(Fd fd, void* buf, size_t count);
+  Result<size_t> Write(Fd fd, const void* buf, size_t count);
+  Result<size_t> Pread(Fd fd, void* buf, size_t count, int64_t offset);
+  Result<size_t> Pwrite(Fd fd, const void* buf, size_t count, int64_t offset);
+  // pwritev2(2) with one buffer. `rwf_flags`: RWF_DSYNC and RWF_SYNC (rule
+  // O3); offset -1 means the current offset. EOPNOTSUPP for other flags.
+  Result<size_t> Pwrite2(Fd fd, const void* buf, size_t count, int64_t offset, int rwf_flags);
+  // lseek(2): SEEK_SET, SEEK_CUR, SEEK_END, SEEK_DATA, SEEK_HOLE (holes are
+  // page-granular). EINVAL (bad whence or negative result), ENXIO
+  // (SEEK_DATA/SEEK_HOLE at or past the end, or no data after), ESPIPE (FIFO).
+  Result<int64_t> Lseek(Fd fd, int64_t offset, int whence);
+  // truncate(2) / ftruncate(2). EINVAL (negative length; ftruncate on a
+  // descriptor not open for writing or not a regular file), EISDIR (truncate
+  // of a directory), EFBIG, ENOSPC.
+  Result<void> Truncate(std::string_view path, int64_t length);
+  Result<void> Ftruncate(Fd fd, int64_t length);
+
+  // ---- Namespace ----
+
+  Result<void> Mkdir(std::string_view path, uint32_t mode);
+  // rmdir(2): ENOTEMPTY, ENOTDIR, EBUSY (the root), EINVAL (last component ".").
+  Result<void> Rmdir(std::string_view path);
+  // unlink(2): EISDIR for a directory. An open file keeps its data until its
+  // last descriptor closes.
+  Result<void> Unlink(std::string_view path);
+  // renameat2(2) semantics: atomic, replaces a target; flags kRenameNoReplace
+  // (EEXIST if the target exists) and kRenameExchange (ENOENT if it does not).
+  // EINVAL (a directory into its own subtree, or bad flags), EISDIR, ENOTDIR,
+  // ENOTEMPTY, EBUSY ("." or ".." or the root).
+  Result<void> Rename(std::string_view from, std::string_view to, unsigned flags = 0);
+  // link(2): EPERM for a directory, EEXIST if `to` exists.
+  Result<void> Link(std::string_view from, std::string_view to);
+  Result<void> Symlink(std::string_view target, std::string_view path);
+  // readlink(2): EINVAL if `path` is not a symlink.
+  Result<std::string> Readlink(std::string_view path);
+  Result<void> Mkfifo(std::string_view path, uint32_t mode);
+  // pipe(2): {read end, write end}. Pipes never block: EAGAIN instead.
+  Result<std::pair<Fd, Fd>> Pipe();
+  Result<void> Chdir(std::string_view path);
+  Result<std::string> Getcwd();
+
+  // ---- Attributes ----
+
+  Result<StatBuf> Stat(std::string_view path);
+  Result<StatBuf> Lstat(std::string_view path);
+  Result<StatBuf> Fstat(Fd fd);
+  // chmod(2): the permission bits (07777) of `mode`.
+  Result<void> Chmod(std::string_view path, uint32_t mode);
+  Result<void> Fchmod(Fd fd, uint32_t mode);
+  // utimensat(2): {atime, mtime}; nsec kUtimeNow or kUtimeOmit as in Linux.
+  // EINVAL for nsec outside [0, 1e9) other than those two.
+  Result<void> Utimens(std::string_view path, const std::array<Timespec, 2>& times,
+                       bool follow = true);
+  Result<void> Futimens(Fd fd, const std::array<Timespec, 2>& times);
+  // The next entries of a directory ("." and ".." first, then names in byte
+  // order), at most `max`; empty at the end. lseek(fd, 0, SEEK_SET) rewinds.
+  // ENOTDIR if `fd` is not a directory, EBADF if not open or O_PATH.
+  Result<std::vector<DirEntry>> ReadDir(Fd fd, size_t max = SIZE_MAX);
+  Result<StatFs> Statfs();
+
+  // ---- Durability ----
+
+  // fsync(2), rules D1, D3 (for a directory), D4, D8, E1. EBADF (not open,
+  // O_PATH, or, in the aix personality, not open for writing), EINVAL (FIFO
+  // or pipe), EIO / ENOSPC / EDQUOT (write-back failed: rules E1.3, E1.5).
+  Result<void> Fsync(Fd fd);
+  // fdatasync(2), rule D2: the data and the size, not timestamps.
+  Result<void> Fdatasync(Fd fd);
+  // sync_file_range(2), rules D5, E2 (E3 with sync_file_range_pre_5_2),
+  // S1-S5. Never writes metadata or flushes the store's cache.
+  Result<void> SyncFileRange(Fd fd, int64_t offset, int64_t nbytes, unsigned flags);
+  // AIX fsync_range(2), rules D6, E5. `how`: kFsyncRangeDataSync,
+  // kFsyncRangeFileSync, kFsyncRangeNoCache (combinable). length 0: the whole
+  // file.
+  Result<void> FsyncRange(Fd fd, int how, int64_t start, int64_t length);
+  // WASI fd_sync / fd_datasync, rules D7, E6, E7, answering WASI errnos.
+  wasi::Errno FdSync(Fd fd);
+  wasi::Errno FdDatasync(Fd fd);
+  // Narrows a descriptor's WASI rights. EPERM if it would widen them.
+  Result<void> SetRights(Fd fd, uint64_t base, uint64_t inheriting);
+  // syncfs(2): everything dirty in the filesystem, data, records and entries,
+  // made durable; reports a write-back error not yet seen through this
+  // description's filesystem cursor (W1).
+  Result<void> Syncfs(Fd fd);
+  // sync(2): as syncfs, without an error report.
+  void Sync();
+
+  // ---- Introspection (tests, benchmarks, the crash harness) ----
+
+  Result<PageState> PageStateAt(Fd fd, PageIndex index);
+  // Rule M2 flags of the inode (DirtyFlag bits in vfs/inode.h).
+  Result<uint8_t> InodeDirtyFlags(Fd fd);
+  // Number of directory-entry changes of a directory not yet durable (D3).
+  Result<size_t> PendingEntryCount(std::string_view dir);
+  const MountReport& mount_report() const { return mount_report_; }
+  uint32_t page_size() const { return page_size_; }
+  const Options& options() const { return options_; }
+  Store& store() { return *store_; }
+
+ private:
+  struct Lookup;
+  struct Accounts;
+  enum SyncMode { kSyncData = 1, kSyncFile = 2 };  // D2 / D1
+
+  Filesystem(std::shared_ptr<Store> store, Options options, uint32_t page_size);
+
+  // mount.cc
+  Result<void> Format();
+  Result<void> Build(DurableImage image);
+
+  // filesystem.cc
+  Result<std::shared_ptr<OpenFile>> GetFile(Fd fd);
+  Result<Fd> InstallFd(std::shared_ptr<OpenFile> file);
+  Timespec Now() const;
+  void TouchLocked(Inode& inode, bool mtime, bool ctime);
+  Result<void> ReserveBytes(uint64_t pages);
+  void ReleaseBytes(uint64_t pages);
+  Result<size_t> ReadAt(OpenFile& file, char* buf, size_t count, int64_t offset);
+  Result<size_t> WriteAt(OpenFile& file, const char* buf, size_t count, int64_t* offset,
+                         bool append, int sync_flags);
+  Result<void> TruncateInode(Inode& inode, int64_t length);
+  Result<PageRef> LoadPageLocked(Inode& inode, PageIndex index);
+  StatBuf StatOf(Inode& inode);
+  std::shared_ptr<Inode> NewInode(InodeId ino, uint32_t mode);
+
+  // namespace.cc
+  Result<Lookup> Resolve(Fd dir, std::string_view path, bool follow_last)
+      ABSL_SHARED_LOCKS_REQUIRED(ns_mu_);
+  Result<std::shared_ptr<Inode>> ResolveInode(Fd dir, std::string_view path, bool follow_last);
+  void AddEntryLocked(Inode& dir, std::string_view name, Inode& child)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(ns_mu_);
+  void RemoveEntryLocked(Inode& dir, std::string_view name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(ns_mu_);
+  // Drops one link of `inode` (named in a directory just removed from);
+  // forgets it when no link is left.
+  void DropLinkLocked(Inode& inode) ABSL_EXCLUSIVE_LOCKS_REQUIRED(ns_mu_);
+  Result<void> CreateLocked(const Lookup& where, uint32_t mode, std::string_view symlink_target,
+                            std::shared_ptr<Inode>* created) ABSL_EXCLUSIVE_LOCKS_REQUIRED(ns_mu_);
+  Result<void> UtimensInode(Inode& inode, const std::array<Timespec, 2>& times);
+
+  // sync.cc
+  Result<void> CheckAlive() const;
+  Result<void> SyncRange(OpenFile& file, PageIndex first, PageIndex last, int mode, bool escalate);
+  Result<void> StartWriteback(Inode& inode, PageIndex first, PageIndex last, bool sync_all);
+  void WaitWriteback(Inode& inode, PageIndex first, PageIndex last);
+  void FinishBatch(Inode& inode, Ticket ticket, int err) ABSL_EXCLUSIVE_LOCKS_REQUIRED(inode.mu);
+  Result<void> WriteRecord(Inode& inode, bool data_only);
+  Result<void> SyncDirectory(Inode& dir);
+  Result<void> SyncAll();
+  int CheckAndAdvance(OpenFile& file);
+  int CheckAndAdvanceSb(OpenFile& file);
+  Result<std::shared_ptr<OpenFile>> SyncTarget(Fd fd);
+
+  const std::shared_ptr<Store> store_;
+  const Options options_;
+  const uint32_t page_size_;
+  const uint32_t page_shift_;
+  std::atomic<bool> stopped_{false};
+  MountReport mount_report_;
+
+  // Counters every inode's deleter updates, and the dead inodes to free in
+  // the store at the next sync. Shared with the deleters.
+  std::shared_ptr<Accounts> accounts_;
+  // Orders page writes against truncations (see Truncate in store.h).
+  std::atomic<uint64_t> generation_{0};
+
+  // The namespace lock: the tree, `inodes_`, and every directory's children,
+  // parent and pending entries.
+  mutable SharedMutex ns_mu_;
+  absl::flat_hash_map<InodeId, std::shared_ptr<Inode>> inodes_ ABSL_GUARDED_BY(ns_mu_);
+  std::shared_ptr<Inode> root_;
+  std::shared_ptr<Inode> cwd_ ABSL_GUARDED_BY(ns_mu_);
+  uint64_t next_ino_ ABSL_GUARDED_BY(ns_mu_) = 2;
+
+  // The descriptor table: lowest free slot first.
+  mutable SharedMutex fd_mu_;
+  std::vector<std::shared_ptr<OpenFile>> fds_ ABSL_GUARDED_BY(fd_mu_);
+  uint32_t open_fds_ ABSL_GUARDED_BY(fd_mu_) = 0;
+
+  // Rule W1: the filesystem-wide error sequence syncfs reports.
+  Errseq sb_err_;
+};
+
+}  // namespace vfs
+
+#endif  // VFS_FILESYSTEM_H_

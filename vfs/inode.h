@@ -1,0 +1,80 @@
+// Inode: one file, directory, symlink or FIFO in memory, with its dirty state.
+//
+// Fields that change together live behind one lock (`mu`): attributes, the
+// dirty flags (rule M2), the page cache, and what the VFS knows of the
+// inode's durable record. The directory tree (children, parent, pending
+// entry changes) is guarded by the Filesystem's namespace lock instead,
+// because path operations change several directories at once.
+//
+// Internal header: not part of the public API.
+#ifndef VFS_INODE_H_
+#define VFS_INODE_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/container/btree_map.h"
+#include "vfs/errseq.h"
+#include "vfs/internal/mutex.h"
+#include "vfs/page_cache.h"
+#include "vfs/types.h"
+
+namespace vfs {
+
+// Rule M2: inode dirty flags. kDirtyTime excludes the other two.
+enum DirtyFlag : uint8_t {
+  kDirtySync = 1,      // attributes fdatasync does not need (timestamps, mode)
+  kDirtyDatasync = 2,  // attributes data access needs (size, allocation)
+  kDirtyTime = 4,      // timestamps changed under lazytime
+};
+
+struct Inode : std::enable_shared_from_this<Inode> {
+  Inode(InodeId ino, uint32_t mode, uint32_t page_size)
+      : ino(ino), type(mode & S_IFMT), pages(S_ISREG(mode) ? page_size : 0) {}
+
+  bool is_dir() const { return S_ISDIR(type); }
+  bool is_reg() const { return S_ISREG(type); }
+  bool is_symlink() const { return S_ISLNK(type); }
+  bool is_fifo() const { return S_ISFIFO(type); }
+
+  const InodeId ino;
+  const uint32_t type;  // S_IFMT bits; never changes
+
+  Mutex mu;
+  uint32_t mode ABSL_GUARDED_BY(mu) = 0;  // type | permission bits
+  uint32_t uid ABSL_GUARDED_BY(mu) = 0;
+  uint32_t gid ABSL_GUARDED_BY(mu) = 0;
+  uint64_t nlink ABSL_GUARDED_BY(mu) = 0;
+  uint64_t size ABSL_GUARDED_BY(mu) = 0;
+  Timespec atime ABSL_GUARDED_BY(mu), mtime ABSL_GUARDED_BY(mu), ctime ABSL_GUARDED_BY(mu);
+  uint8_t dirty ABSL_GUARDED_BY(mu) = 0;  // DirtyFlag bits
+  PageCache pages ABSL_GUARDED_BY(mu);    // regular files only
+  // What the store holds: whether a record was sent; whether the store may
+  // hold pages (so a dead inode must be freed there); and a shrinking
+  // truncation not yet sent: the smallest size since the last record, and the
+  // generation the truncation took (pages written later carry it).
+  bool has_record ABSL_GUARDED_BY(mu) = false;
+  bool has_store_pages ABSL_GUARDED_BY(mu) = false;
+  bool truncated ABSL_GUARDED_BY(mu) = false;
+  uint64_t min_size ABSL_GUARDED_BY(mu) = 0;
+  uint64_t generation ABSL_GUARDED_BY(mu) = 0;
+  std::string symlink_target;  // set at creation, then immutable
+  std::string fifo_data ABSL_GUARDED_BY(mu);  // FIFOs and pipes
+  int fifo_writers ABSL_GUARDED_BY(mu) = 0;
+
+  // Rule M5: the writeback error sequence.
+  Errseq wb_err;
+
+  // Guarded by Filesystem::ns_mu_.
+  absl::btree_map<std::string, Inode*, std::less<>> children;  // directories
+  // Rule D3: entry changes not yet durable, by name: the inode now there, or
+  // InodeId(0) for a removal.
+  absl::btree_map<std::string, InodeId, std::less<>> pending_entries;
+  // Directories: the parent (the root is its own); null once removed.
+  Inode* parent = nullptr;
+  bool anonymous = false;   // a pipe: no name, never stored
+};
+
+}  // namespace vfs
+
+#endif  // VFS_INODE_H_

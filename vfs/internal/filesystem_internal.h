@@ -1,0 +1,36 @@
+// Private parts of Filesystem shared by its .cc files.
+#ifndef VFS_INTERNAL_FILESYSTEM_INTERNAL_H_
+#define VFS_INTERNAL_FILESYSTEM_INTERNAL_H_
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include "vfs/filesystem.h"
+#include "vfs/inode.h"
+#include "vfs/internal/mutex.h"
+#include "vfs/open_file.h"
+
+namespace vfs {
+
+// The result of resolving a path. Valid while the namespace lock is held.
+struct Filesystem::Lookup {
+  Inode* parent = nullptr;  // the directory that holds `name`
+  std::string name;         // the last component: "" for the root, or "." / ".."
+  Inode* inode = nullptr;   // what the path names; null if it does not exist
+  bool trailing_slash = false;
+};
+
+struct Filesystem::Accounts {
+  std::atomic<uint64_t> used_pages{0};  // allocated pages, cached or on store
+  std::atomic<uint64_t> inodes{0};      // live named inodes
+  Mutex mu;
+  // Inodes gone from memory that the store may still hold.
+  std::vector<InodeId> dead ABSL_GUARDED_BY(mu);
+};
+
+inline constexpr PageIndex kLastPage{~uint64_t{0}};
+
+}  // namespace vfs
+
+#endif  // VFS_INTERNAL_FILESYSTEM_INTERNAL_H_

@@ -1,0 +1,521 @@
+// Path resolution and the operations that change the tree: open with
+// O_CREAT, mkdir, rmdir, unlink, rename, link, symlink, mkfifo, pipe, chdir,
+// readdir. Each holds the namespace lock for its whole change, so a change is
+// atomic to every other call. A change of a directory's entries is recorded
+// as pending in that directory (rule D3) until the directory is fsynced.
+#include <dirent.h>
+
+#include <cerrno>
+
+#include "vfs/internal/filesystem_internal.h"
+
+namespace vfs {
+namespace {
+
+// Pushes the components of `path` onto `stack` so that the first component
+// is on top. Empty components ("//") are skipped.
+void PushComponents(std::string_view path, std::vector<std::string_view>* stack) {
+  std::vector<std::string_view> parts;
+  size_t i = 0;
+  while (i < path.size()) {
+    while (i < path.size() && path[i] == '/') ++i;
+    size_t j = i;
+    while (j < path.size() && path[j] != '/') ++j;
+    if (j > i) parts.push_back(path.substr(i, j - i));
+    i = j;
+  }
+  for (auto it = parts.rbegin(); it != parts.rend(); ++it) stack->push_back(*it);
+}
+
+uint8_t DirentType(const Inode& inode) {
+  if (inode.is_dir()) return DT_DIR;
+  if (inode.is_reg()) return DT_REG;
+  if (inode.is_symlink()) return DT_LNK;
+  if (inode.is_fifo()) return DT_FIFO;
+  return DT_UNKNOWN;
+}
+
+}  // namespace
+
+Result<Filesystem::Lookup> Filesystem::Resolve(Fd dir, std::string_view path, bool follow_last) {
+  if (path.empty()) return Error(ENOENT);
+  if (path.size() >= options_.max_path_length) return Error(ENAMETOOLONG);
+  if (path.find('\0') != std::string_view::npos) return Error(EINVAL);
+  Inode* cur = nullptr;
+  std::shared_ptr<OpenFile> base;  // keeps a directory descriptor's inode alive
+  if (path[0] == '/') {
+    cur = root_.get();
+  } else if (dir == kCwd) {
+    cur = cwd_.get();
+  } else {
+    auto file = GetFile(dir);
+    if (!file.ok()) return Error(EBADF);
+    base = *std::move(file);
+    cur = base->inode.get();
+    if (!cur->is_dir()) return Error(ENOTDIR);
+  }
+
+  Lookup out;
+  out.trailing_slash = path.back() == '/';
+  out.parent = cur;
+  out.inode = cur;  // a path of only slashes names its start, the root
+  std::vector<std::string_view> stack;
+  PushComponents(path, &stack);
+  uint32_t followed = 0;
+  while (!stack.empty()) {
+    const std::string_view name = stack.back();
+    stack.pop_back();
+    const bool last = stack.empty();
+    if (!cur->is_dir()) return Error(ENOTDIR);
+    if (name.size() > options_.max_name_length) return Error(ENAMETOOLONG);
+    if (cur->parent == nullptr) return Error(ENOENT);  // a removed directory
+    if (name == "." || name == "..") {
+      // ".." at the root stays at the root: resolution never leaves the tree.
+      if (name == "..") cur = cur->parent;
+      if (last) {
+        out.parent = cur;
+        out.name = std::string(name);
+        out.inode = cur;
+      }
+      continue;
+    }
+    auto it = cur->children.find(name);
+    Inode* child = it == cur->children.end() ? nullptr : it->second;
+    if (child == nullptr) {
+      if (!last) return Error(ENOENT);
+      out.parent = cur;
+      out.name = std::string(name);
+      out.inode = nullptr;
+      return out;
+    }
+    if (child->is_symlink() && (!last || follow_last || out.trailing_slash)) {
+      if (++followed > options_.max_symlink_depth) return Error(ELOOP);
+      const std::string& target = child->symlink_target;
+      if (target[0] == '/') cur = root_.get();
+      PushComponents(target, &stack);
+      if (last && stack.empty()) {  // the target was "/"
+        out.parent = cur;
+        out.name.clear();
+        out.inode = cur;
+      }
+      continue;
+    }
+    if (last) {
+      out.parent = cur;
+      out.name = std::string(name);
+      out.inode = child;
+    }
+    cur = child;
+  }
+  if (out.inode != nullptr && out.trailing_slash && !out.inode->is_dir()) return Error(ENOTDIR);
+  return out;
+}
+
+Result<std::shared_ptr<Inode>> Filesystem::ResolveInode(Fd dir, std::string_view path,
+                                                         bool follow_last) {
+  ReaderLock lock(&ns_mu_);
+  auto found = Resolve(dir, path, follow_last);
+  if (!found.ok()) return Error(found.error());
+  if (found->inode == nullptr) return Error(ENOENT);
+  return found->inode->shared_from_this();
+}
+
+std::shared_ptr<Inode> Filesystem::NewInode(InodeId ino, uint32_t mode) {
+  // The deleter runs when the last link and the last descriptor are gone.
+  std::shared_ptr<Accounts> accounts = accounts_;
+  std::shared_ptr<Inode> inode(
+      new Inode(ino, mode, page_size_), [accounts](Inode* dead) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+        accounts->used_pages.fetch_sub(dead->pages.allocated_pages(), std::memory_order_relaxed);
+        if (!dead->anonymous) accounts->inodes.fetch_sub(1, std::memory_order_relaxed);
+        if (dead->has_record || dead->has_store_pages) {
+          MutexLock lock(&accounts->mu);
+          accounts->dead.push_back(dead->ino);
+        }
+        delete dead;
+      });
+  accounts_->inodes.fetch_add(1, std::memory_order_relaxed);
+  const Timespec now = Now();
+  MutexLock lock(&inode->mu);
+  inode->mode = mode;
+  inode->atime = inode->mtime = inode->ctime = now;
+  // A new inode has never been written: its record is due (rule M2).
+  inode->dirty = kDirtySync | kDirtyDatasync;
+  return inode;
+}
+
+void Filesystem::AddEntryLocked(Inode& dir, std::string_view name, Inode& child) {
+  dir.children.insert_or_assign(std::string(name), &child);
+  dir.pending_entries.insert_or_assign(std::string(name), child.ino);  // Rule D3
+  MutexLock lock(&dir.mu);
+  if (child.is_dir()) ++dir.nlink;
+  TouchLocked(dir, /*mtime=*/true, /*ctime=*/true);
+}
+
+void Filesystem::RemoveEntryLocked(Inode& dir, std::string_view name) {
+  auto it = dir.children.find(name);
+  const bool was_dir = it->second->is_dir();
+  dir.children.erase(it);
+  dir.pending_entries.insert_or_assign(std::string(name), InodeId(0));  // Rule D3
+  MutexLock lock(&dir.mu);
+  if (was_dir) --dir.nlink;
+  TouchLocked(dir, /*mtime=*/true, /*ctime=*/true);
+}
+
+void Filesystem::DropLinkLocked(Inode& inode) {
+  bool gone = false;
+  {
+    MutexLock lock(&inode.mu);
+    if (inode.is_dir()) {
+      inode.nlink = 0;
+      inode.parent = nullptr;
+    } else {
+      --inode.nlink;
+    }
+    gone = inode.nlink == 0;
+    TouchLocked(inode, /*mtime=*/false, /*ctime=*/true);
+  }
+  // Open descriptors keep the inode alive; its deleter runs when they close.
+  if (gone) inodes_.erase(inode.ino);
+}
+
+Result<void> Filesystem::CreateLocked(const Lookup& where, uint32_t mode,
+                                      std::string_view symlink_target,
+                                      std::shared_ptr<Inode>* created) {
+  if (accounts_->inodes.load(std::memory_order_relaxed) >= options_.max_inodes) {
+    return Error(ENOSPC);
+  }
+  std::shared_ptr<Inode> inode = NewInode(InodeId(next_ino_++), mode);
+  {
+    MutexLock lock(&inode->mu);
+    inode->nlink = S_ISDIR(mode) ? 2 : 1;
+    if (S_ISLNK(mode)) inode->size = symlink_target.size();
+  }
+  inode->symlink_target = std::string(symlink_target);
+  if (S_ISDIR(mode)) inode->parent = where.parent;
+  inodes_.emplace(inode->ino, inode);
+  AddEntryLocked(*where.parent, where.name, *inode);
+  if (created != nullptr) *created = std::move(inode);
+  return Ok();
+}
+
+// ---- open ----
+
+Result<Fd> Filesystem::Open(std::string_view path, int flags, uint32_t mode) {
+  return OpenAt(kCwd, path, flags, mode);
+}
+
+Result<Fd> Filesystem::OpenAt(Fd dir, std::string_view path, int flags, uint32_t mode) {
+  if (auto alive = CheckAlive(); !alive.ok()) return Error(alive.error());
+  if ((flags & O_TMPFILE) == O_TMPFILE) return Error(EOPNOTSUPP);
+  if (flags & O_PATH) flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+  const bool create = (flags & O_CREAT) != 0;
+  if (create && (flags & O_DIRECTORY)) return Error(EINVAL);  // as Linux >= 6.4
+  {
+    // Refuse early when the table is full, so a failed open creates nothing.
+    ReaderLock lock(&fd_mu_);
+    if (open_fds_ >= options_.max_open_fds) return Error(EMFILE);
+  }
+  const bool excl = create && (flags & O_EXCL);
+  const bool wants_write = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
+  std::shared_ptr<Inode> inode;
+  {
+    WriterLock lock(&ns_mu_);
+    // O_CREAT|O_EXCL never follows a final symlink (it exists: EEXIST).
+    auto found = Resolve(dir, path, /*follow_last=*/!(flags & O_NOFOLLOW) && !excl);
+    if (!found.ok()) return Error(found.error());
+    if (found->inode == nullptr) {
+      if (!create) return Error(ENOENT);
+      if (found->trailing_slash) return Error(EISDIR);
+      auto made = CreateLocked(*found, S_IFREG | (mode & 07777), "", &inode);
+      if (!made.ok()) return Error(made.error());
+    } else {
+      if (excl) return Error(EEXIST);
+      Inode* target = found->inode;
+      if (target->is_symlink() && !(flags & O_PATH)) return Error(ELOOP);  // O_NOFOLLOW
+      if ((flags & O_DIRECTORY) && !target->is_dir()) return Error(ENOTDIR);
+      if (target->is_dir() && !(flags & O_PATH) && (wants_write || create)) return Error(EISDIR);
+      inode = target->shared_from_this();
+      if ((flags & O_TRUNC) && !(flags & O_PATH) && inode->is_reg()) {
+        // As Linux, O_TRUNC truncates whatever the access mode.
+        auto truncated = TruncateInode(*inode, 0);
+        if (!truncated.ok()) return Error(truncated.error());
+      }
+    }
+  }
+  auto file = std::make_shared<OpenFile>(inode, flags & ~(O_CREAT | O_EXCL | O_TRUNC));
+  if (inode->is_fifo() && file->writable()) {
+    MutexLock lock(&inode->mu);
+    ++inode->fifo_writers;
+  }
+  {
+    MutexLock lock(&file->err_mu);
+    file->wb_cursor = inode->wb_err.Sample();  // Rule W3
+    file->sb_cursor = sb_err_.Sample();
+  }
+  return InstallFd(std::move(file));
+}
+
+// ---- Directories and links ----
+
+Result<void> Filesystem::Mkdir(std::string_view path, uint32_t mode) {
+  if (auto alive = CheckAlive(); !alive.ok()) return alive;
+  WriterLock lock(&ns_mu_);
+  auto found = Resolve(kCwd, path, /*follow_last=*/false);
+  if (!found.ok()) return Error(found.error());
+  if (found->inode != nullptr) return Error(EEXIST);
+  return CreateLocked(*found, S_IFDIR | (mode & 07777), "", nullptr);
+}
+
+Result<void> Filesystem::Mkfifo(std::string_view path, uint32_t mode) {
+  if (auto alive = CheckAlive(); !alive.ok()) return alive;
+  WriterLock lock(&ns_mu_);
+  auto found = Resolve(kCwd, path, /*follow_last=*/false);
+  if (!found.ok()) return Error(found.error());
+  if (found->inode != nullptr) return Error(EEXIST);
+  if (found->trailing_slash) return Error(ENOENT);
+  return CreateLocked(*found, S_IFIFO | (mode & 07777), "", nullptr);
+}
+
+Result<void> Filesystem::Symlink(std::string_view target, std::string_view path) {
+  if (auto alive = CheckAlive(); !alive.ok()) return alive;
+  if (target.empty()) return Error(ENOENT);
+  if (target.find('\0') != std::string_view::npos) return Error(EINVAL);
+  if (target.size() >= options_.max_path_length) return Error(ENAMETOOLONG);
+  WriterLock lock(&ns_mu_);
+  auto found = Resolve(kCwd, path, /*follow_last=*/false);
+  if (!found.ok()) return Error(found.error());
+  if (found->inode != nullptr) return Error(EEXIST);
+  if (found->trailing_slash) return Error(ENOENT);
+  return CreateLocked(*found, S_IFLNK | 0777, target, nullptr);
+}
+
+Result<std::string> Filesystem::Readlink(std::string_view path) {
+  if (auto alive = CheckAlive(); !alive.ok()) return Error(alive.error());
+  auto inode = ResolveInode(kCwd, path, /*follow_last=*/false);
+  if (!inode.ok()) return Error(inode.error());
+  if (!(*inode)->is_symlink()) return Error(EINVAL);
+  return (*inode)->symlink_target;
+}
+
+Result<void> Filesystem::Rmdir(std::string_view path) {
+  if (auto alive = CheckAlive(); !alive.ok()) return alive;
+  WriterLock lock(&ns_mu_);
+  auto found = Resolve(kCwd, path, /*follow_last=*/false);
+  if (!found.ok()) return Error(found.error());
+  if (found->inode == nullptr) return Error(ENOENT);
+  if (found->name.empty()) return Error(EBUSY);      // the root
+  if (found->name == ".") return Error(EINVAL);
+  if (found->name == "..") return Error(ENOTEMPTY);
+  Inode& dir = *found->inode;
+  if (!dir.is_dir()) return Error(ENOTDIR);
+  if (!dir.children.empty()) return Error(ENOTEMPTY);
+  RemoveEntryLocked(*found->parent, found->name);
+  DropLinkLocked(dir);
+  return Ok();
+}
+
+Result<void> Filesystem::Unlink(std::string_view path) {
+  if (auto alive = CheckAlive(); !alive.ok()) return alive;
+  WriterLock lock(&ns_mu_);
+  auto found = Resolve(kCwd, path, /*follow_last=*/false);
+  if (!found.ok()) return Error(found.error());
+  if (found->inode == nullptr) return Error(ENOENT);
+  if (found->inode->is_dir()) return Error(EISDIR);
+  Inode& inode = *found->inode;
+  RemoveEntryLocked(*found->parent, found->name);
+  DropLinkLocked(inode);
+  return Ok();
+}
+
+Result<void> Filesystem::Link(std::string_view from, std::string_view to) {
+  if (auto alive = CheckAlive(); !alive.ok()) return alive;
+  WriterLock lock(&ns_mu_);
+  auto src = Resolve(kCwd, from, /*follow_last=*/false);
+  if (!src.ok()) return Error(src.error());
+  if (src->inode == nullptr) return Error(ENOENT);
+  if (src->inode->is_dir()) return Error(EPERM);
+  auto dst = Resolve(kCwd, to, /*follow_last=*/false);
+  if (!dst.ok()) return Error(dst.error());
+  if (dst->inode != nullptr) return Error(EEXIST);
+  if (dst->trailing_slash) return Error(ENOENT);
+  Inode& inode = *src->inode;
+  AddEntryLocked(*dst->parent, dst->name, inode);
+  MutexLock inode_lock(&inode.mu);
+  ++inode.nlink;
+  TouchLocked(inode, /*mtime=*/false, /*ctime=*/true);
+  return Ok();
+}
+
+Result<void> Filesystem::Rename(std::string_view from, std::string_view to, unsigned flags) {
+  if (auto alive = CheckAlive(); !alive.ok()) return alive;
+  if (flags & ~(kRenameNoReplace | kRenameExchange)) return Error(EINVAL);
+  if ((flags & kRenameNoReplace) && (flags & kRenameExchange)) return Error(EINVAL);
+  WriterLock lock(&ns_mu_);
+  auto src = Resolve(kCwd, from, /*follow_last=*/false);
+  if (!src.ok()) return Error(src.error());
+  if (src->inode == nullptr) return Error(ENOENT);
+  auto dst = Resolve(kCwd, to, /*follow_last=*/false);
+  if (!dst.ok()) return Error(dst.error());
+  auto special = [](const std::string& name) { return name.empty() || name == "." || name == ".."; };
+  if (special(src->name) || special(dst->name)) return Error(EBUSY);
+  Inode* moving = src->inode;
+  Inode* replaced = dst->inode;
+  if (replaced == nullptr) {
+    if (flags & kRenameExchange) return Error(ENOENT);
+    if (dst->trailing_slash && !moving->is_dir()) return Error(ENOTDIR);
+  } else if (flags & kRenameNoReplace) {
+    return Error(EEXIST);
+  }
+  // A directory may not move into its own subtree.
+  auto inside = [this](Inode* dir, Inode* ancestor) ABSL_SHARED_LOCKS_REQUIRED(ns_mu_) {
+    for (Inode* at = dir; ; at = at->parent) {
+      if (at == ancestor) return true;
+      if (at == root_.get() || at->parent == nullptr) return false;
+    }
+  };
+  if (moving->is_dir() && inside(dst->parent, moving)) return Error(EINVAL);
+  if ((flags & kRenameExchange) && replaced->is_dir() && inside(src->parent, replaced)) {
+    return Error(EINVAL);
+  }
+  if (replaced == moving) return Ok();  // the same file: nothing to do (POSIX)
+  if (replaced != nullptr && !(flags & kRenameExchange)) {
+    if (moving->is_dir() && !replaced->is_dir()) return Error(ENOTDIR);
+    if (!moving->is_dir() && replaced->is_dir()) return Error(EISDIR);
+    if (replaced->is_dir() && !replaced->children.empty()) return Error(ENOTEMPTY);
+  }
+
+  // Every check passed; from here the change cannot fail.
+  Inode& from_dir = *src->parent;
+  Inode& to_dir = *dst->parent;
+  if (flags & kRenameExchange) {
+    from_dir.children.insert_or_assign(src->name, replaced);
+    from_dir.pending_entries.insert_or_assign(src->name, replaced->ino);
+    to_dir.children.insert_or_assign(dst->name, moving);
+    to_dir.pending_entries.insert_or_assign(dst->name, moving->ino);
+    if (&from_dir != &to_dir) {
+      if (moving->is_dir()) moving->parent = &to_dir;
+      if (replaced->is_dir()) replaced->parent = &from_dir;
+      const int delta = int{moving->is_dir()} - int{replaced->is_dir()};
+      MutexLock a(&from_dir.mu);
+      from_dir.nlink -= delta;
+      TouchLocked(from_dir, true, true);
+    }
+    {
+      MutexLock b(&to_dir.mu);
+      if (&from_dir != &to_dir) to_dir.nlink += int{moving->is_dir()} - int{replaced->is_dir()};
+      TouchLocked(to_dir, true, true);
+    }
+    for (Inode* inode : {moving, replaced}) {
+      MutexLock c(&inode->mu);
+      TouchLocked(*inode, /*mtime=*/false, /*ctime=*/true);
+    }
+    return Ok();
+  }
+  std::shared_ptr<Inode> keep = moving->shared_from_this();
+  if (replaced != nullptr) {
+    RemoveEntryLocked(to_dir, dst->name);
+    DropLinkLocked(*replaced);
+  }
+  RemoveEntryLocked(from_dir, src->name);
+  AddEntryLocked(to_dir, dst->name, *moving);
+  if (moving->is_dir()) moving->parent = &to_dir;
+  MutexLock moved_lock(&moving->mu);
+  TouchLocked(*moving, /*mtime=*/false, /*ctime=*/true);
+  return Ok();
+}
+
+Result<std::pair<Fd, Fd>> Filesystem::Pipe() {
+  if (auto alive = CheckAlive(); !alive.ok()) return Error(alive.error());
+  {
+    ReaderLock lock(&fd_mu_);
+    if (open_fds_ + 2 > options_.max_open_fds) return Error(EMFILE);
+  }
+  auto inode = std::make_shared<Inode>(InodeId(0), S_IFIFO | 0600, page_size_);
+  inode->anonymous = true;
+  {
+    MutexLock lock(&inode->mu);
+    inode->mode = S_IFIFO | 0600;
+    inode->nlink = 1;
+    inode->atime = inode->mtime = inode->ctime = Now();
+    inode->fifo_writers = 1;
+  }
+  auto read_end = InstallFd(std::make_shared<OpenFile>(inode, O_RDONLY));
+  if (!read_end.ok()) return Error(read_end.error());
+  auto write_end = InstallFd(std::make_shared<OpenFile>(inode, O_WRONLY));
+  if (!write_end.ok()) {
+    // Only a racing open can fill the table between the check and here.
+    (void)Close(*read_end);
+    return Error(write_end.error());
+  }
+  return std::make_pair(*read_end, *write_end);
+}
+
+Result<void> Filesystem::Chdir(std::string_view path) {
+  if (auto alive = CheckAlive(); !alive.ok()) return alive;
+  WriterLock lock(&ns_mu_);
+  auto found = Resolve(kCwd, path, /*follow_last=*/true);
+  if (!found.ok()) return Error(found.error());
+  if (found->inode == nullptr) return Error(ENOENT);
+  if (!found->inode->is_dir()) return Error(ENOTDIR);
+  cwd_ = found->inode->shared_from_this();
+  return Ok();
+}
+
+Result<std::string> Filesystem::Getcwd() {
+  if (auto alive = CheckAlive(); !alive.ok()) return Error(alive.error());
+  ReaderLock lock(&ns_mu_);
+  std::vector<std::string> names;
+  for (Inode* at = cwd_.get(); at != root_.get(); at = at->parent) {
+    Inode* parent = at->parent;
+    if (parent == nullptr) return Error(ENOENT);  // the directory was removed
+    std::string name;
+    for (const auto& [entry, child] : parent->children) {
+      if (child == at) name = entry;
+    }
+    names.push_back(std::move(name));
+  }
+  std::string path;
+  for (auto it = names.rbegin(); it != names.rend(); ++it) path += "/" + *it;
+  return path.empty() ? std::string("/") : path;
+}
+
+Result<std::vector<DirEntry>> Filesystem::ReadDir(Fd fd, size_t max) {
+  if (auto alive = CheckAlive(); !alive.ok()) return Error(alive.error());
+  auto got = GetFile(fd);
+  if (!got.ok()) return Error(got.error());
+  OpenFile& file = **got;
+  if (file.is_path()) return Error(EBADF);
+  Inode& dir = *file.inode;
+  if (!dir.is_dir()) return Error(ENOTDIR);
+  ReaderLock lock(&ns_mu_);
+  MutexLock pos_lock(&file.pos_mu);
+  std::vector<DirEntry> out;
+  if (dir.parent == nullptr) return out;  // removed: no entries at all
+  while (out.size() < max) {
+    if (file.dir_stage == 0) {
+      out.push_back({dir.ino, DT_DIR, "."});
+      file.dir_stage = 1;
+    } else if (file.dir_stage == 1) {
+      out.push_back({dir.parent->ino, DT_DIR, ".."});
+      file.dir_stage = 2;
+      file.dir_last.clear();
+    } else {
+      auto it = file.dir_last.empty() ? dir.children.begin() : dir.children.upper_bound(file.dir_last);
+      if (it == dir.children.end()) break;
+      out.push_back({it->second->ino, DirentType(*it->second), it->first});
+      file.dir_last = it->first;
+    }
+  }
+  return out;
+}
+
+Result<size_t> Filesystem::PendingEntryCount(std::string_view path) {
+  ReaderLock lock(&ns_mu_);
+  auto found = Resolve(kCwd, path, /*follow_last=*/true);
+  if (!found.ok()) return Error(found.error());
+  if (found->inode == nullptr) return Error(ENOENT);
+  if (!found->inode->is_dir()) return Error(ENOTDIR);
+  return found->inode->pending_entries.size();
+}
+
+}  // namespace vfs

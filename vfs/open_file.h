@@ -1,0 +1,53 @@
+// OpenFile: an open file description (rule M4).
+//
+// Holds the access mode and status flags given to open(), the file offset,
+// the directory-reading position, the writeback error cursors (rule W3/W4)
+// and the WASI rights. dup'd descriptors share one OpenFile, and with it the
+// offset and the error cursor.
+//
+// Internal header: not part of the public API.
+#ifndef VFS_OPEN_FILE_H_
+#define VFS_OPEN_FILE_H_
+
+#include <memory>
+#include <string>
+
+#include "vfs/inode.h"
+#include "vfs/internal/mutex.h"
+
+namespace vfs {
+
+struct OpenFile {
+  OpenFile(std::shared_ptr<Inode> inode, int flags)
+      : inode(std::move(inode)), flags(flags) {}
+  ~OpenFile();
+
+  bool is_path() const { return (flags & O_PATH) != 0; }
+  bool readable() const {
+    return !is_path() && ((flags & O_ACCMODE) == O_RDONLY || (flags & O_ACCMODE) == O_RDWR);
+  }
+  bool writable() const {
+    return !is_path() && ((flags & O_ACCMODE) == O_WRONLY || (flags & O_ACCMODE) == O_RDWR);
+  }
+
+  const std::shared_ptr<Inode> inode;
+  const int flags;  // open(2) flags as given, less O_CREAT/O_EXCL/O_TRUNC
+
+  // The file position lock: held across a whole read or write, as Linux's
+  // f_pos_lock, so an O_DSYNC write advances the offset only on success.
+  Mutex pos_mu;
+  int64_t offset ABSL_GUARDED_BY(pos_mu) = 0;
+  // readdir position: 0 before ".", 1 before "..", 2 after `dir_last`.
+  int dir_stage ABSL_GUARDED_BY(pos_mu) = 0;
+  std::string dir_last ABSL_GUARDED_BY(pos_mu);
+
+  Mutex err_mu;
+  uint32_t wb_cursor ABSL_GUARDED_BY(err_mu) = 0;  // against Inode::wb_err
+  uint32_t sb_cursor ABSL_GUARDED_BY(err_mu) = 0;  // against the filesystem's
+  uint64_t rights_base ABSL_GUARDED_BY(err_mu) = ~0ull;
+  uint64_t rights_inheriting ABSL_GUARDED_BY(err_mu) = ~0ull;
+};
+
+}  // namespace vfs
+
+#endif  // VFS_OPEN_FILE_H_

@@ -1,0 +1,61 @@
+// Options: the limits and behaviour knobs of one mounted Filesystem.
+//
+// Every limit answers with its errno when exceeded (ENOSPC, EMFILE,
+// ENAMETOOLONG, ELOOP, EFBIG); nothing aborts. Knobs marked [VFS choice]
+// select between behaviours the semantics reference (docs/semantics.md)
+// allows.
+#ifndef VFS_OPTIONS_H_
+#define VFS_OPTIONS_H_
+
+#include <cstdint>
+#include <limits>
+
+#include "vfs/types.h"
+
+namespace vfs {
+
+// Which platform's answers the durability calls give (semantics E5).
+enum class Personality {
+  kLinux,  // default
+  kAix,    // fsync and fdatasync need a descriptor open for writing (E5)
+};
+
+// How WASI fd_sync / fd_datasync answer (semantics E6, E7).
+enum class WasiMode {
+  kWasmer,  // default: Wasmer's answers exactly (E7)
+  kSpec,    // the preview1 spec's, with notcapable for a missing right (E6)
+};
+
+struct Options {
+  // Page size in bytes: a power of two from 512 to 65536. 0 takes the store's
+  // page size, or 4096 for an empty store. A store formatted with another
+  // page size refuses the mount with EINVAL.
+  uint32_t page_size = 0;
+  // Limits. Bytes count allocated pages, so holes are free.
+  uint64_t max_bytes = std::numeric_limits<uint64_t>::max();
+  uint64_t max_inodes = std::numeric_limits<uint64_t>::max();
+  uint32_t max_open_fds = 1024;
+  uint32_t max_name_length = 255;   // NAME_MAX
+  uint32_t max_path_length = 4096;  // PATH_MAX, including the final NUL
+  uint32_t max_symlink_depth = 40;  // symlinks followed in one lookup
+  uint64_t max_file_size = std::numeric_limits<int64_t>::max();
+
+  Personality personality = Personality::kLinux;
+  WasiMode wasi_mode = WasiMode::kWasmer;
+  // Rule E3: sync_file_range checks arguments in the order of Linux < 5.2.
+  bool sync_file_range_pre_5_2 = false;
+  // Rule E5 [VFS choice]: fsync_range accepts read-only descriptors, as BSD.
+  bool fsync_range_bsd_lenient = false;
+  // Rule M2: timestamp-only changes set DIRTY_TIME, which fsync converts and
+  // fdatasync ignores.
+  bool lazytime = false;
+  // Rule W1 [VFS choice]: drop a page whose write-back failed at once, so
+  // reads return what the store holds, instead of keeping the new bytes.
+  bool drop_failed_pages = false;
+  // Timestamps come from here; the real-time clock when empty.
+  Clock clock;
+};
+
+}  // namespace vfs
+
+#endif  // VFS_OPTIONS_H_
