@@ -166,6 +166,9 @@ Result<void> Filesystem::Build(DurableImage image) {
     }
     inodes_.emplace(ino, inode);
   }
+  // Orphans go now; their deleters keep the inode count (NewInode counted
+  // every record) right.
+  all.clear();
 
   // Pages: only those within the durable size; the tail past the size reads
   // as zeros.
@@ -199,7 +202,6 @@ Result<void> Filesystem::Build(DurableImage image) {
   }
   if (!repairs.empty()) generation_ = image.generation + 1;
   accounts_->used_pages = pages_total;
-  accounts_->inodes = inodes_.size();
   next_ino_ = max_ino + 1;
   cwd_ = root_;
   mount_report_.inodes = inodes_.size();

@@ -98,9 +98,21 @@ std::optional<PageIndex> PageCache::NextAllocated(PageIndex from) const {
 }
 
 PageIndex PageCache::NextHole(PageIndex from) const {
-  PageIndex at = from;
-  while (Allocated(at)) at = PageIndex(at.value() + 1);
-  return at;
+  // Walk the run of allocated pages from `from` through both ordered sets
+  // (they never hold the same index) instead of one lookup per page.
+  uint64_t at = from.value();
+  auto cached = pages_.lower_bound(from);
+  auto stored = on_store_.lower_bound(from);
+  for (;;) {
+    if (cached != pages_.end() && cached->first.value() == at) {
+      ++cached;
+    } else if (stored != on_store_.end() && stored->value() == at) {
+      ++stored;
+    } else {
+      return PageIndex(at);
+    }
+    ++at;
+  }
 }
 
 PageState PageCache::StateOf(PageIndex index) const {

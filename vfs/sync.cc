@@ -446,7 +446,8 @@ Result<void> Filesystem::FsyncRange(Fd fd, int how, int64_t start, int64_t lengt
   if (start < 0 || length < 0 || __builtin_add_overflow(start, length, &end)) return Error(EINVAL);
   Inode& inode = *file.inode;
   if (!inode.is_reg()) return Error(EINVAL);
-  const PageIndex first(static_cast<uint64_t>(start) >> page_shift_);
+  // D6: length 0 covers all of the file, whatever `start` is.
+  const PageIndex first = length == 0 ? PageIndex(0) : PageIndex(static_cast<uint64_t>(start) >> page_shift_);
   const PageIndex last = length == 0 ? kLastPage : PageIndex(static_cast<uint64_t>(end - 1) >> page_shift_);
   // D6: O_SYNC (whose bits include O_DSYNC's) is file integrity with the
   // escalation rule; O_DSYNC and O_NOCACHE are data integrity.
@@ -456,7 +457,8 @@ Result<void> Filesystem::FsyncRange(Fd fd, int how, int64_t start, int64_t lengt
   if (how & kFsyncRangeNoCache) {
     // D6 O_NOCACHE: evict every page lying entirely inside the range, even
     // one never modified; partial edge pages stay.
-    const uint64_t first_full = (static_cast<uint64_t>(start) + page_size_ - 1) >> page_shift_;
+    const uint64_t first_full =
+        length == 0 ? 0 : (static_cast<uint64_t>(start) + page_size_ - 1) >> page_shift_;
     const uint64_t end_full = length == 0 ? kLastPage.value() : static_cast<uint64_t>(end) >> page_shift_;
     if (first_full < end_full) {
       MutexLock lock(&inode.mu);
