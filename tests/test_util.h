@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -16,8 +17,8 @@ namespace vfs::testing {
 
 // A clock that advances one second per reading, so every timestamp differs.
 inline Clock TickingClock() {
-  auto now = std::make_shared<int64_t>(1'000'000);
-  return [now]() { return Timespec{++*now, 0}; };
+  auto now = std::make_shared<std::atomic<int64_t>>(1'000'000);
+  return [now]() { return Timespec{now->fetch_add(1) + 1, 0}; };
 }
 
 // Asserts a Result succeeded and yields its value.

@@ -91,8 +91,9 @@ Result<void> Filesystem::Close(Fd fd) {
   }
   // Rule W5.5: close does not report writeback errors. The description (and
   // an unlinked inode) goes away when the last reference drops, outside the
-  // table lock.
-  return Ok();
+  // table lock. After a crash the slot is freed all the same, and EIO says
+  // the filesystem is gone.
+  return CheckAlive();
 }
 
 Result<Fd> Filesystem::Dup(Fd fd) {
@@ -169,6 +170,7 @@ Result<size_t> Filesystem::Read(Fd fd, void* buf, size_t count) {
 
 Result<size_t> Filesystem::Pread(Fd fd, void* buf, size_t count, int64_t offset) {
   if (auto alive = CheckAlive(); !alive.ok()) return Error(alive.error());
+  if (offset < 0) return Error(EINVAL);  // before the descriptor (ksys_pread64)
   auto got = GetFile(fd);
   if (!got.ok()) return Error(got.error());
   OpenFile& file = **got;
@@ -280,6 +282,10 @@ Result<size_t> Filesystem::Write(Fd fd, const void* buf, size_t count) {
 }
 
 Result<size_t> Filesystem::Pwrite(Fd fd, const void* buf, size_t count, int64_t offset) {
+  if (auto alive = CheckAlive(); !alive.ok()) return Error(alive.error());
+  // Only pwritev2 gives -1 a meaning. pwrite(2) refuses every negative
+  // offset, before it looks at the descriptor (ksys_pwrite64).
+  if (offset < 0) return Error(EINVAL);
   return Pwrite2(fd, buf, count, offset, 0);
 }
 
@@ -340,10 +346,10 @@ Result<int64_t> Filesystem::Lseek(Fd fd, int64_t offset, int whence) {
       result = offset;
       break;
     case SEEK_CUR:
-      if (__builtin_add_overflow(file.offset, offset, &result)) return Error(EOVERFLOW);
+      if (__builtin_add_overflow(file.offset, offset, &result)) return Error(EINVAL);
       break;
     case SEEK_END:
-      if (__builtin_add_overflow(size, offset, &result)) return Error(EOVERFLOW);
+      if (__builtin_add_overflow(size, offset, &result)) return Error(EINVAL);
       break;
     case SEEK_DATA: {
       if (offset < 0 || offset >= size) return Error(ENXIO);
@@ -519,6 +525,8 @@ Result<void> Filesystem::UtimensInode(Inode& inode, const std::array<Timespec, 2
 Result<void> Filesystem::Utimens(std::string_view path, const std::array<Timespec, 2>& times,
                                  bool follow) {
   if (auto alive = CheckAlive(); !alive.ok()) return alive;
+  // As Linux's utimensat: both omitted returns before the path is looked up.
+  if (times[0].nsec == kUtimeOmit && times[1].nsec == kUtimeOmit) return Ok();
   auto inode = ResolveInode(kCwd, path, follow);
   if (!inode.ok()) return Error(inode.error());
   return UtimensInode(**inode, times);
@@ -526,6 +534,7 @@ Result<void> Filesystem::Utimens(std::string_view path, const std::array<Timespe
 
 Result<void> Filesystem::Futimens(Fd fd, const std::array<Timespec, 2>& times) {
   if (auto alive = CheckAlive(); !alive.ok()) return alive;
+  if (times[0].nsec == kUtimeOmit && times[1].nsec == kUtimeOmit) return Ok();
   auto got = GetFile(fd);
   if (!got.ok()) return Error(got.error());
   if ((*got)->is_path()) return Error(EBADF);

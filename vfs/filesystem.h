@@ -92,11 +92,14 @@ class Filesystem {
   // kCwd or a directory descriptor for a relative path. Errors: ENOENT,
   // ENOTDIR, EISDIR (directory opened for writing, or O_CREAT on one), EEXIST
   // (O_CREAT|O_EXCL), ELOOP (O_NOFOLLOW on a symlink, or too many symlinks),
-  // ENAMETOOLONG, EINVAL (bad access mode), EMFILE, ENOSPC (inode limit),
-  // EBADF (bad `dir`). O_TRUNC truncates a regular file, as on Linux.
+  // ENAMETOOLONG, EINVAL (O_CREAT with O_DIRECTORY, or a NUL in the path),
+  // EMFILE, ENOSPC (inode limit), EBADF (bad `dir`). O_TRUNC truncates a
+  // regular file, as on Linux. Access mode 3 is accepted, as Linux does, and
+  // gives a descriptor that can neither read nor write.
   Result<Fd> Open(std::string_view path, int flags, uint32_t mode = 0);
   Result<Fd> OpenAt(Fd dir, std::string_view path, int flags, uint32_t mode = 0);
   // close(2). EBADF if `fd` is not open. Never reports writeback errors (W5.5).
+  // After Crash() or Unmount() the descriptor is freed and EIO returned.
   Result<void> Close(Fd fd);
   // dup(2): the lowest free descriptor, sharing the open file description.
   Result<Fd> Dup(Fd fd);
@@ -119,6 +122,7 @@ class Filesystem {
   // lseek(2): SEEK_SET, SEEK_CUR, SEEK_END, SEEK_DATA, SEEK_HOLE (holes are
   // page-granular). EINVAL (bad whence or negative result), ENXIO
   // (SEEK_DATA/SEEK_HOLE at or past the end, or no data after), ESPIPE (FIFO).
+  // A position past INT64_MAX is EINVAL.
   Result<int64_t> Lseek(Fd fd, int64_t offset, int whence);
   // truncate(2) / ftruncate(2). EINVAL (negative length; ftruncate on a
   // descriptor not open for writing or not a regular file), EISDIR (truncate

@@ -220,12 +220,20 @@ Result<Fd> Filesystem::OpenAt(Fd dir, std::string_view path, int flags, uint32_t
   std::shared_ptr<Inode> inode;
   {
     WriterLock lock(&ns_mu_);
+    if (create && !path.empty() && path.back() == '/') {
+      // As Linux's open_last_lookups: O_CREAT with a trailing slash is EISDIR
+      // whatever the name is, once the components before it resolve.
+      std::string_view bare = path;
+      while (bare.size() > 1 && bare.back() == '/') bare.remove_suffix(1);
+      auto found = Resolve(dir, bare, /*follow_last=*/false);
+      if (!found.ok()) return Error(found.error());
+      return Error(EISDIR);
+    }
     // O_CREAT|O_EXCL never follows a final symlink (it exists: EEXIST).
     auto found = Resolve(dir, path, /*follow_last=*/!(flags & O_NOFOLLOW) && !excl);
     if (!found.ok()) return Error(found.error());
     if (found->inode == nullptr) {
       if (!create) return Error(ENOENT);
-      if (found->trailing_slash) return Error(EISDIR);
       auto made = CreateLocked(*found, S_IFREG | (mode & 07777), "", &inode);
       if (!made.ok()) return Error(made.error());
     } else {

@@ -24,6 +24,9 @@ struct Contents {
   absl::btree_map<InodeId, InodeRecord> inodes;
   absl::btree_map<InodeId, absl::btree_map<std::string, InodeId>> entries;
   absl::btree_map<InodeId, absl::btree_map<PageIndex, PageSlot>> pages;
+  // Pages written since the inode's last record, not yet mapped: a record
+  // maps only these, so its cost does not grow with the file.
+  absl::btree_map<InodeId, std::vector<PageIndex>> unmapped;
 
   void Apply(const Request& request) {
     std::visit([this](const auto& r) { ApplyOne(r); }, request);
@@ -31,9 +34,11 @@ struct Contents {
 
   void ApplyOne(const PutSuperblock& r) { page_size = r.page_size; }
   void ApplyOne(const PutPage& r) {
-    PageSlot& slot = pages[r.ino][r.index];
+    auto [it, is_new] = pages[r.ino].try_emplace(r.index);
+    PageSlot& slot = it->second;
     // An overwrite of an allocated page stays allocated; a new page waits
     // for the next record of its inode.
+    if (is_new) unmapped[r.ino].push_back(r.index);
     slot.data = r.data;
     slot.generation = r.generation;
     generation = std::max(generation, r.generation);
@@ -45,10 +50,16 @@ struct Contents {
     } else {
       inodes[r.record.ino] = r.record;
     }
+    auto u = unmapped.find(r.record.ino);
+    if (u == unmapped.end()) return;
     auto p = pages.find(r.record.ino);
     if (p != pages.end()) {
-      for (auto& [index, slot] : p->second) slot.mapped = true;
+      for (PageIndex index : u->second) {
+        auto slot = p->second.find(index);  // a Truncate may have dropped it
+        if (slot != p->second.end()) slot->second.mapped = true;
+      }
     }
+    unmapped.erase(u);
   }
   void ApplyOne(const PutDirent& r) { entries[r.dir][r.name] = r.ino; }
   void ApplyOne(const DelDirent& r) {
@@ -81,6 +92,7 @@ struct Contents {
   void ApplyOne(const FreeInode& r) {
     inodes.erase(r.ino);
     pages.erase(r.ino);
+    unmapped.erase(r.ino);
     entries.erase(r.ino);
   }
 };

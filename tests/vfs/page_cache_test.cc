@@ -319,6 +319,21 @@ TEST(PageCacheTest, NextHoleSkipsRunsOfCachedAndOnStorePages) {
   EXPECT_EQ(cache.NextHole(PageIndex(5)), PageIndex(6));
 }
 
+TEST(PageCacheTest, NextHoleWalksARunThatAlternatesOnStoreAndCachedPages) {
+  PageCache cache(kPageSize);
+  cache.MarkOnStore(PageIndex(10));
+  cache.Insert(PageIndex(11), Filled('a'));
+  cache.MarkOnStore(PageIndex(12));
+  cache.MarkOnStore(PageIndex(13));
+  cache.Insert(PageIndex(14), Filled('a'));
+  cache.Insert(PageIndex(16), Filled('a'));  // after the hole at 15
+  cache.MarkOnStore(PageIndex(17));
+  EXPECT_EQ(cache.NextHole(PageIndex(10)), PageIndex(15));
+  EXPECT_EQ(cache.NextHole(PageIndex(13)), PageIndex(15));
+  EXPECT_EQ(cache.NextHole(PageIndex(16)), PageIndex(18));
+  EXPECT_EQ(cache.NextHole(PageIndex(9)), PageIndex(9));
+}
+
 // ---- StateOf: every PageState ----
 
 TEST(PageCacheTest, M1StateOfReportsEveryPageState) {
@@ -355,7 +370,9 @@ TEST(PageCacheTest, PageStateNamesAreDistinct) {
                            PageState::kDirty, PageState::kWriteback, PageState::kDirtyWriteback};
   for (PageState a : all) {
     for (PageState b : all) {
-      if (a != b) EXPECT_STRNE(PageStateName(a), PageStateName(b));
+      if (a != b) {
+        EXPECT_STRNE(PageStateName(a), PageStateName(b));
+      }
     }
     EXPECT_STRNE(PageStateName(a), "?");
   }
