@@ -133,8 +133,10 @@ class Store {
   virtual ~Store() = default;
 
   // Claims the store for one mounted Filesystem and returns its durable state.
-  // EBUSY if another Filesystem holds it; the store's own errno (EIO for
-  // corruption) if it cannot be read. Nothing changes on failure.
+  // Pages no record has mapped are forgotten here (and at Crash): the mount
+  // cannot know them, so a later record must not make them visible. EBUSY if
+  // another Filesystem holds it; the store's own errno (EIO for corruption)
+  // if it cannot be read. Nothing changes on failure.
   virtual Result<DurableImage> Load() = 0;
   // Gives up the claim taken by Load(). In-flight requests still complete.
   virtual void Release() = 0;

@@ -31,6 +31,7 @@ Timespec Filesystem::Now() const { return options_.clock ? options_.clock() : Re
 // Rule M2: a timestamp update sets DIRTY_SYNC, or DIRTY_TIME under lazytime
 // when no other flag is set (the flags exclude each other).
 void Filesystem::TouchLocked(Inode& inode, bool mtime, bool ctime) {
+  inode.mu.AssertHeld();  // the declaration cannot name inode.mu
   const Timespec now = Now();
   if (mtime) inode.mtime = now;
   if (ctime) inode.ctime = now;

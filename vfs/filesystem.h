@@ -257,7 +257,8 @@ class Filesystem {
   Result<void> SyncRange(OpenFile& file, PageIndex first, PageIndex last, int mode, bool escalate);
   Result<void> StartWriteback(Inode& inode, PageIndex first, PageIndex last, bool sync_all);
   void WaitWriteback(Inode& inode, PageIndex first, PageIndex last);
-  void FinishBatch(Inode& inode, Ticket ticket, int err) ABSL_EXCLUSIVE_LOCKS_REQUIRED(inode.mu);
+  // Requires inode.mu (not annotated: Inode is incomplete here).
+  void FinishBatch(Inode& inode, Ticket ticket, int err);
   Result<void> WriteRecord(Inode& inode, bool data_only);
   Result<void> SyncDirectory(Inode& dir);
   Result<void> SyncAll();

@@ -155,8 +155,13 @@ Result<void> Filesystem::Build(DurableImage image) {
 
   // Keep what is reachable; free the rest in the store.
   for (auto& [ino, inode] : all) {
-    const bool reachable = inode == root_ || (inode->is_dir() ? inode->parent != nullptr
-                                                              : inode->nlink > 0);
+    bool linked = false;
+    {
+      MutexLock inode_lock(&inode->mu);
+      linked = inode->nlink > 0;
+    }
+    const bool reachable =
+        inode == root_ || (inode->is_dir() ? inode->parent != nullptr : linked);
     if (!reachable) {
       ++mount_report_.orphans_freed;
       repairs.push_back(FreeInode{ino});

@@ -108,11 +108,12 @@ class PageCache {
     }
   }
   // Calls f(CachedPage*) for each cached page with index in [first, last].
+  // `f` must not add or drop pages (Insert, Evict, DropFrom): the map it
+  // walks would move under it.
   template <typename F>
   void ForEachCached(PageIndex first, PageIndex last, F f) {
-    for (auto it = pages_.lower_bound(first); it != pages_.end() && it->first <= last;) {
-      CachedPage* page = (it++)->second.get();
-      f(page);
+    for (auto it = pages_.lower_bound(first); it != pages_.end() && it->first <= last; ++it) {
+      f(it->second.get());
     }
   }
   bool HasDirty() const { return !dirty_.empty(); }

@@ -126,6 +126,7 @@ void Filesystem::WaitWriteback(Inode& inode, PageIndex first, PageIndex last) {
 }
 
 void Filesystem::FinishBatch(Inode& inode, Ticket ticket, int err) {
+  inode.mu.AssertHeld();  // the declaration cannot name inode.mu
   auto& batches = inode.pages.batches();
   auto it = std::find_if(batches.begin(), batches.end(),
                          [ticket](const WritebackBatch& b) { return b.ticket == ticket; });
@@ -462,9 +463,12 @@ Result<void> Filesystem::FsyncRange(Fd fd, int how, int64_t start, int64_t lengt
     const uint64_t end_full = length == 0 ? kLastPage.value() : static_cast<uint64_t>(end) >> page_shift_;
     if (first_full < end_full) {
       MutexLock lock(&inode.mu);
+      // Collected first: evicting erases from the map being walked.
+      std::vector<CachedPage*> clean;
       inode.pages.ForEachCached(PageIndex(first_full), PageIndex(end_full - 1), [&](CachedPage* page) {
-        if (!page->dirty() && !page->in_writeback()) inode.pages.Evict(page);
+        if (!page->dirty() && !page->in_writeback()) clean.push_back(page);
       });
+      for (CachedPage* page : clean) inode.pages.Evict(page);
     }
   }
   return Ok();

@@ -89,6 +89,18 @@ struct Contents {
       }
     }
   }
+  // Forgets pages no record ever mapped. After a crash (or at a mount) they
+  // are unreachable: the allocation that would have shown them was lost, and
+  // a later record must not bring them back.
+  void DropUnmapped() {
+    for (auto& [ino, slots] : pages) {
+      for (auto it = slots.begin(); it != slots.end();) {
+        it = it->second.mapped ? std::next(it) : slots.erase(it);
+      }
+    }
+    unmapped.clear();
+  }
+
   void ApplyOne(const FreeInode& r) {
     inodes.erase(r.ino);
     pages.erase(r.ino);
@@ -105,6 +117,8 @@ class MemoryStore final : public Store {
     MutexLock lock(&mu_);
     if (claimed_) return Error(EBUSY);
     claimed_ = true;
+    current_.DropUnmapped();
+    if (options_.volatile_cache) durable_.DropUnmapped();
     const Contents& from = durable();
     DurableImage image;
     image.page_size = from.page_size;
@@ -176,6 +190,8 @@ class MemoryStore final : public Store {
       unflushed_.clear();
       current_ = durable_;
     }
+    current_.DropUnmapped();
+    if (options_.volatile_cache) durable_.DropUnmapped();
     claimed_ = false;
   }
 
