@@ -130,7 +130,7 @@ Result<size_t> Filesystem::ReadAt(OpenFile& file, char* buf, size_t count, int64
     if (page == nullptr && inode.pages.OnStore(index)) {
       auto data = LoadPageLocked(inode, index);
       if (!data.ok()) return Error(data.error());
-      if (*data) page = inode.pages.Insert(index, *std::move(data));
+      if (*data) page = inode.pages.Insert(index, *std::move(data), /*stored=*/true);
     }
     if (page != nullptr) {
       std::memcpy(buf + done, page->data()->data() + in_page, chunk);
@@ -220,7 +220,8 @@ Result<size_t> Filesystem::WriteAt(OpenFile& file, const char* buf, size_t count
         ReleaseBytes(new_pages);
         return Error(data.error());
       }
-      inode.pages.Insert(index, *data ? *std::move(data) : PageBuffer::Allocate(page_size_));
+      const bool stored = *data != nullptr;
+      inode.pages.Insert(index, stored ? *std::move(data) : PageBuffer::Allocate(page_size_), stored);
     }
 
     size_t done = 0;
@@ -230,7 +231,9 @@ Result<size_t> Filesystem::WriteAt(OpenFile& file, const char* buf, size_t count
       const uint32_t in_page = static_cast<uint32_t>(at & (page_size_ - 1));
       const size_t chunk = std::min<size_t>(count - done, page_size_ - in_page);
       CachedPage* page = inode.pages.Find(index);
-      if (page == nullptr) page = inode.pages.Insert(index, PageBuffer::Allocate(page_size_));
+      if (page == nullptr) {
+        page = inode.pages.Insert(index, PageBuffer::Allocate(page_size_), /*stored=*/false);
+      }
       std::memcpy(inode.pages.BeginWrite(page) + in_page, buf + done, chunk);
       done += chunk;
     }
@@ -396,7 +399,9 @@ Result<void> Filesystem::TruncateInode(Inode& inode, int64_t length) {
       if (tail != 0 && inode.pages.Find(tail_index) == nullptr && inode.pages.OnStore(tail_index)) {
         auto data = LoadPageLocked(inode, tail_index);
         if (!data.ok()) return Error(data.error());
-        inode.pages.Insert(tail_index, *data ? *std::move(data) : PageBuffer::Allocate(page_size_));
+        const bool stored = *data != nullptr;
+        inode.pages.Insert(tail_index, stored ? *std::move(data) : PageBuffer::Allocate(page_size_),
+                           stored);
       }
       const uint64_t before = inode.pages.allocated_pages();
       inode.pages.DropFrom(keep);

@@ -196,7 +196,7 @@ Result<void> Filesystem::Build(DurableImage image) {
         inode.pages.MarkOnStore(index);  // a store that reads pages lazily
         continue;
       }
-      CachedPage* page = inode.pages.Insert(index, data);
+      CachedPage* page = inode.pages.Insert(index, data, /*stored=*/true);
       const uint32_t tail = static_cast<uint32_t>(inode.size & (page_size_ - 1));
       if (index.value() == keep - 1 && tail != 0 && !data->ZeroFrom(tail)) {
         std::memset(inode.pages.BeginWrite(page) + tail, 0, page_size_ - tail);

@@ -30,9 +30,10 @@ bool PageCache::Allocated(PageIndex index) const {
   return pages_.contains(index) || on_store_.contains(index);
 }
 
-CachedPage* PageCache::Insert(PageIndex index, PageRef data) {
+CachedPage* PageCache::Insert(PageIndex index, PageRef data, bool stored) {
   on_store_.erase(index);
-  auto [it, inserted] = pages_.emplace(index, std::make_unique<CachedPage>(index, std::move(data)));
+  auto [it, inserted] =
+      pages_.emplace(index, std::make_unique<CachedPage>(index, std::move(data), stored));
   assert(inserted);
   return it->second.get();
 }

@@ -38,13 +38,17 @@ const char* PageStateName(PageState state);
 
 class CachedPage {
  public:
-  explicit CachedPage(PageIndex index, PageRef data) : index_(index), data_(std::move(data)) {}
+  CachedPage(PageIndex index, PageRef data, bool stored)
+      : index_(index), data_(std::move(data)), stored_(stored) {}
 
   PageIndex index() const { return index_; }
   const PageRef& data() const { return data_; }
   bool dirty() const { return dirty_; }
   bool in_writeback() const { return writeback_ticket_ != 0; }
   Ticket writeback_ticket() const { return writeback_ticket_; }
+  // True once the store has (or was sent) a copy: writing the page again is
+  // an overwrite, not a new allocation.
+  bool stored() const { return stored_; }
 
  private:
   friend class PageCache;
@@ -54,6 +58,7 @@ class CachedPage {
   PageRef data_;
   Ticket writeback_ticket_ = 0;
   bool dirty_ = false;
+  bool stored_ = false;
 };
 
 // Pages handed to the store under one ticket.
@@ -78,8 +83,8 @@ class PageCache {
   bool Allocated(PageIndex index) const;
   bool OnStore(PageIndex index) const { return on_store_.contains(index); }
   // Caches `data` at `index` as a clean page (it must not be cached already)
-  // and forgets any on-store mark for it.
-  CachedPage* Insert(PageIndex index, PageRef data);
+  // and forgets any on-store mark for it. `stored`: the store holds a copy.
+  CachedPage* Insert(PageIndex index, PageRef data, bool stored);
   // Marks the page's store copy as the only one: used when mounting a store
   // that reads pages lazily.
   void MarkOnStore(PageIndex index) { on_store_.insert(index); }
@@ -89,7 +94,10 @@ class PageCache {
   char* BeginWrite(CachedPage* page);
   // Clears the dirty bit (the page's bytes were handed to the store).
   void ClearDirty(CachedPage* page);
-  void SetWriteback(CachedPage* page, Ticket ticket) { page->writeback_ticket_ = ticket; }
+  void SetWriteback(CachedPage* page, Ticket ticket) {
+    page->writeback_ticket_ = ticket;
+    page->stored_ = true;
+  }
   void EndWriteback(CachedPage* page) { page->writeback_ticket_ = 0; }
 
   // Drops the cached page (it must be clean and not in writeback); the store

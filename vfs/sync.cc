@@ -86,7 +86,9 @@ Result<void> Filesystem::StartWriteback(Inode& inode, PageIndex first, PageIndex
   batch.first = pages.front()->index();
   batch.last = pages.back()->index();
   batch.pages.reserve(pages.size());
+  bool allocates = false;
   for (CachedPage* page : pages) {
+    allocates = allocates || !page->stored();
     requests.push_back(PutPage{inode.ino, page->index(), page->data(), inode.generation});
     batch.pages.push_back(page->index());
     // M1: starting writeback clears dirty. Rule W1: if the write fails the
@@ -104,6 +106,11 @@ Result<void> Filesystem::StartWriteback(Inode& inode, PageIndex first, PageIndex
     return Error(ticket.error());
   }
   inode.has_store_pages = true;
+  // A page the store has never held is a new allocation, which only a later
+  // record makes readable (M3, D5). A record written since the page was
+  // dirtied (by a racing fsync or syncfs) did not cover it, so the inode is
+  // dirty again, as delayed allocation re-dirties a Linux inode at writeback.
+  if (allocates) inode.dirty = (inode.dirty & ~kDirtyTime) | kDirtySync | kDirtyDatasync;
   batch.ticket = *ticket;
   for (CachedPage* page : pages) inode.pages.SetWriteback(page, *ticket);
   inode.pages.batches().push_back(std::move(batch));

@@ -353,7 +353,7 @@ TEST_F(MemoryStoreTest, D2DataOnlyRecordTakesOnlyTheSizeOfAnExistingRecord) {
   later.mode = S_IFREG | 0777;
   later.mtime = Timespec{9, 0};
   SubmitAndWait({PutInode{later, /*data_only=*/true}});
-  const InodeRecord& got = Image().inodes.at(kFile);
+  const InodeRecord got = Image().inodes.at(kFile);
   EXPECT_EQ(got.size, 20u);
   EXPECT_EQ(got.mode, S_IFREG | 0600u);
   EXPECT_EQ(got.mtime, (Timespec{5, 0}));

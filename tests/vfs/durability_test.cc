@@ -698,6 +698,32 @@ TEST_F(DurabilityTest, SyncFileRangeDataInNewAllocationIsLostInCrash) {
   EXPECT_EQ(Runs(ReadFile("/a")), Runs(Fill('a') + Fill('\0') + Fill('c')));
 }
 
+// Rules M2, D2 and D5: a record written while a newly allocated page is still
+// dirty does not cover that page's allocation. When the page later reaches
+// the store the inode needs a record again (as delayed allocation re-dirties
+// an inode at writeback), so the next fdatasync writes it and the page
+// survives a crash.
+TEST_F(DurabilityTest, AllocationWrittenAfterARecordIsRecordedByTheNextFdatasync) {
+  Fd fd = OpenOrDie("/a", O_RDWR | O_CREAT);
+  WriteAt(fd, 0, Fill('a'));
+  WriteAt(fd, 2 * kPage, Fill('c'));
+  ASSERT_OK(fs_->Fsync(fd));
+  FsyncDir("/");
+  WriteAt(fd, kPage, Fill('b'));  // fills the hole: a new allocation
+  // A ranged sync of page 0 writes the record (DIRTY_DATASYNC is set) but
+  // not page 1.
+  ASSERT_OK(fs_->FsyncRange(fd, kFsyncRangeDataSync, 0, kPage));
+  ASSERT_OK_AND_ASSIGN(after_record, fs_->InodeDirtyFlags(fd));
+  EXPECT_EQ(after_record & kDirtyDatasync, 0);
+  EXPECT_EQ(StateAt(fd, 1), PageState::kDirty);
+  ASSERT_OK(fs_->SyncFileRange(fd, kPage, kPage, kAllFlags));
+  ASSERT_OK_AND_ASSIGN(after_write, fs_->InodeDirtyFlags(fd));
+  EXPECT_NE(after_write & kDirtyDatasync, 0);
+  ASSERT_OK(fs_->Fdatasync(fd));
+  CrashAndRemount();
+  EXPECT_EQ(Runs(ReadFile("/a")), Runs(Fill('a') + Fill('b') + Fill('c')));
+}
+
 // Rules D5 and C1: data that a crash made unreachable stays unreachable; a
 // later fsync of the inode must not bring the stale page back into the hole.
 TEST_F(DurabilityTest, HoleFillLostInCrashStaysLostAfterLaterFsync) {

@@ -30,7 +30,7 @@ std::vector<uint64_t> DirtyIndexes(PageCache& cache, uint64_t first, uint64_t la
 
 // Caches a fresh page at `index` and dirties it.
 CachedPage* InsertDirty(PageCache& cache, uint64_t index) {
-  CachedPage* page = cache.Insert(PageIndex(index), PageBuffer::Allocate(kPageSize));
+  CachedPage* page = cache.Insert(PageIndex(index), PageBuffer::Allocate(kPageSize), /*stored=*/false);
   cache.BeginWrite(page)[0] = 'x';
   return page;
 }
@@ -48,7 +48,7 @@ TEST(PageCacheTest, InsertedPageIsFoundCleanWithItsBuffer) {
   PageCache cache(kPageSize);
   PageRef data = Filled('a');
   PageBuffer* raw = data.get();
-  CachedPage* page = cache.Insert(PageIndex(7), std::move(data));
+  CachedPage* page = cache.Insert(PageIndex(7), std::move(data), /*stored=*/false);
   ASSERT_NE(page, nullptr);
   EXPECT_EQ(cache.Find(PageIndex(7)), page);
   EXPECT_EQ(page->index(), PageIndex(7));
@@ -68,7 +68,7 @@ TEST(PageCacheTest, InsertForgetsTheOnStoreMark) {
   PageCache cache(kPageSize);
   cache.MarkOnStore(PageIndex(3));
   ASSERT_TRUE(cache.OnStore(PageIndex(3)));
-  cache.Insert(PageIndex(3), Filled('a'));
+  cache.Insert(PageIndex(3), Filled('a'), /*stored=*/false);
   EXPECT_FALSE(cache.OnStore(PageIndex(3)));
   EXPECT_EQ(cache.StateOf(PageIndex(3)), PageState::kClean);
   EXPECT_EQ(cache.allocated_pages(), 1u);
@@ -78,7 +78,7 @@ TEST(PageCacheTest, InsertForgetsTheOnStoreMark) {
 
 TEST(PageCacheTest, M1BeginWriteMarksThePageDirty) {
   PageCache cache(kPageSize);
-  CachedPage* page = cache.Insert(PageIndex(2), Filled('a'));
+  CachedPage* page = cache.Insert(PageIndex(2), Filled('a'), /*stored=*/false);
   cache.BeginWrite(page);
   EXPECT_TRUE(page->dirty());
   EXPECT_EQ(cache.StateOf(PageIndex(2)), PageState::kDirty);
@@ -88,7 +88,7 @@ TEST(PageCacheTest, M1BeginWriteMarksThePageDirty) {
 
 TEST(PageCacheTest, BeginWriteWritesInPlaceWhenTheBufferIsUnique) {
   PageCache cache(kPageSize);
-  CachedPage* page = cache.Insert(PageIndex(0), Filled('a'));
+  CachedPage* page = cache.Insert(PageIndex(0), Filled('a'), /*stored=*/false);
   PageBuffer* before = page->data().get();
   ASSERT_TRUE(page->data()->unique());
   char* bytes = cache.BeginWrite(page);
@@ -100,7 +100,7 @@ TEST(PageCacheTest, BeginWriteWritesInPlaceWhenTheBufferIsUnique) {
 
 TEST(PageCacheTest, BeginWriteCopiesASharedBufferAndLeavesTheHolderUnchanged) {
   PageCache cache(kPageSize);
-  CachedPage* page = cache.Insert(PageIndex(0), Filled('a'));
+  CachedPage* page = cache.Insert(PageIndex(0), Filled('a'), /*stored=*/false);
   PageRef held = page->data();  // as the store holds a committed page
   ASSERT_FALSE(page->data()->unique());
   char* bytes = cache.BeginWrite(page);
@@ -121,7 +121,7 @@ TEST(PageCacheTest, BeginWriteCopiesASharedBufferAndLeavesTheHolderUnchanged) {
 
 TEST(PageCacheTest, BeginWriteOfADirtyPageDoesNotCountItTwice) {
   PageCache cache(kPageSize);
-  CachedPage* page = cache.Insert(PageIndex(4), Filled('a'));
+  CachedPage* page = cache.Insert(PageIndex(4), Filled('a'), /*stored=*/false);
   cache.BeginWrite(page);
   cache.BeginWrite(page);
   EXPECT_EQ(cache.dirty_pages(), 1u);
@@ -144,7 +144,7 @@ TEST(PageCacheTest, ForEachDirtyVisitsOnlyDirtyPagesInRangeInIndexOrder) {
   PageCache cache(kPageSize);
   // Dirtied out of order, with clean pages between.
   for (uint64_t index : {50, 3, 20, 9, 10, 11, 100}) InsertDirty(cache, index);
-  for (uint64_t index : {4, 12, 30}) cache.Insert(PageIndex(index), Filled('c'));
+  for (uint64_t index : {4, 12, 30}) cache.Insert(PageIndex(index), Filled('c'), /*stored=*/false);
   cache.MarkOnStore(PageIndex(15));
   EXPECT_EQ(DirtyIndexes(cache, 0, 1000), std::vector<uint64_t>({3, 9, 10, 11, 20, 50, 100}));
   EXPECT_EQ(DirtyIndexes(cache, 4, 20), std::vector<uint64_t>({9, 10, 11, 20}));
@@ -159,7 +159,7 @@ TEST(PageCacheTest, HasDirtyInAgreesWithTheRangeBounds) {
   PageCache cache(kPageSize);
   InsertDirty(cache, 10);
   InsertDirty(cache, 20);
-  cache.Insert(PageIndex(15), Filled('c'));
+  cache.Insert(PageIndex(15), Filled('c'), /*stored=*/false);
   EXPECT_TRUE(cache.HasDirtyIn(PageIndex(10), PageIndex(10)));
   EXPECT_TRUE(cache.HasDirtyIn(PageIndex(0), PageIndex(10)));
   EXPECT_TRUE(cache.HasDirtyIn(PageIndex(20), PageIndex(1000)));
@@ -194,7 +194,7 @@ TEST(PageCacheTest, ClearDirtyMakesThePageCleanAndLeavesTheSet) {
 
 TEST(PageCacheTest, ClearDirtyOfACleanPageChangesNothing) {
   PageCache cache(kPageSize);
-  CachedPage* a = cache.Insert(PageIndex(1), Filled('a'));
+  CachedPage* a = cache.Insert(PageIndex(1), Filled('a'), /*stored=*/false);
   InsertDirty(cache, 2);
   cache.ClearDirty(a);
   EXPECT_EQ(cache.dirty_pages(), 1u);
@@ -214,7 +214,7 @@ TEST(PageCacheTest, M1PageDirtiedAgainAfterClearRejoinsTheSet) {
 
 TEST(PageCacheTest, EvictDropsTheCachedPageAndMarksItOnStore) {
   PageCache cache(kPageSize);
-  CachedPage* page = cache.Insert(PageIndex(8), Filled('a'));
+  CachedPage* page = cache.Insert(PageIndex(8), Filled('a'), /*stored=*/false);
   cache.Evict(page);
   EXPECT_EQ(cache.Find(PageIndex(8)), nullptr);
   EXPECT_TRUE(cache.OnStore(PageIndex(8)));
@@ -227,7 +227,7 @@ TEST(PageCacheTest, EvictDropsTheCachedPageAndMarksItOnStore) {
 TEST(PageCacheTest, EvictReleasesTheCacheReferenceToTheBuffer) {
   PageCache cache(kPageSize);
   PageRef held = Filled('a');
-  CachedPage* page = cache.Insert(PageIndex(8), held);
+  CachedPage* page = cache.Insert(PageIndex(8), held, /*stored=*/false);
   ASSERT_FALSE(held->unique());
   cache.Evict(page);
   EXPECT_TRUE(held->unique());
@@ -235,7 +235,7 @@ TEST(PageCacheTest, EvictReleasesTheCacheReferenceToTheBuffer) {
 
 TEST(PageCacheTest, AllocatedIsTrueForCachedAndOnStorePagesOnly) {
   PageCache cache(kPageSize);
-  cache.Insert(PageIndex(1), Filled('a'));
+  cache.Insert(PageIndex(1), Filled('a'), /*stored=*/false);
   cache.MarkOnStore(PageIndex(2));
   EXPECT_TRUE(cache.Allocated(PageIndex(1)));
   EXPECT_TRUE(cache.Allocated(PageIndex(2)));
@@ -248,7 +248,7 @@ TEST(PageCacheTest, AllocatedIsTrueForCachedAndOnStorePagesOnly) {
 
 TEST(PageCacheTest, DropFromDropsCachedDirtyAndOnStorePagesAtAndAfterTheIndex) {
   PageCache cache(kPageSize);
-  for (uint64_t index : {0, 4, 5}) cache.Insert(PageIndex(index), Filled('c'));
+  for (uint64_t index : {0, 4, 5}) cache.Insert(PageIndex(index), Filled('c'), /*stored=*/false);
   for (uint64_t index : {2, 6, 9}) InsertDirty(cache, index);
   for (uint64_t index : {3, 5 + 100, 7}) cache.MarkOnStore(PageIndex(index));
   cache.DropFrom(PageIndex(5));
@@ -271,7 +271,7 @@ TEST(PageCacheTest, DropFromDropsCachedDirtyAndOnStorePagesAtAndAfterTheIndex) {
 
 TEST(PageCacheTest, DropFromZeroEmptiesTheCache) {
   PageCache cache(kPageSize);
-  cache.Insert(PageIndex(0), Filled('c'));
+  cache.Insert(PageIndex(0), Filled('c'), /*stored=*/false);
   InsertDirty(cache, 1);
   cache.MarkOnStore(PageIndex(2));
   cache.DropFrom(PageIndex(0));
@@ -284,7 +284,7 @@ TEST(PageCacheTest, PageInsertedAfterDropFromStartsClean) {
   PageCache cache(kPageSize);
   InsertDirty(cache, 3);
   cache.DropFrom(PageIndex(0));
-  CachedPage* page = cache.Insert(PageIndex(3), Filled('n'));
+  CachedPage* page = cache.Insert(PageIndex(3), Filled('n'), /*stored=*/false);
   EXPECT_FALSE(page->dirty());
   EXPECT_EQ(cache.dirty_pages(), 0u);
 }
@@ -294,7 +294,7 @@ TEST(PageCacheTest, PageInsertedAfterDropFromStartsClean) {
 TEST(PageCacheTest, NextAllocatedFindsTheFirstCachedOrOnStorePageAtOrAfter) {
   PageCache cache(kPageSize);
   EXPECT_FALSE(cache.NextAllocated(PageIndex(0)).has_value());
-  cache.Insert(PageIndex(10), Filled('a'));
+  cache.Insert(PageIndex(10), Filled('a'), /*stored=*/false);
   cache.MarkOnStore(PageIndex(5));
   cache.MarkOnStore(PageIndex(20));
   EXPECT_EQ(cache.NextAllocated(PageIndex(0)), PageIndex(5));
@@ -308,10 +308,10 @@ TEST(PageCacheTest, NextAllocatedFindsTheFirstCachedOrOnStorePageAtOrAfter) {
 TEST(PageCacheTest, NextHoleSkipsRunsOfCachedAndOnStorePages) {
   PageCache cache(kPageSize);
   EXPECT_EQ(cache.NextHole(PageIndex(0)), PageIndex(0));
-  cache.Insert(PageIndex(0), Filled('a'));
+  cache.Insert(PageIndex(0), Filled('a'), /*stored=*/false);
   cache.MarkOnStore(PageIndex(1));
   InsertDirty(cache, 2);
-  cache.Insert(PageIndex(5), Filled('a'));
+  cache.Insert(PageIndex(5), Filled('a'), /*stored=*/false);
   EXPECT_EQ(cache.NextHole(PageIndex(0)), PageIndex(3));
   EXPECT_EQ(cache.NextHole(PageIndex(2)), PageIndex(3));
   EXPECT_EQ(cache.NextHole(PageIndex(3)), PageIndex(3));
@@ -322,11 +322,11 @@ TEST(PageCacheTest, NextHoleSkipsRunsOfCachedAndOnStorePages) {
 TEST(PageCacheTest, NextHoleWalksARunThatAlternatesOnStoreAndCachedPages) {
   PageCache cache(kPageSize);
   cache.MarkOnStore(PageIndex(10));
-  cache.Insert(PageIndex(11), Filled('a'));
+  cache.Insert(PageIndex(11), Filled('a'), /*stored=*/false);
   cache.MarkOnStore(PageIndex(12));
   cache.MarkOnStore(PageIndex(13));
-  cache.Insert(PageIndex(14), Filled('a'));
-  cache.Insert(PageIndex(16), Filled('a'));  // after the hole at 15
+  cache.Insert(PageIndex(14), Filled('a'), /*stored=*/false);
+  cache.Insert(PageIndex(16), Filled('a'), /*stored=*/false);  // after the hole at 15
   cache.MarkOnStore(PageIndex(17));
   EXPECT_EQ(cache.NextHole(PageIndex(10)), PageIndex(15));
   EXPECT_EQ(cache.NextHole(PageIndex(13)), PageIndex(15));
@@ -339,7 +339,7 @@ TEST(PageCacheTest, NextHoleWalksARunThatAlternatesOnStoreAndCachedPages) {
 TEST(PageCacheTest, M1StateOfReportsEveryPageState) {
   PageCache cache(kPageSize);
   cache.MarkOnStore(PageIndex(1));
-  cache.Insert(PageIndex(2), Filled('a'));
+  cache.Insert(PageIndex(2), Filled('a'), /*stored=*/false);
   InsertDirty(cache, 3);
   CachedPage* wb = InsertDirty(cache, 4);
   cache.ClearDirty(wb);  // M1: starting writeback clears dirty ...
