@@ -166,8 +166,9 @@ class MemoryStore final : public Store {
   }
 
   Result<void> Flush() override {
+    if (!options_.volatile_cache) return Ok();  // completed is durable already
     MutexLock lock(&mu_);
-    if (!options_.volatile_cache || unflushed_.empty()) return Ok();
+    if (unflushed_.empty()) return Ok();
     for (const Request& r : unflushed_) durable_.Apply(r);
     unflushed_.clear();
     ++stats_.flushes;
