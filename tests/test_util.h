@@ -7,13 +7,66 @@
 
 #include <atomic>
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include "backends/memory/memory_store.h"
 #include "gtest/gtest.h"
 #include "vfs/filesystem.h"
+#include "vfs/page_cache.h"
 
-namespace vfs::testing {
+namespace vfs {
+
+// Readable values in failure messages.
+inline void PrintTo(PageState state, std::ostream* os) { *os << PageStateName(state); }
+inline void PrintTo(const Timespec& t, std::ostream* os) { *os << t.sec << "." << t.nsec; }
+
+namespace testing {
+
+// The default page size, and the sync_file_range flags by short names.
+inline constexpr uint32_t kPage = 4096;
+inline constexpr unsigned kWrite = kSyncFileRangeWrite;
+inline constexpr unsigned kWaitBefore = kSyncFileRangeWaitBefore;
+inline constexpr unsigned kWaitAfter = kSyncFileRangeWaitAfter;
+inline constexpr unsigned kAllFlags = kWaitBefore | kWrite | kWaitAfter;  // 7
+
+// `n` bytes of `c`: a page of it by default.
+inline std::string Fill(char c, size_t n = kPage) { return std::string(n, c); }
+
+// `data` with every run of 8 or more equal bytes written as 'c'x<count>
+// ("hello" '\0'x4091 'c'x4096), so page-sized contents print readably
+// when a comparison fails.
+inline std::string Runs(const std::string& data) {
+  std::string out;
+  std::string literal;
+  auto flush = [&] {
+    if (literal.empty()) return;
+    if (!out.empty()) out += ' ';
+    out += '"' + literal + '"';
+    literal.clear();
+  };
+  for (size_t i = 0; i < data.size();) {
+    size_t j = i;
+    while (j < data.size() && data[j] == data[i]) ++j;
+    if (j - i >= 8) {
+      flush();
+      if (!out.empty()) out += ' ';
+      out += data[i] == '\0' ? std::string("'\\0'") : std::string("'") + data[i] + "'";
+      out += "x" + std::to_string(j - i);
+    } else {
+      for (size_t k = i; k < j; ++k) {
+        literal += data[k] == '\0' ? std::string("\\0") : std::string(1, data[k]);
+      }
+    }
+    i = j;
+  }
+  flush();
+  return out;
+}
+
+}  // namespace testing
+
+namespace testing {
 
 // A clock that advances one second per reading, so every timestamp differs.
 inline Clock TickingClock() {
@@ -118,6 +171,7 @@ class VfsTest : public ::testing::Test {
   std::unique_ptr<Filesystem> fs_;
 };
 
-}  // namespace vfs::testing
+}  // namespace testing
+}  // namespace vfs
 
 #endif  // TESTS_TEST_UTIL_H_

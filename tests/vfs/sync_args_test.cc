@@ -15,22 +15,12 @@
 #include "tests/test_util.h"
 #include "vfs/inode.h"
 
-namespace vfs {
-// Readable PageState values in failure messages.
-inline void PrintTo(PageState state, std::ostream* os) { *os << PageStateName(state); }
-}  // namespace vfs
-
 namespace vfs::testing {
 namespace {
 
-constexpr uint32_t kPage = 4096;
 constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
-constexpr unsigned kWrite = kSyncFileRangeWrite;
-constexpr unsigned kAllFlags =
-    kSyncFileRangeWaitBefore | kSyncFileRangeWrite | kSyncFileRangeWaitAfter;  // 7
 constexpr unsigned kUnknownFlag = 8;
 
-std::string Fill(char c, size_t n = kPage) { return std::string(n, c); }
 
 class SyncArgsTest : public VfsTest {
  protected:

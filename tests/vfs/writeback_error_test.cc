@@ -13,51 +13,11 @@
 #include "tests/test_util.h"
 #include "vfs/inode.h"
 
-namespace vfs {
-// Readable PageState values in failure messages.
-inline void PrintTo(PageState state, std::ostream* os) { *os << PageStateName(state); }
-}  // namespace vfs
-
 namespace vfs::testing {
 namespace {
 
-constexpr uint32_t kPage = 4096;
-constexpr unsigned kWaitBefore = kSyncFileRangeWaitBefore;
-constexpr unsigned kWrite = kSyncFileRangeWrite;
-constexpr unsigned kWaitAfter = kSyncFileRangeWaitAfter;
 
-std::string Fill(char c, size_t n = kPage) { return std::string(n, c); }
 
-// `data` with every run of 8 or more equal bytes written as 'c'x<count>
-// ("hello" '\0'x4091 'c'x4096), so page-sized contents print readably
-// when a comparison fails.
-std::string Runs(const std::string& data) {
-  std::string out;
-  std::string literal;
-  auto flush = [&] {
-    if (literal.empty()) return;
-    if (!out.empty()) out += ' ';
-    out += '"' + literal + '"';
-    literal.clear();
-  };
-  for (size_t i = 0; i < data.size();) {
-    size_t j = i;
-    while (j < data.size() && data[j] == data[i]) ++j;
-    if (j - i >= 8) {
-      flush();
-      if (!out.empty()) out += ' ';
-      out += data[i] == '\0' ? std::string("'\\0'") : std::string("'") + data[i] + "'";
-      out += "x" + std::to_string(j - i);
-    } else {
-      for (size_t k = i; k < j; ++k) {
-        literal += data[k] == '\0' ? std::string("\\0") : std::string(1, data[k]);
-      }
-    }
-    i = j;
-  }
-  flush();
-  return out;
-}
 
 // A filesystem on a memory store wrapped in a FailingStore.
 class WritebackErrorTest : public VfsTest {
