@@ -6,6 +6,7 @@
 #include <fcntl.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -98,11 +99,22 @@ inline Clock TickingClock() {
                                 << ", expected " << strerror(code);          \
   } while (0)
 
-// A test fixture with a mounted filesystem on a memory store.
+// The store the conformance suites run on, named by $VFS_TEST_STORE
+// ("memory", the default). CTest registers the suites once per store (see
+// tests/CMakeLists.txt). Stores other than memory ignore `memory_options`.
+inline std::shared_ptr<Store> NewTestStore(const MemoryStoreOptions& memory_options) {
+  const char* name = std::getenv("VFS_TEST_STORE");
+  const std::string store = name == nullptr ? "memory" : name;
+  if (store == "memory") return NewMemoryStore(memory_options);
+  ADD_FAILURE() << "unknown VFS_TEST_STORE '" << store << "'";
+  return NewMemoryStore(memory_options);
+}
+
+// A test fixture with a mounted filesystem on the store under test.
 class VfsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    store_ = NewMemoryStore(store_options_);
+    store_ = NewTestStore(store_options_);
     options_.clock = TickingClock();
     Remount();
   }
