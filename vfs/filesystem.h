@@ -263,6 +263,10 @@ class Filesystem {
   Result<void> SyncDirectory(Inode& dir);
   Result<void> SyncAll();
   int CheckAndAdvance(OpenFile& file);
+  // Rule W1: records a failed write-back of `inode` everywhere it is seen.
+  void RecordWritebackError(Inode& inode, int err);
+  // Rule W3 (W6 for the older models): the cursor a new description starts at.
+  uint32_t SampleCursor(const Errseq& seq) const;
   int CheckAndAdvanceSb(OpenFile& file);
   Result<std::shared_ptr<OpenFile>> SyncTarget(Fd fd);
 

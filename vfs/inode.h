@@ -10,6 +10,7 @@
 #ifndef VFS_INODE_H_
 #define VFS_INODE_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -64,6 +65,10 @@ struct Inode : std::enable_shared_from_this<Inode> {
 
   // Rule M5: the writeback error sequence.
   Errseq wb_err;
+  // Rule W6 (kLegacyFlags): AS_EIO / AS_ENOSPC, cleared by the first check.
+  static constexpr uint8_t kAsEio = 1;
+  static constexpr uint8_t kAsEnospc = 2;
+  std::atomic<uint8_t> legacy_errors{0};
 
   // Guarded by Filesystem::ns_mu_.
   absl::btree_map<std::string, Inode*, std::less<>> children;  // directories

@@ -257,8 +257,8 @@ Result<Fd> Filesystem::OpenAt(Fd dir, std::string_view path, int flags, uint32_t
   }
   {
     MutexLock lock(&file->err_mu);
-    file->wb_cursor = inode->wb_err.Sample();  // Rule W3
-    file->sb_cursor = sb_err_.Sample();
+    file->wb_cursor = SampleCursor(inode->wb_err);  // Rule W3
+    file->sb_cursor = SampleCursor(sb_err_);
   }
   return InstallFd(std::move(file));
 }

@@ -26,6 +26,15 @@ enum class WasiMode {
   kSpec,    // the preview1 spec's, with notcapable for a missing right (E6)
 };
 
+// How writeback errors reach descriptors (semantics W6: Linux history).
+enum class WritebackErrorModel {
+  kErrseq,               // default, Linux >= 4.17: W2-W5, late openers see an unseen error
+  kErrseqNoLateReport,   // Linux 4.13-4.16: open samples the current word, so a
+                         // late opener never sees an earlier error
+  kLegacyFlags,          // Linux < 4.13: AS_EIO / AS_ENOSPC per inode; the first
+                         // check clears them, other descriptors miss the error
+};
+
 struct Options {
   // Page size in bytes: a power of two from 512 to 65536. 0 takes the store's
   // page size, or 4096 for an empty store. A store formatted with another
@@ -52,6 +61,8 @@ struct Options {
   // Rule W1 [VFS choice]: drop a page whose write-back failed at once, so
   // reads return what the store holds, instead of keeping the new bytes.
   bool drop_failed_pages = false;
+  // Rule W6: which Linux generation's writeback error reporting to follow.
+  WritebackErrorModel writeback_errors = WritebackErrorModel::kErrseq;
   // Timestamps come from here; the real-time clock when empty.
   Clock clock;
 };

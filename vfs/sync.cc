@@ -55,8 +55,31 @@ Errno FromHostErrno(int err) {
 // ---- The steps ----
 
 int Filesystem::CheckAndAdvance(OpenFile& file) {
+  Inode& inode = *file.inode;
+  if (options_.writeback_errors == WritebackErrorModel::kLegacyFlags) {
+    // W6 before 4.13: test and clear the flags; whoever checks first gets
+    // the error, every other description misses it. EIO wins over ENOSPC,
+    // as filemap_check_errors.
+    const uint8_t flags = inode.legacy_errors.exchange(0);
+    if (flags & Inode::kAsEio) return EIO;
+    if (flags & Inode::kAsEnospc) return ENOSPC;
+    return 0;
+  }
   MutexLock lock(&file.err_mu);
-  return file.inode->wb_err.CheckAndAdvance(&file.wb_cursor);
+  return inode.wb_err.CheckAndAdvance(&file.wb_cursor);  // W4
+}
+
+uint32_t Filesystem::SampleCursor(const Errseq& seq) const {
+  // W6 for 4.13-4.16: open sampled the current word, seen or not.
+  if (options_.writeback_errors == WritebackErrorModel::kErrseqNoLateReport) return seq.raw();
+  return seq.Sample();  // W3
+}
+
+void Filesystem::RecordWritebackError(Inode& inode, int err) {
+  inode.wb_err.Set(err);  // W1: errseq_set on the inode ...
+  sb_err_.Set(err);       // ... and on the filesystem, for syncfs
+  // ... and the legacy flag: AS_ENOSPC for ENOSPC, otherwise AS_EIO.
+  inode.legacy_errors.fetch_or(err == ENOSPC ? Inode::kAsEnospc : Inode::kAsEio);
 }
 
 int Filesystem::CheckAndAdvanceSb(OpenFile& file) {
@@ -101,8 +124,7 @@ Result<void> Filesystem::StartWriteback(Inode& inode, PageIndex first, PageIndex
     for (CachedPage* page : pages) {
       if (options_.drop_failed_pages && !page->in_writeback()) inode.pages.Evict(page);
     }
-    inode.wb_err.Set(ticket.error());
-    sb_err_.Set(ticket.error());
+    RecordWritebackError(inode, ticket.error());
     return Error(ticket.error());
   }
   inode.has_store_pages = true;
@@ -145,10 +167,7 @@ void Filesystem::FinishBatch(Inode& inode, Ticket ticket, int err) {
     // W1 [VFS choice]: the page keeps the new bytes unless the knob drops it.
     if (err != 0 && options_.drop_failed_pages && !page->dirty()) inode.pages.Evict(page);
   }
-  if (err != 0) {
-    inode.wb_err.Set(err);  // W1: errseq_set on the inode ...
-    sb_err_.Set(err);       // ... and on the filesystem, for syncfs
-  }
+  if (err != 0) RecordWritebackError(inode, err);
   batches.erase(it);
 }
 
