@@ -571,6 +571,19 @@ Result<PageState> Filesystem::PageStateAt(Fd fd, PageIndex index) {
   return inode.pages.StateOf(index);
 }
 
+Result<Filesystem::DirtySummary> Filesystem::DirtySummaryOf(Fd fd) {
+  auto got = GetFile(fd);
+  if (!got.ok()) return Error(got.error());
+  Inode& inode = *(*got)->inode;
+  MutexLock lock(&inode.mu);
+  DirtySummary summary;
+  summary.dirty_pages = inode.pages.dirty_pages();
+  summary.writeback = inode.pages.HasWriteback();
+  summary.flags = inode.dirty;
+  summary.has_record = inode.has_record;
+  return summary;
+}
+
 Result<uint8_t> Filesystem::InodeDirtyFlags(Fd fd) {
   auto got = GetFile(fd);
   if (!got.ok()) return Error(got.error());

@@ -207,6 +207,15 @@ class Filesystem {
   Result<uint8_t> InodeDirtyFlags(Fd fd);
   // Number of directory-entry changes of a directory not yet durable (D3).
   Result<size_t> PendingEntryCount(std::string_view dir);
+  // What of an inode is not yet handed to the store: dirty pages, pages in
+  // writeback, M2 flags, and whether the store has its record at all.
+  struct DirtySummary {
+    uint64_t dirty_pages = 0;
+    bool writeback = false;
+    uint8_t flags = 0;
+    bool has_record = false;
+  };
+  Result<DirtySummary> DirtySummaryOf(Fd fd);
   const MountReport& mount_report() const { return mount_report_; }
   uint32_t page_size() const { return page_size_; }
   const Options& options() const { return options_; }
