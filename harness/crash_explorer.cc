@@ -601,6 +601,15 @@ Result<CrashReport> CrashExplorer::Run(const Workload& workload, const Checker& 
           failure.advice.push_back(call);
         }
       }
+      // The same cause at several points (same message, same lost requests
+      // and advice) is one failure, reported at its first state.
+      auto same = std::find_if(report.failures.begin(), report.failures.end(), [&](const CrashFailure& f) {
+        return f.message == failure.message && f.lost == failure.lost && f.advice == failure.advice;
+      });
+      if (same != report.failures.end()) {
+        ++same->more_states;
+        continue;
+      }
       report.failures.push_back(std::move(failure));
       if (report.failures.size() >= options_.max_failures) return report;
     }
@@ -652,7 +661,8 @@ std::string CrashReport::ToJson() const {
   for (size_t i = 0; i < failures.size(); ++i) {
     const CrashFailure& f = failures[i];
     absl::StrAppend(&out, i ? "," : "", "{\"name\":", JsonString(f.name),
-                    ",\"message\":", JsonString(f.message), ",\"lost\":[");
+                    ",\"message\":", JsonString(f.message), ",\"more_states\":", f.more_states,
+                    ",\"lost\":[");
     for (size_t j = 0; j < f.lost.size(); ++j) {
       absl::StrAppend(&out, j ? "," : "", "{\"request\":", JsonString(f.lost[j]),
                       ",\"protect_with\":", JsonString(f.advice[j]), "}");

@@ -122,6 +122,7 @@ struct CrashFailure {
   std::string message;              // the checker's words
   std::vector<std::string> lost;    // the shrunk set of lost requests
   std::vector<std::string> advice;  // the sync that would have kept each
+  uint64_t more_states = 0;         // other failing states with the same cause
 };
 
 struct CrashReport {

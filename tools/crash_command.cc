@@ -160,6 +160,10 @@ int CrashCommand(int argc, char** argv) {
               static_cast<unsigned long long>(report->states), seconds, report->failures.size());
   for (const CrashFailure& f : report->failures) {
     std::printf("\nFAIL %s\n  %s\n", f.name.c_str(), f.message.c_str());
+    if (f.more_states > 0) {
+      std::printf("  (and %llu more crash state(s) with the same cause)\n",
+                  static_cast<unsigned long long>(f.more_states));
+    }
     for (size_t i = 0; i < f.lost.size(); ++i) {
       std::printf("  lost: %s\n    protect with: %s\n", f.lost[i].c_str(), f.advice[i].c_str());
     }
