@@ -5,12 +5,18 @@
 
 #include <fcntl.h>
 
+#include <stdlib.h>
+
 #include <atomic>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <memory>
 #include <ostream>
 #include <string>
 
+#include "backends/disk/disk_store.h"
 #include "backends/memory/memory_store.h"
 #include "gtest/gtest.h"
 #include "vfs/filesystem.h"
@@ -99,13 +105,49 @@ inline Clock TickingClock() {
                                 << ", expected " << strerror(code);          \
   } while (0)
 
+// A disk store in a fresh directory under $TMPDIR (or /tmp), removed with
+// the last reference to the store.
+inline std::shared_ptr<Store> NewTemporaryDiskStore(DiskStoreOptions options = {}) {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string pattern = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/vfs-disk-XXXXXX";
+  if (::mkdtemp(pattern.data()) == nullptr) {
+    ADD_FAILURE() << "mkdtemp " << pattern << ": " << strerror(errno);
+    return nullptr;
+  }
+  std::string why;
+  auto store = OpenDiskStore(pattern, std::move(options), &why);
+  if (!store.ok()) {
+    ADD_FAILURE() << why;
+    std::filesystem::remove_all(pattern);
+    return nullptr;
+  }
+  // The directory goes when the store does (the aliasing constructor keeps
+  // the holder alive as long as any copy of the returned pointer).
+  struct Holder {
+    std::shared_ptr<Store> store;
+    std::string dir;
+    ~Holder() {
+      store.reset();
+      std::error_code ignored;  // best effort: a leftover temp dir is not a test failure
+      std::filesystem::remove_all(dir, ignored);
+    }
+  };
+  auto holder = std::make_shared<Holder>();
+  holder->store = *std::move(store);
+  holder->dir = pattern;
+  Store* raw = holder->store.get();
+  return std::shared_ptr<Store>(std::move(holder), raw);
+}
+
 // The store the conformance suites run on, named by $VFS_TEST_STORE
-// ("memory", the default). CTest registers the suites once per store (see
-// tests/CMakeLists.txt). Stores other than memory ignore `memory_options`.
+// ("memory", the default; "disk": backends/disk in a temporary directory).
+// CTest registers the suites once per store (see tests/CMakeLists.txt).
+// Stores other than memory ignore `memory_options`.
 inline std::shared_ptr<Store> NewTestStore(const MemoryStoreOptions& memory_options) {
   const char* name = std::getenv("VFS_TEST_STORE");
   const std::string store = name == nullptr ? "memory" : name;
   if (store == "memory") return NewMemoryStore(memory_options);
+  if (store == "disk") return NewTemporaryDiskStore();
   ADD_FAILURE() << "unknown VFS_TEST_STORE '" << store << "'";
   return NewMemoryStore(memory_options);
 }

@@ -1,0 +1,119 @@
+// The disk store: a Store whose durable image lives in a directory on the
+// host, so a program embedding the VFS keeps its data across process crashes
+// and restarts. The format (an append-only log of checksummed frames plus
+// checkpoints) is docs/formats.md.
+//
+// Durability levels on this store (store.h):
+//  - Submit() keeps the requests in memory.
+//  - Wait(t) writes the frames of every ticket up to t to the log with
+//    pwrite(2): completed requests survive a crash of the process (they are in
+//    the host's page cache), not a power cut.
+//  - Flush() makes them durable against power loss: one fdatasync(2) of the
+//    log, shared by every thread that flushes at the same time (group commit).
+//  - has_volatile_cache() is true.
+// Crash() simulates a power cut: the log is cut back to what the last
+// successful Flush covered, the directory lock is released, and the next
+// Load() reads the directory again, so a test's crash and remount exercise
+// the real recovery. Pages are read back lazily with one pread each.
+//
+// Only one process may open a store (an advisory lock on its LOCK file).
+// Nothing the VFS names becomes a host path: the store names its own files.
+//
+//   vfs::DiskStoreOptions options;
+//   std::string why;
+//   auto store = vfs::OpenDiskStore("/var/lib/app/vfs", options, &why);
+//   if (!store.ok()) { fprintf(stderr, "%s\n", why.c_str()); ... }
+//   auto fs = vfs::Filesystem::Mount(*store).value();
+//
+// Thread-safety: every method of the returned Store is thread-safe.
+#ifndef BACKENDS_DISK_DISK_STORE_H_
+#define BACKENDS_DISK_DISK_STORE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "backends/store.h"
+#include "vfs/result.h"
+
+namespace vfs {
+
+// Host calls the store makes, for DiskStoreOptions::inject_host_error.
+enum class DiskHostOp {
+  kWrite,      // pwrite to a log or checkpoint
+  kSync,       // fdatasync / fsync of a file
+  kSyncDir,    // fsync of the store's directory
+  kRead,       // pread
+  kCreate,     // open(O_CREAT) of a new file
+  kRename,
+  kTruncate,
+};
+
+// The steps of a compaction (docs/formats.md "Compaction"), for
+// DiskStoreOptions::compaction_hook.
+enum class DiskCompactionStep {
+  kLogSwitched,          // the new log exists and takes the writes
+  kCheckpointWritten,    // checkpoint-N.tmp is written and fdatasynced
+  kCheckpointInstalled,  // renamed to checkpoint-N, directory fsynced
+  kOldFilesRemoved,      // the logs and checkpoint it replaces are gone
+};
+
+// Counts of host calls, for benchmarks and tests (group commit shows as
+// log_syncs < flush calls).
+struct DiskStoreCounters {
+  std::atomic<uint64_t> log_writes{0};   // pwrite calls to the log
+  std::atomic<uint64_t> log_syncs{0};    // fdatasync calls on the log
+  std::atomic<uint64_t> dir_syncs{0};    // fsync calls on the directory
+  std::atomic<uint64_t> page_reads{0};   // preads serving ReadPage
+  std::atomic<uint64_t> compactions{0};  // compactions completed
+};
+
+struct DiskStoreOptions {
+  // Create the store when the directory is missing or empty. Otherwise such a
+  // directory is refused with ENOENT.
+  bool create_if_missing = true;
+  // Compact when the logs hold more than compaction_ratio times the live data
+  // and more than compaction_min_log_bytes. 0 turns compaction off.
+  uint32_t compaction_ratio = 4;
+  uint64_t compaction_min_log_bytes = 64ull << 20;
+  // The log grows in zero-filled steps of this size, so that a write to the
+  // log is an overwrite and fdatasync writes no file-size metadata.
+  uint64_t log_extend_bytes = 4ull << 20;
+  // Completed but unflushed bytes the store keeps in memory (to write them
+  // again after a failed fdatasync) before it flushes on its own.
+  uint64_t max_unflushed_bytes = 64ull << 20;
+  // Every error the store meets, as one line naming the file and offset
+  // concerned. Empty: lines go to stderr.
+  std::function<void(const std::string&)> error_log;
+
+  // ---- For tests ----
+  // Called before each host call; a nonzero return fails the call with that
+  // errno (EIO, ENOSPC, EDQUOT) as if the host had.
+  std::function<int(DiskHostOp op, const std::string& file)> inject_host_error;
+  // Called after each compaction step; returning false stops the compaction
+  // there, as if the process had died (the files stay as they are). A test
+  // then calls Crash() and mounts again.
+  std::function<bool(DiskCompactionStep step)> compaction_hook;
+  // Filled in as the store runs, if set.
+  std::shared_ptr<DiskStoreCounters> counters;
+};
+
+// Opens the store in directory `dir`, creating it if options allow, and
+// replays its durable state. Errors, each with a one-line explanation in
+// `*error_message` (if not null) and in options.error_log:
+//  - ENOENT: `dir` is missing or empty and create_if_missing is false;
+//  - ENOTDIR: `dir` is not a directory;
+//  - EINVAL: `dir` holds files but is not a disk store;
+//  - ENOTSUP: the store has a format version this build does not read;
+//  - EBUSY: another process (or another open in this one) holds the store;
+//  - EIO: corruption (the message names the file and the offset);
+//  - the host's errno for a failed host call.
+// A failed open changes nothing in the directory.
+Result<std::shared_ptr<Store>> OpenDiskStore(const std::string& dir, DiskStoreOptions options = {},
+                                             std::string* error_message = nullptr);
+
+}  // namespace vfs
+
+#endif  // BACKENDS_DISK_DISK_STORE_H_
