@@ -280,9 +280,12 @@ TEST_F(SyncArgsTest, SyncFileRangeRoundsOffsetDownAndLastByteUp) {
 TEST_F(SyncArgsTest, SyncFileRangeAllFlagsPersistsPagesTouchedByByteRange) {
   Fd fd = DurableFileWithDirtyPages("/a", 3);
   ASSERT_OK(fs_->SyncFileRange(fd, 4095, 2, kAllFlags));
+  // C7: sync_file_range(7) data survives a crash only on a store without a
+  // volatile cache; on one (the disk store) the crash takes it.
+  const bool kept = !store_->has_volatile_cache();
   CrashAndRemount();
-  EXPECT_EQ(PageHead("/a", 0), "newa");
-  EXPECT_EQ(PageHead("/a", 1), "newa");
+  EXPECT_EQ(PageHead("/a", 0), kept ? "newa" : "aaaa");
+  EXPECT_EQ(PageHead("/a", 1), kept ? "newa" : "aaaa");
   EXPECT_EQ(PageHead("/a", 2), "aaaa");
 }
 
@@ -299,9 +302,12 @@ TEST_F(SyncArgsTest, SyncFileRangeOfOneAlignedPageTouchesOnlyThatPage) {
 TEST_F(SyncArgsTest, SyncFileRangeAllFlagsOfOneAlignedPagePersistsOnlyThatPage) {
   Fd fd = DurableFileWithDirtyPages("/a", 3);
   ASSERT_OK(fs_->SyncFileRange(fd, 4096, 4096, kAllFlags));
+  // C7: sync_file_range(7) data survives a crash only on a store without a
+  // volatile cache; on one (the disk store) the crash takes it.
+  const bool kept = !store_->has_volatile_cache();
   CrashAndRemount();
   EXPECT_EQ(PageHead("/a", 0), "aaaa");
-  EXPECT_EQ(PageHead("/a", 1), "newa");
+  EXPECT_EQ(PageHead("/a", 1), kept ? "newa" : "aaaa");
   EXPECT_EQ(PageHead("/a", 2), "aaaa");
 }
 
