@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "backends/memory/memory_store.h"
+#include "tools/crash_command.h"
 #include "vfs/filesystem.h"
 
 namespace {
@@ -241,8 +242,11 @@ int Demo(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   if (argc >= 2 && std::strcmp(argv[1], "demo") == 0) return Demo(argc - 2, argv + 2);
+  if (argc >= 2 && std::strcmp(argv[1], "crash") == 0) return vfs::CrashCommand(argc - 2, argv + 2);
   std::fprintf(stderr,
                "usage: vfs demo [--page-size N] [--volatile-cache]\n"
-               "  runs every durability call on a memory store, crashes, and prints what survived\n");
+               "  runs every durability call on a memory store, crashes, and prints what survived\n"
+               "usage: vfs crash SCRIPT [--profile P] [--points P] [--shard I/N] [--replay NAME] ...\n"
+               "  crashes a workload script at every point and checks every crash state\n");
   return 2;
 }
