@@ -50,4 +50,6 @@ void DeviceClock::Flush() {
   now_ += model_.flush_ns;
 }
 
+void DeviceClock::PowerCut() { std::fill(channel_free_at_.begin(), channel_free_at_.end(), now_); }
+
 }  // namespace vfs

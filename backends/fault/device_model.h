@@ -45,6 +45,9 @@ class DeviceClock {
   void WaitUntil(uint64_t completion);
   // A flush: waits for every channel, then the flush cost.
   void Flush();
+  // A power cut: the requests in flight are gone, so every channel is free
+  // now. The clock does not move.
+  void PowerCut();
 
   uint64_t now_ns() const { return now_; }
   const DeviceModel& model() const { return model_; }

@@ -108,24 +108,32 @@ class FaultStoreImpl final : public FaultStore {
       }
     }
     // A completion-stage fault: the request is not forwarded, so it is never
-    // applied, and Wait reports the error for its ticket.
+    // applied, and Wait reports the error for its ticket. The rules are
+    // matched before the base store answers; if it refuses the batch, no
+    // rule has failed anything, so their state is put back.
+    const std::vector<ActiveRule> rules_before = rules_;
+    const uint64_t failures_before = stats_.failures;
     std::vector<int> errors(requests.size(), 0);
     std::vector<Request> forward;
     forward.reserve(requests.size());
-    uint64_t done_at = clock_.now_ns();
     for (size_t i = 0; i < requests.size(); ++i) {
       errors[i] = MatchLocked(&requests[i], FaultStage::kCompletion);
-      done_at = std::max(done_at, clock_.Submit(PayloadBytes(requests[i])));
       if (errors[i] == 0) forward.push_back(requests[i]);
     }
     // Forwarded under the lock, so tickets and the recording agree on order.
     auto ticket = base().Submit(std::move(forward));
     if (!ticket.ok()) {
+      rules_ = rules_before;
+      stats_.failures = failures_before;
       for (Request& r : requests) Record(std::move(r), 0, event, ticket.error());
       return ticket;
     }
+    // The device runs every request it was given, failed ones too; a batch
+    // completes with its last request.
+    uint64_t done_at = clock_.now_ns();
     int first_error = 0;
     for (size_t i = 0; i < requests.size(); ++i) {
+      done_at = std::max(done_at, clock_.Submit(PayloadBytes(requests[i])));
       if (first_error == 0) first_error = errors[i];
       Record(std::move(requests[i]), *ticket, event, errors[i]);
     }
@@ -162,7 +170,10 @@ class FaultStoreImpl final : public FaultStore {
       MutexLock lock(&mu_);
       started = ++event_;
       ++stats_.flushes;
-      if (const int err = MatchLocked(nullptr, FaultStage::kFlush); err != 0) return Error(err);
+      if (const int err = MatchLocked(nullptr, FaultStage::kFlush); err != 0) {
+        ++event_;  // a flush is two events, failed or not: its start and its end
+        return Error(err);
+      }
     }
     auto flushed = base().Flush();
     MutexLock lock(&mu_);
@@ -179,6 +190,18 @@ class FaultStoreImpl final : public FaultStore {
       ++durable_upto_;
     }
     return flushed;
+  }
+
+  void Crash() override {
+    MutexLock lock(&mu_);
+    base().Crash();
+    // Power cut: what was in flight never completes and what was not durable
+    // never becomes so, whatever a later Wait or Flush does; the device's
+    // queue is empty.
+    completed_upto_ = recording_.size();
+    durable_upto_ = recording_.size();
+    pending_.clear();
+    clock_.PowerCut();
   }
 
  private:

@@ -19,7 +19,8 @@
 // The recording (Recording()) lists every request with event indices: when
 // it was submitted, completed and made durable. A crash at event e keeps the
 // requests durable by e and may keep any of those submitted by e (rules
-// C1-C7); the crash explorer builds its crash states from this.
+// C1-C7); the crash explorer builds its crash states from this. Crash() cuts
+// the recording: a request in flight or not yet durable then stays so.
 //
 // Thread-safety: thread-safe.
 #ifndef BACKENDS_FAULT_FAULT_STORE_H_
@@ -55,6 +56,13 @@ enum class FaultStage {
   kFlush,       // Flush fails: completed requests stay volatile
 };
 
+// A request matches a rule of its stage when its kind is in `kinds` and, with
+// `ino`, it is about that inode (SubjectOf) or is a PutDirent naming it; a
+// flush-stage rule ignores both and matches every Flush. Among the matches,
+// `nth` and `one_in` choose the ones that fail. A submit-stage failure fails
+// the whole Submit call; a completion-stage one fails only the matching
+// request, and Wait reports it for the ticket.
+
 struct FaultRule {
   int error = EIO;                            // EIO, ENOSPC or EDQUOT
   FaultStage stage = FaultStage::kCompletion;
@@ -66,8 +74,10 @@ struct FaultRule {
   bool once = true;                           // removed after its first failure
 };
 
-// One request as the fault store saw it. Event indices count Submit, Wait
-// and Flush calls of the store in order; 0 means "not (yet)".
+// One request as the fault store saw it. Event indices number the store's
+// calls in order: a Submit or a Wait is one event, a Flush two (its start
+// and its end, failed or not); 0 means "not (yet)". A flush makes durable
+// what had completed by its start, at its end.
 struct RecordedRequest {
   uint64_t index = 0;           // position among all requests, from 1
   Ticket ticket = 0;
@@ -75,7 +85,8 @@ struct RecordedRequest {
   uint64_t submitted_at = 0;    // event of its Submit
   uint64_t completed_at = 0;    // event of the Wait that completed it
   uint64_t durable_at = 0;      // completion (no volatile cache) or flush event
-  int error = 0;                // the errno it failed with; it was not applied
+  int error = 0;                // the errno it failed with; it was not applied,
+                                // and completed_at and durable_at stay 0
 };
 
 struct FaultStats {
@@ -83,15 +94,17 @@ struct FaultStats {
   uint64_t page_writes = 0;
   uint64_t bytes = 0;      // page bytes submitted
   uint64_t flushes = 0;    // Flush calls
-  uint64_t failures = 0;   // requests or calls failed by a rule
-  uint64_t events = 0;     // Submit, Wait and Flush calls so far
+  uint64_t failures = 0;   // rule firings: a request at completion, a call
+                           // at submit or flush
+  uint64_t events = 0;     // events so far (see RecordedRequest)
   uint64_t virtual_ns = 0; // the device clock
 };
 
 struct FaultStoreOptions {
   // Record every request (and keep its page bytes alive) for the explorer.
   bool record = true;
-  // The device's timing; none by default (the clock stays at 0).
+  // The device's timing; none by default (the clock stays at 0). A request
+  // refused at submit costs nothing; one failed at completion costs as any.
   std::optional<DeviceModel> device;
 };
 
