@@ -406,3 +406,99 @@ TEST(CrashProfileTest, WeakestGivesEverySubsetOfSectorsAndStrictKeepsAll) {
 
 }  // namespace
 }  // namespace vfs::testing
+
+namespace vfs::testing {
+namespace {
+
+// Rule C7 for sync_file_range(7): an overwrite of an allocated page is in
+// every later state of every profile when the device has no volatile cache,
+// and can be lost when it has one.
+Workload OverwriteWithSyncFileRange() {
+  return [](WorkloadContext& ctx) {
+    Filesystem& fs = ctx.fs();
+    Fd f = MustOpen(fs, "/data", O_RDWR | O_CREAT);
+    MustWrite(fs, f, std::string(4096, 'a'));
+    EXPECT_TRUE(fs.Fsync(f).ok());
+    MustFsyncDir(fs, "/");
+    ctx.Ack("/data", std::string(4096, 'a'));
+    MustWrite(fs, f, std::string(4096, 'b'));
+    EXPECT_TRUE(fs.SyncFileRange(f, 0, 4096, kAllFlags).ok());
+    ctx.Ack("/data", std::string(4096, 'b'));
+  };
+}
+
+// Before the second ack the overwrite is in flight: old bytes, new bytes,
+// or (weakest profile, rule C3) a mix of them; after it, only the new data.
+std::string OverwriteKeptOnceAcked(Filesystem& fs, const Acks& acks) {
+  const std::string got = Contents(fs, "/data");
+  if (acks.size() >= 2) return got == std::string(4096, 'b') ? "" : "the acknowledged overwrite is lost";
+  if (acks.size() == 1) {
+    const bool old_or_new = got.size() == 4096 && got.find_first_not_of("ab") == std::string::npos;
+    return old_or_new ? "" : "the file lost its first data";
+  }
+  return "";
+}
+
+TEST(CrashProfileTest, C7SyncFileRangeOverwriteIsKeptByEveryProfileWithoutAVolatileCache) {
+  for (CrashProfile profile : {CrashProfile::kStrict, CrashProfile::kOrdered,
+                               CrashProfile::kWriteback, CrashProfile::kWeakest}) {
+    CrashExplorerOptions options;
+    options.profile = profile;
+    options.volatile_cache = false;
+    auto report = CrashExplorer(options).Run(OverwriteWithSyncFileRange(), OverwriteKeptOnceAcked);
+    ASSERT_TRUE(report.ok());
+    EXPECT_TRUE(report->failures.empty()) << CrashProfileName(profile) << ": " << report->ToJson();
+  }
+  CrashExplorerOptions cached;  // the default device has a volatile cache
+  auto report = CrashExplorer(cached).Run(OverwriteWithSyncFileRange(), OverwriteKeptOnceAcked);
+  ASSERT_TRUE(report.ok());
+  EXPECT_FALSE(report->failures.empty()) << "sync_file_range never flushes a volatile cache";
+}
+
+// Rule C3: the weakest profile tears a pending page at the sector size, so
+// some states hold a page of mixed old and new sectors, never a sector of
+// mixed bytes.
+TEST(CrashProfileTest, WeakestTearsPagesAtSectorBoundariesOnly) {
+  CrashExplorerOptions options;
+  options.profile = CrashProfile::kWeakest;
+  options.volatile_cache = false;
+  options.exhaustive_limit = 1 << 12;
+  CrashExplorer explorer(options);
+  auto workload = [](WorkloadContext& ctx) {
+    Filesystem& fs = ctx.fs();
+    Fd f = MustOpen(fs, "/data", O_RDWR | O_CREAT);
+    MustWrite(fs, f, std::string(4096, 'a'));
+    EXPECT_TRUE(fs.Fsync(f).ok());
+    MustFsyncDir(fs, "/");
+    MustWrite(fs, f, std::string(4096, 'b'));
+    EXPECT_TRUE(fs.SyncFileRange(f, 0, 4096, kSyncFileRangeWrite).ok());  // pending
+  };
+  auto points = explorer.CrashPointsOf(workload);
+  ASSERT_TRUE(points.ok());
+  auto states = explorer.StatesAt(workload, points->back());
+  ASSERT_TRUE(states.ok());
+  ASSERT_EQ(states->pending.size(), 1u);
+  ASSERT_EQ(states->names.size(), 256u);  // 8 sectors of 512 bytes
+  std::set<std::string> seen;
+  for (const std::string& name : states->names) {
+    std::string content;
+    auto verdict = explorer.Replay(workload, [&](Filesystem& fs, const Acks&) {
+      content = Contents(fs, "/data");
+      return std::string();
+    }, name);
+    ASSERT_TRUE(verdict.ok());
+    ASSERT_EQ(content.size(), 4096u);
+    std::string sectors;
+    for (size_t s = 0; s < 8; ++s) {
+      const std::string sector = content.substr(s * 512, 512);
+      ASSERT_TRUE(sector == std::string(512, 'a') || sector == std::string(512, 'b'))
+          << name << ": sector " << s << " mixes bytes";
+      sectors += sector[0];
+    }
+    seen.insert(sectors);
+  }
+  EXPECT_EQ(seen.size(), 256u);  // every old/new combination of sectors
+}
+
+}  // namespace
+}  // namespace vfs::testing
