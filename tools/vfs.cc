@@ -5,6 +5,11 @@
 //       the store again and prints what survived, next to what the rules of
 //       docs/semantics.md say must survive. Exits non-zero if any scenario
 //       does not match.
+//
+//   vfs bench [--job FILE] [--output table|json|csv] [--matrix DIR] [key=value ...]
+//       Runs a write workload with a sync strategy on the VFS (memory, disk
+//       or fault store) or the host kernel, and reports throughput, latency
+//       percentiles and store counters (tools/bench/, docs/benchmarks.md).
 #include <fcntl.h>
 
 #include <cerrno>
@@ -16,6 +21,7 @@
 #include <vector>
 
 #include "backends/memory/memory_store.h"
+#include "tools/bench/command.h"
 #include "tools/crash_command.h"
 #include "vfs/filesystem.h"
 
@@ -242,10 +248,13 @@ int Demo(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   if (argc >= 2 && std::strcmp(argv[1], "demo") == 0) return Demo(argc - 2, argv + 2);
+  if (argc >= 2 && std::strcmp(argv[1], "bench") == 0) return vfs::bench::BenchMain(argc - 2, argv + 2);
   if (argc >= 2 && std::strcmp(argv[1], "crash") == 0) return vfs::CrashCommand(argc - 2, argv + 2);
   std::fprintf(stderr,
                "usage: vfs demo [--page-size N] [--volatile-cache]\n"
                "  runs every durability call on a memory store, crashes, and prints what survived\n"
+               "usage: vfs bench [--job FILE] [--output table|json|csv] [--matrix DIR] [key=value ...]\n"
+               "  measures sync strategies on the VFS and the host kernel (vfs bench --help)\n"
                "usage: vfs crash SCRIPT [--profile P] [--points P] [--shard I/N] [--replay NAME] ...\n"
                "  crashes a workload script at every point and checks every crash state\n");
   return 2;
