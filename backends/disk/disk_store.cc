@@ -791,8 +791,8 @@ class DiskStore final : public Store {
     return Failure{};
   }
 
-  int SyncLog(const HostFile& file) {
-    const int err = file.Datasync();
+  int SyncLog(const HostFile& file, DiskHostOp op = DiskHostOp::kSync) {
+    const int err = file.Datasync(op);
     if (options_.counters) options_.counters->log_syncs.fetch_add(1, std::memory_order_relaxed);
     return err;
   }
@@ -991,16 +991,26 @@ class DiskStore final : public Store {
   // frames written there later are overwrites: their fdatasync then writes
   // data only, no file size.
   int ExtendLog(const HostFile& log, uint64_t end, Written* out) {
-    uint64_t step = std::clamp<uint64_t>(out->zeroed_end, kMinExtend,
-                                         std::max<uint64_t>(options_.log_extend_bytes, kMinExtend));
-    const uint64_t target = std::max(end, out->zeroed_end + step);
+    // Steps double up to log_extend_bytes, so a small store stays small.
+    const uint64_t step = std::clamp<uint64_t>(
+        out->zeroed_end, kMinExtend, std::max<uint64_t>(options_.log_extend_bytes, kMinExtend));
+    uint64_t target = std::max(end, out->zeroed_end + step);
     static const std::string zeros(1u << 20, '\0');
     for (uint64_t at = out->zeroed_end; at < target;) {
       const uint64_t n = std::min<uint64_t>(zeros.size(), target - at);
-      if (int err = log.Write(at, zeros.data(), n); err != 0) return err;
+      if (int err = log.Write(at, zeros.data(), n, DiskHostOp::kExtend); err != 0) {
+        const uint64_t needed = (end + 4095) / 4096 * 4096;
+        if ((err != ENOSPC && err != EDQUOT) || target <= needed) return err;
+        // A nearly full disk: give back the extra and ask for what this
+        // batch needs only.
+        if (int cut = log.Truncate(out->zeroed_end); cut != 0) return err;
+        target = needed;
+        at = out->zeroed_end;
+        continue;
+      }
       at += n;
     }
-    if (int err = SyncLog(log); err != 0) {
+    if (int err = SyncLog(log, DiskHostOp::kExtend); err != 0) {
       out->sync_failed = true;
       return err;
     }
@@ -1197,10 +1207,13 @@ class DiskStore final : public Store {
     return !options_.compaction_hook || options_.compaction_hook(step);
   }
 
-  // The test hook stopped the compaction: the files stay as they are.
+  // The test hook stopped the compaction: the files stay as they are, and
+  // the next attempt waits as after a failure.
   void Abandon() {
     CvLock lock(&mu_);
     compacting_ = false;
+    compact_retry_at_ = older_log_bytes_ + written_end_ +
+                        std::max<uint64_t>(options_.compaction_min_log_bytes, 1 << 20);
     cv_.notify_all();
   }
 

@@ -42,8 +42,9 @@ namespace vfs {
 
 // Host calls the store makes, for DiskStoreOptions::inject_host_error.
 enum class DiskHostOp {
-  kWrite,      // pwrite to a log or checkpoint
-  kSync,       // fdatasync / fsync of a file
+  kWrite,      // pwrite of frames or of a checkpoint
+  kSync,       // fdatasync of a log or checkpoint
+  kExtend,     // zero-filling new log space (its pwrite and its fdatasync)
   kSyncDir,    // fsync of the store's directory
   kRead,       // pread
   kCreate,     // open(O_CREAT) of a new file

@@ -52,8 +52,8 @@ int HostFile::ReadExactly(uint64_t offset, size_t n, char* buf) const {
   return got == n ? 0 : EIO;
 }
 
-int HostFile::Write(uint64_t offset, const char* buf, size_t n) const {
-  if (int err = host_->Inject(DiskHostOp::kWrite, name_); err != 0) return err;
+int HostFile::Write(uint64_t offset, const char* buf, size_t n, DiskHostOp op) const {
+  if (int err = host_->Inject(op, name_); err != 0) return err;
   size_t done = 0;
   while (done < n) {
     const ssize_t r = ::pwrite(fd_, buf + done, n - done, static_cast<off_t>(offset + done));
@@ -66,8 +66,8 @@ int HostFile::Write(uint64_t offset, const char* buf, size_t n) const {
   return 0;
 }
 
-int HostFile::Datasync() const {
-  if (int err = host_->Inject(DiskHostOp::kSync, name_); err != 0) return err;
+int HostFile::Datasync(DiskHostOp op) const {
+  if (int err = host_->Inject(op, name_); err != 0) return err;
   return ::fdatasync(fd_) == 0 ? 0 : errno;
 }
 

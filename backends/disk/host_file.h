@@ -44,8 +44,9 @@ class HostFile {
   int Read(uint64_t offset, size_t n, char* buf, size_t* got) const;
   // Reads exactly `n` bytes, or fails (EIO past the end).
   int ReadExactly(uint64_t offset, size_t n, char* buf) const;
-  int Write(uint64_t offset, const char* buf, size_t n) const;
-  int Datasync() const;
+  int Write(uint64_t offset, const char* buf, size_t n,
+            DiskHostOp op = DiskHostOp::kWrite) const;
+  int Datasync(DiskHostOp op = DiskHostOp::kSync) const;
   int Truncate(uint64_t size) const;
   int Size(uint64_t* size) const;
 
