@@ -103,7 +103,15 @@ TEST(BenchReport, TheMatrixReportHasTheDateTheCommandTheTableAndThePlot) {
   EXPECT_NE(report.find("| backend | sync | ops |"), std::string::npos) << report;
   EXPECT_NE(report.find("| memory:volatile | fsync:1 | 4 | 2.00k |"), std::string::npos) << report;
   EXPECT_NE(report.find("](plot.svg)"), std::string::npos);
+  EXPECT_NE(report.find("| fsync:1 | 2.00k/s · 600 us |"), std::string::npos) << report;
   EXPECT_EQ(MatrixReport(TwoResults(), "d", "c", "").find("]("), std::string::npos);
+}
+
+TEST(BenchReport, TheSummaryHasAStrategyPerRowAndABackendPerColumn) {
+  const std::string summary = FormatMarkdownSummary(TwoResults());
+  EXPECT_NE(summary.find("| sync | memory:volatile | fault:hdd |\n|---|---:|---:|\n"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("| fsync:1 | 2.00k/s · 600 us | |\n"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("| none | | - · 0 ns |\n"), std::string::npos) << summary;
 }
 
 TEST(BenchReport, ReadableUnits) {

@@ -183,6 +183,33 @@ std::string FormatMarkdownTable(const std::vector<JobResult>& results) {
   return out;
 }
 
+std::string FormatMarkdownSummary(const std::vector<JobResult>& results) {
+  std::vector<std::string> strategies;
+  std::vector<std::string> backends;
+  for (const JobResult& r : results) {
+    if (std::find(strategies.begin(), strategies.end(), r.sync) == strategies.end()) strategies.push_back(r.sync);
+    if (std::find(backends.begin(), backends.end(), r.backend) == backends.end()) backends.push_back(r.backend);
+  }
+  std::string out = "| sync | " + Join(backends, " | ") + " |\n|---|";
+  for (size_t i = 0; i < backends.size(); ++i) out += "---:|";
+  out += "\n";
+  for (const std::string& sync : strategies) {
+    out += "| " + sync + " |";
+    for (const std::string& backend : backends) {
+      auto it = std::find_if(results.begin(), results.end(),
+                             [&](const JobResult& r) { return r.sync == sync && r.backend == backend; });
+      if (it == results.end()) {
+        out += " |";
+        continue;
+      }
+      out += Cat(" ", it->elapsed_ns == 0 ? std::string("-") : FormatRate(it->OpsPerSecond()) + "/s", " · ",
+                 FormatNanos(it->latency.Percentile(99)), " |");
+    }
+    out += "\n";
+  }
+  return out;
+}
+
 std::string FormatJson(const std::vector<JobResult>& results) {
   std::string out = "[";
   for (size_t i = 0; i < results.size(); ++i) {
@@ -329,11 +356,14 @@ std::string MatrixReport(const std::vector<JobResult>& results, std::string_view
   std::string out = "# vfs bench --matrix\n\n";
   out += Cat("Date: ", date, "\n\nCommand:\n\n```sh\n", command, "\n```\n\n");
   if (!results.empty()) out += Cat("Job: `", results.front().job, "` (sync and backend vary)\n\n");
+  out += "Operations per second and p99 latency of one write with its sync:\n\n";
+  out += FormatMarkdownSummary(results);
+  if (!plot_file.empty()) out += Cat("\n![throughput and p99 latency per strategy](", plot_file, ")\n");
+  out += "\nEvery result:\n\n";
   out += FormatMarkdownTable(results);
   const std::vector<std::string> notes = Notes(results);
   if (!notes.empty()) out += "\n";
   for (const std::string& note : notes) out += "- " + note + "\n";
-  if (!plot_file.empty()) out += Cat("\n![throughput and p99 latency per strategy](", plot_file, ")\n");
   return out;
 }
 

@@ -30,6 +30,9 @@ enum class PlotFormat { kSvg, kPng };
 std::string FormatTable(const std::vector<JobResult>& results);
 // The same table in Markdown, for reports and docs.
 std::string FormatMarkdownTable(const std::vector<JobResult>& results);
+// Markdown, one row per strategy and one column per backend, each cell
+// "ops/s · p99" ("-" for a missing rate): the matrix at a glance.
+std::string FormatMarkdownSummary(const std::vector<JobResult>& results);
 // A JSON array with one object per result.
 std::string FormatJson(const std::vector<JobResult>& results);
 // A header line, then one line per result.
@@ -43,8 +46,8 @@ std::string Format(const std::vector<JobResult>& results, OutputFormat format);
 std::string GnuplotScript(const std::vector<JobResult>& results, PlotFormat format,
                           std::string_view output_file);
 
-// The matrix report: when and how it was made, the table, the notes and
-// the plot (`plot_file`, empty if none was drawn).
+// The matrix report: when and how it was made, the summary, the plot
+// (`plot_file`, empty if none was drawn), the full table and the notes.
 std::string MatrixReport(const std::vector<JobResult>& results, std::string_view date,
                          std::string_view command, std::string_view plot_file);
 
