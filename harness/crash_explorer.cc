@@ -204,12 +204,21 @@ struct CrashExplorer::Exploration {
       auto now = std::make_shared<int64_t>(1'700'000'000);
       fs_options.clock = [now] { return Timespec{++*now, 0}; };
     }
+    // Sync-call crash points: the VFS reports each durability call's return.
+    auto context = std::make_shared<WorkloadContext*>(nullptr);
+    if (options.points == CrashPoints::kSyncCalls) {
+      fs_options.after_sync_call = [context] {
+        if (*context != nullptr) (*context)->Mark();
+      };
+    }
     auto fs = Filesystem::Mount(faults, fs_options);
     if (!fs.ok()) return Error(fs.error());
     page_size = (*fs)->page_size();
     first_point = faults->Faults().events + 1;
     WorkloadContext ctx(**fs, *faults);
+    *context = &ctx;
     workload(ctx);
+    *context = nullptr;
     MapPaths(**fs, "/");
     ListUnsynced(**fs, "/", &unsynced_at_end);
     recording = faults->Recording();
@@ -241,7 +250,7 @@ struct CrashExplorer::Exploration {
 
   std::vector<uint64_t> Points() const {
     std::vector<uint64_t> points;
-    if (options.points == CrashPoints::kMarked) {
+    if (options.points != CrashPoints::kStoreRequest) {
       for (uint64_t m : marks) {
         if (m >= first_point - 1) points.push_back(m);
       }

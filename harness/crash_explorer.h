@@ -53,6 +53,7 @@ Result<CrashProfile> ParseCrashProfile(std::string_view name);
 // Where crashes happen.
 enum class CrashPoints {
   kStoreRequest,  // after every store event (submit, completion, flush)
+  kSyncCalls,     // after every durability call the workload makes
   kMarked,        // only where the workload called WorkloadContext::Mark()
 };
 

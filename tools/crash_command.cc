@@ -57,10 +57,11 @@ int CrashCommand(int argc, char** argv) {
       const std::string p = value();
       if (p == "requests") {
         options.points = CrashPoints::kStoreRequest;
-      } else if (p == "syscalls" || p == "syncs" || p == "marked") {
+      } else if (p == "syncs") {
+        options.points = CrashPoints::kSyncCalls;  // reported by the VFS itself
+      } else if (p == "syscalls" || p == "marked") {
         options.points = CrashPoints::kMarked;
         script_points = p == "syscalls" ? WorkloadScript::Points::kSyscalls
-                        : p == "syncs"  ? WorkloadScript::Points::kSyncs
                                         : WorkloadScript::Points::kMarked;
       } else {
         return Usage("--points takes requests, syscalls, syncs or marked");

@@ -224,6 +224,7 @@ class Filesystem {
  private:
   struct Lookup;
   struct Accounts;
+  class SyncCallScope;
   enum SyncMode { kSyncData = 1, kSyncFile = 2 };  // D2 / D1
 
   Filesystem(std::shared_ptr<Store> store, Options options, uint32_t page_size);

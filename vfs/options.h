@@ -8,6 +8,7 @@
 #define VFS_OPTIONS_H_
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 
 #include "vfs/types.h"
@@ -65,6 +66,12 @@ struct Options {
   WritebackErrorModel writeback_errors = WritebackErrorModel::kErrseq;
   // Timestamps come from here; the real-time clock when empty.
   Clock clock;
+  // Called on the calling thread when a durability call returns (fsync,
+  // fdatasync, sync_file_range, fsync_range, fd_sync, fd_datasync, syncfs,
+  // sync), whether it succeeded or not: the crash explorer's "after every
+  // sync call" crash points. It must not call the filesystem's durability
+  // calls itself.
+  std::function<void()> after_sync_call;
 };
 
 }  // namespace vfs

@@ -388,6 +388,23 @@ Result<void> Filesystem::SyncAll() {
 
 // ---- The calls ----
 
+// Runs Options::after_sync_call when the outermost durability call of this
+// thread returns (fdatasync of a directory runs fsync inside it).
+class Filesystem::SyncCallScope {
+ public:
+  explicit SyncCallScope(const Filesystem* fs) : fs_(fs) { ++depth_; }
+  ~SyncCallScope() {
+    if (--depth_ == 0 && fs_->options_.after_sync_call) fs_->options_.after_sync_call();
+  }
+  SyncCallScope(const SyncCallScope&) = delete;
+  SyncCallScope& operator=(const SyncCallScope&) = delete;
+
+ private:
+  static thread_local int depth_;
+  const Filesystem* fs_;
+};
+thread_local int Filesystem::SyncCallScope::depth_ = 0;
+
 Result<std::shared_ptr<OpenFile>> Filesystem::SyncTarget(Fd fd) {
   if (auto alive = CheckAlive(); !alive.ok()) return Error(alive.error());
   auto file = GetFile(fd);
@@ -397,6 +414,7 @@ Result<std::shared_ptr<OpenFile>> Filesystem::SyncTarget(Fd fd) {
 }
 
 Result<void> Filesystem::Fsync(Fd fd) {
+  SyncCallScope scope(this);
   auto got = SyncTarget(fd);
   if (!got.ok()) return Error(got.error());
   OpenFile& file = **got;
@@ -416,6 +434,7 @@ Result<void> Filesystem::Fsync(Fd fd) {
 }
 
 Result<void> Filesystem::Fdatasync(Fd fd) {
+  SyncCallScope scope(this);
   auto got = SyncTarget(fd);
   if (!got.ok()) return Error(got.error());
   OpenFile& file = **got;
@@ -427,6 +446,7 @@ Result<void> Filesystem::Fdatasync(Fd fd) {
 }
 
 Result<void> Filesystem::SyncFileRange(Fd fd, int64_t offset, int64_t nbytes, unsigned flags) {
+  SyncCallScope scope(this);
   if (auto alive = CheckAlive(); !alive.ok()) return alive;
   constexpr unsigned kAll = kSyncFileRangeWaitBefore | kSyncFileRangeWrite | kSyncFileRangeWaitAfter;
   // E2.3: wrapping 64-bit addition, never signed overflow.
@@ -475,6 +495,7 @@ Result<void> Filesystem::SyncFileRange(Fd fd, int64_t offset, int64_t nbytes, un
 }
 
 Result<void> Filesystem::FsyncRange(Fd fd, int how, int64_t start, int64_t length) {
+  SyncCallScope scope(this);
   auto got = SyncTarget(fd);
   if (!got.ok()) return Error(got.error());
   OpenFile& file = **got;
@@ -514,6 +535,7 @@ Result<void> Filesystem::FsyncRange(Fd fd, int how, int64_t start, int64_t lengt
 }
 
 wasi::Errno Filesystem::FdSync(Fd fd) {
+  SyncCallScope scope(this);
   auto got = SyncTarget(fd);
   if (!got.ok()) return wasi::kBadf;
   OpenFile& file = **got;
@@ -535,6 +557,7 @@ wasi::Errno Filesystem::FdSync(Fd fd) {
 }
 
 wasi::Errno Filesystem::FdDatasync(Fd fd) {
+  SyncCallScope scope(this);
   auto got = SyncTarget(fd);
   if (!got.ok()) return wasi::kBadf;
   OpenFile& file = **got;
@@ -570,6 +593,7 @@ Result<void> Filesystem::SetRights(Fd fd, uint64_t base, uint64_t inheriting) {
 }
 
 Result<void> Filesystem::Syncfs(Fd fd) {
+  SyncCallScope scope(this);
   auto got = SyncTarget(fd);
   if (!got.ok()) return Error(got.error());
   auto synced = SyncAll();
@@ -579,6 +603,7 @@ Result<void> Filesystem::Syncfs(Fd fd) {
 }
 
 void Filesystem::Sync() {
+  SyncCallScope scope(this);
   if (!CheckAlive().ok()) return;
   // sync(2) reports nothing; write-back errors stay in the error sequences.
   (void)SyncAll();

@@ -502,3 +502,33 @@ TEST(CrashProfileTest, WeakestTearsPagesAtSectorBoundariesOnly) {
 
 }  // namespace
 }  // namespace vfs::testing
+
+namespace vfs::testing {
+namespace {
+
+TEST(CrashExplorerTest, SyncCallPointsAreOnePerDurabilityCall) {
+  CrashExplorerOptions options;
+  options.points = CrashPoints::kSyncCalls;
+  CrashExplorer explorer(options);
+  auto workload = [](WorkloadContext& ctx) {
+    Filesystem& fs = ctx.fs();
+    Fd f = MustOpen(fs, "/a", O_RDWR | O_CREAT);
+    MustWrite(fs, f, "x");
+    EXPECT_TRUE(fs.Fsync(f).ok());                                 // 1
+    EXPECT_TRUE(fs.Fdatasync(f).ok());                             // 2
+    EXPECT_TRUE(fs.SyncFileRange(f, 0, 0, kWrite).ok());          // 3
+    Fd root = MustOpen(fs, "/", O_RDONLY | O_DIRECTORY);
+    EXPECT_TRUE(fs.Fdatasync(root).ok());                          // 4 (fsync inside: once)
+    EXPECT_EQ(fs.Fsync(Fd(99)).error(), EBADF);                    // 5 (a failed call too)
+    MustWrite(fs, f, "y");                                         // not a sync call
+  };
+  auto points = explorer.CrashPointsOf(workload);
+  ASSERT_TRUE(points.ok());
+  EXPECT_EQ(points->size(), 5u);
+  auto report = explorer.Run(workload, AckedFilesHoldTheirData);
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->points, 5u);
+}
+
+}  // namespace
+}  // namespace vfs::testing
