@@ -10,12 +10,16 @@
 // [VFS choice] in docs/semantics.md are asserted only here, never in
 // Linux-parity tests.
 #include <cerrno>
+#include <functional>
+#include <memory>
 #include <ostream>
 #include <string>
+#include <utility>
 
-#include "tests/failing_store.h"
+#include "backends/store.h"
 #include "tests/test_util.h"
 #include "vfs/inode.h"
+#include "vfs/internal/mutex.h"
 
 namespace vfs::testing {
 namespace {
@@ -573,17 +577,52 @@ TEST_F(VolatileCacheTest, DirectoryFsyncFlushesVolatileStoreCache) {
 
 // ---- D4: pages dirtied during the call ----
 
+// A store that runs a hook at the start of every Wait(), so a test can act
+// while a sync call is blocked on the store, and counts the waits. The fault
+// store injects failures, not actions, so this one stays here.
+class WaitHookStore final : public ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+
+  // Runs `hook` at the start of every Wait() (an empty function removes it).
+  void SetWaitHook(std::function<void()> hook) {
+    MutexLock lock(&mu_);
+    hook_ = std::move(hook);
+  }
+  // Wait() calls so far.
+  int waits() const {
+    MutexLock lock(&mu_);
+    return waits_;
+  }
+
+  Result<void> Wait(Ticket ticket) override {
+    std::function<void()> hook;
+    {
+      MutexLock lock(&mu_);
+      ++waits_;
+      hook = hook_;
+    }
+    if (hook) hook();  // without the lock: the hook calls back into the VFS
+    return ForwardingStore::Wait(ticket);
+  }
+
+ private:
+  mutable Mutex mu_;
+  int waits_ ABSL_GUARDED_BY(mu_) = 0;
+  std::function<void()> hook_ ABSL_GUARDED_BY(mu_);
+};
+
 // A memory store wrapped so a hook can run while fsync waits on the store.
 class HookedStoreTest : public DurabilityTest {
  protected:
   void SetUp() override {
     options_.clock = TickingClock();
-    failing_ = std::make_shared<FailingStore>(NewMemoryStore(store_options_));
-    store_ = failing_;
+    hooked_ = std::make_shared<WaitHookStore>(NewMemoryStore(store_options_));
+    store_ = hooked_;
     Remount();
     ASSERT_EQ(fs_->page_size(), kPage);
   }
-  std::shared_ptr<FailingStore> failing_;
+  std::shared_ptr<WaitHookStore> hooked_;
 };
 
 // Rule D4: fsync writes the pages dirty at entry; a writer that dirties
@@ -595,17 +634,17 @@ TEST_F(HookedStoreTest, FsyncLeavesPagesDirtiedDuringTheCallDirty) {
   Fd fd = OpenOrDie("/a", O_RDWR);
   WriteAt(fd, 0, "x");
   int dirtied = 0;
-  failing_->SetWaitHook([&] {
+  hooked_->SetWaitHook([&] {
     if (dirtied + 1 >= kPages) return;
     ++dirtied;
     const std::string byte = "w";
     auto n = fs_->Pwrite(fd, byte.data(), 1, int64_t{dirtied} * kPage);
     EXPECT_TRUE(n.ok());
   });
-  const int waits_before = failing_->waits();
+  const int waits_before = hooked_->waits();
   ASSERT_OK(fs_->Fsync(fd));
-  failing_->SetWaitHook(nullptr);
-  EXPECT_LT(failing_->waits() - waits_before, kPages - 1);  // no chase
+  hooked_->SetWaitHook(nullptr);
+  EXPECT_LT(hooked_->waits() - waits_before, kPages - 1);  // no chase
   ASSERT_GE(dirtied, 1);
   EXPECT_EQ(StateAt(fd, 0), PageState::kClean);
   for (int i = 1; i <= dirtied; ++i) {
