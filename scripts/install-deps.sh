@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build needs, only if some are missing.
+# Optional extras are named as arguments:
+#   scripts/install-deps.sh gnuplot-nox   # the plot of `vfs bench --matrix`
 set -euo pipefail
 packages=(cmake ninja-build g++ pkg-config libabsl-dev libboost-dev libgtest-dev libbenchmark-dev)
 packages+=("$@")
