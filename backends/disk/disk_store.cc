@@ -80,18 +80,6 @@ class ABSL_SCOPED_LOCKABLE CvLock {
   CvMutex* const mu_;
 };
 
-// Runs code without a lock for the span of a scope.
-class ABSL_SCOPED_LOCKABLE CvUnlock {
- public:
-  explicit CvUnlock(CvMutex* mu) ABSL_UNLOCK_FUNCTION(mu) : mu_(mu) { mu_->Unlock(); }
-  ~CvUnlock() ABSL_EXCLUSIVE_LOCK_FUNCTION() { mu_->Lock(); }
-  CvUnlock(const CvUnlock&) = delete;
-  CvUnlock& operator=(const CvUnlock&) = delete;
-
- private:
-  CvMutex* const mu_;
-};
-
 // An error with the line that explains it.
 struct Failure {
   int code = 0;
@@ -837,8 +825,9 @@ class DiskStore final : public Store {
     int err = poisoned_ || !open_ ? EIO : 0;
     if (err == 0) {
       Position at{log_, log_number_, frame_seed_, next_seq_, written_end_, durable_end_, zeroed_end_};
-      CvUnlock unlock(&mu_);
+      mu_.Unlock();  // the writer role keeps the log past written_end_ ours
       err = WriteBatch(batch, at, &written);
+      mu_.Lock();
     }
     if (err == 0) {
       size_t next_loc = 0;
@@ -1029,12 +1018,11 @@ class DiskStore final : public Store {
     std::shared_ptr<HostFile> host_file = file->second;
     PageRef page = PageBuffer::Allocate(loc.size);
     int err = 0;
-    {
-      // The file stays open while we hold it, even if a compaction drops it.
-      CvUnlock unlock(&mu_);
-      err = host_file->ReadExactly(loc.offset, loc.size, page->data());
-      if (options_.counters) options_.counters->page_reads.fetch_add(1, std::memory_order_relaxed);
-    }
+    // The file stays open while we hold it, even if a compaction drops it.
+    mu_.Unlock();
+    err = host_file->ReadExactly(loc.offset, loc.size, page->data());
+    if (options_.counters) options_.counters->page_reads.fetch_add(1, std::memory_order_relaxed);
+    mu_.Lock();
     if (err != 0) {
       LogError(absl::StrCat(host_file->name(), ": reading a page at offset ", loc.offset, ": ",
                             std::strerror(err)));
