@@ -1043,7 +1043,12 @@ class DiskStore final : public Store {
     if (options_.compaction_ratio == 0 || compacting_ || !open_) return false;
     const uint64_t log_bytes = older_log_bytes_ + written_end_;
     if (log_bytes < options_.compaction_min_log_bytes || log_bytes < compact_retry_at_) return false;
-    return log_bytes > options_.compaction_ratio * state_.LiveBytes();
+    // LiveBytes() walks every inode: once it says "not yet", it is asked
+    // again only when the logs reach the size that answer implies.
+    const uint64_t threshold = options_.compaction_ratio * state_.LiveBytes();
+    if (log_bytes > threshold) return true;
+    compact_retry_at_ = threshold;
+    return false;
   }
 
   void Compact() {
@@ -1188,6 +1193,7 @@ class DiskStore final : public Store {
     (void)Step(DiskCompactionStep::kOldFilesRemoved);
     CvLock lock(&mu_);
     compacting_ = false;
+    compact_retry_at_ = 0;
     cv_.notify_all();
   }
 
