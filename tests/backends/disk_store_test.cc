@@ -674,6 +674,57 @@ TEST_F(DiskStoreTest, CompactionBoundsTheLogAndLosesNothing) {
   EXPECT_EQ(Read(*fs, "/keep"), "untouched");
 }
 
+// A damaged checkpoint is never read as data: a bad byte in its metadata
+// fails the open with EIO naming the file and offset; a bad byte in a page
+// fails the read of that page.
+TEST_F(DiskStoreTest, DamagedCheckpointIsAnErrorNeverData) {
+  std::string checkpoint;
+  {
+    DiskStoreOptions options = SmallCompaction();
+    auto fs = MountOrDie(OpenOrDie(options));
+    MakeDurable(*fs, "/cold", Fill('c', 3 * kPage));
+    auto fd = fs->Open("/hot", O_RDWR | O_CREAT, 0644);
+    ASSERT_TRUE(fd.ok());
+    for (int round = 0; round < 100; ++round) {
+      ASSERT_OK(fs->Pwrite(*fd, Fill('h', kPage).data(), kPage, 0));
+      ASSERT_OK(fs->Fsync(*fd));
+    }
+    ASSERT_GE(options.counters->compactions.load(), 1u);
+    ASSERT_OK(fs->Unmount());
+  }
+  for (const std::string& name : Names(dir_.path())) {
+    if (name.rfind("checkpoint-", 0) == 0) checkpoint = dir_ / name;
+  }
+  ASSERT_FALSE(checkpoint.empty());
+  const std::string good = Slurp(checkpoint);
+  // A page of /cold: its bytes are in the checkpoint's data area.
+  std::string bad_page = good;
+  const size_t page_at = bad_page.find(Fill('c', 64));
+  ASSERT_NE(page_at, std::string::npos);
+  bad_page[page_at + 10] = 'X';
+  Spit(checkpoint, bad_page);
+  {
+    DiskStoreOptions quiet;
+    quiet.error_log = [](const std::string&) {};
+    auto fs = MountOrDie(OpenOrDie(quiet));
+    ASSERT_NE(fs, nullptr);
+    auto fd = fs->Open("/cold", O_RDONLY);
+    ASSERT_TRUE(fd.ok());
+    char buf[16];
+    EXPECT_ERRNO(fs->Pread(*fd, buf, sizeof buf, 0), EIO);
+    fs->Crash();
+  }
+  // The metadata, just before the 48-byte footer.
+  std::string bad_meta = good;
+  const size_t meta_at = bad_meta.size() - disk::kCheckpointFooterSize - 5;
+  bad_meta[meta_at] ^= 0x01;
+  Spit(checkpoint, bad_meta);
+  std::string why;
+  EXPECT_ERRNO(OpenDiskStore(dir_.path(), {}, &why), EIO);
+  EXPECT_NE(why.find(fs::path(checkpoint).filename().string()), std::string::npos) << why;
+  EXPECT_NE(why.find("offset"), std::string::npos) << why;
+}
+
 class CompactionCrashTest : public DiskStoreTest,
                             public ::testing::WithParamInterface<DiskCompactionStep> {};
 
