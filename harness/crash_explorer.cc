@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <set>
 
 #include "absl/container/flat_hash_map.h"
@@ -77,14 +78,11 @@ Result<CrashProfile> ParseCrashProfile(std::string_view name) {
 
 namespace {
 
-// Walks the tree and lists the sync calls that would hand what is still
-// dirty to the store: directories with pending entries, files with dirty
-// data or metadata (or no record at all).
-void ListUnsynced(Filesystem& fs, const std::string& dir, std::vector<std::string>* out) {
-  if (auto pending = fs.PendingEntryCount(dir); pending.ok() && *pending > 0) {
-    out->push_back(absl::StrCat("fsync of the directory ", dir, " (", *pending, " entry change",
-                                *pending == 1 ? "" : "s", " pending)"));
-  }
+// Calls visit(path, entry) for every entry below `dir`, depth first, and
+// visit(dir, nullptr) for `dir` itself first.
+void WalkTree(Filesystem& fs, const std::string& dir,
+              const std::function<void(const std::string&, const DirEntry*)>& visit) {
+  visit(dir, nullptr);
   auto fd = fs.Open(dir, O_RDONLY | O_DIRECTORY);
   if (!fd.ok()) return;
   auto entries = fs.ReadDir(*fd);
@@ -94,28 +92,44 @@ void ListUnsynced(Filesystem& fs, const std::string& dir, std::vector<std::strin
     if (e.name == "." || e.name == "..") continue;
     const std::string path = dir == "/" ? "/" + e.name : dir + "/" + e.name;
     if (e.type == DT_DIR) {
-      ListUnsynced(fs, path, out);
-      continue;
+      WalkTree(fs, path, visit);
+    } else {
+      visit(path, &e);
+    }
+  }
+}
+
+// Lists the sync calls that would hand what is still dirty to the store:
+// directories with pending entries, files with dirty data or metadata (or no
+// record at all).
+void ListUnsynced(Filesystem& fs, std::vector<std::string>* out) {
+  WalkTree(fs, "/", [&](const std::string& path, const DirEntry* entry) {
+    if (entry == nullptr) {
+      if (auto pending = fs.PendingEntryCount(path); pending.ok() && *pending > 0) {
+        out->push_back(absl::StrCat("fsync of the directory ", path, " (", *pending, " entry change",
+                                    *pending == 1 ? "" : "s", " pending)"));
+      }
+      return;
     }
     auto file = fs.Open(path, O_PATH | O_NOFOLLOW);
-    if (!file.ok()) continue;
+    if (!file.ok()) return;
     auto dirty = fs.DirtySummaryOf(*file);
     (void)fs.Close(*file);
-    if (!dirty.ok()) continue;
+    if (!dirty.ok()) return;
     if (dirty->dirty_pages > 0 || dirty->writeback || (dirty->flags & kDirtyDatasync)) {
       out->push_back(absl::StrCat("fdatasync or fsync of ", path, " (", dirty->dirty_pages,
                                   " dirty page", dirty->dirty_pages == 1 ? "" : "s", ")"));
     } else if (dirty->flags != 0 || !dirty->has_record) {
       out->push_back(absl::StrCat("fsync of ", path, " (metadata)"));
     }
-  }
+  });
 }
 
 }  // namespace
 
 void WorkloadContext::Ack(std::string key, std::string value) {
   std::vector<std::string> unsynced;
-  ListUnsynced(fs_, "/", &unsynced);
+  ListUnsynced(fs_, &unsynced);
   acks_.push_back({store_.Faults().events, std::move(key), std::move(value), std::move(unsynced)});
 }
 
@@ -219,8 +233,8 @@ struct CrashExplorer::Exploration {
     *context = &ctx;
     workload(ctx);
     *context = nullptr;
-    MapPaths(**fs, "/");
-    ListUnsynced(**fs, "/", &unsynced_at_end);
+    MapPaths(**fs);
+    ListUnsynced(**fs, &unsynced_at_end);
     recording = faults->Recording();
     last_point = faults->Faults().events;
     acks = ctx.acks();
@@ -229,23 +243,15 @@ struct CrashExplorer::Exploration {
     return Ok();
   }
 
-  void MapPaths(Filesystem& fs, const std::string& dir) {
-    auto st = fs.Lstat(dir);
-    if (st.ok()) paths[st->ino] = dir;
-    auto fd = fs.Open(dir, O_RDONLY | O_DIRECTORY);
-    if (!fd.ok()) return;
-    auto entries = fs.ReadDir(*fd);
-    (void)fs.Close(*fd);
-    if (!entries.ok()) return;
-    for (const DirEntry& e : *entries) {
-      if (e.name == "." || e.name == "..") continue;
-      const std::string path = dir == "/" ? "/" + e.name : dir + "/" + e.name;
-      if (e.type == DT_DIR) {
-        MapPaths(fs, path);
-      } else {
-        paths[e.ino] = path;
+  // Every path of the tree by inode, to name files in the attribution.
+  void MapPaths(Filesystem& fs) {
+    WalkTree(fs, "/", [&](const std::string& path, const DirEntry* entry) {
+      if (entry != nullptr) {
+        paths[entry->ino] = path;
+      } else if (auto st = fs.Lstat(path); st.ok()) {
+        paths[st->ino] = path;
       }
-    }
+    });
   }
 
   std::vector<uint64_t> Points() const {
