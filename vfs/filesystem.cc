@@ -302,23 +302,19 @@ Result<size_t> Filesystem::Pwrite2(Fd fd, const void* buf, size_t count, int64_t
   if (rwf_flags & ~(kRwfDsync | kRwfSync | kRwfAppend)) return Error(EOPNOTSUPP);
   if (!file.writable()) return Error(EBADF);
   if (file.inode->is_fifo()) return Error(ESPIPE);
-  if (offset == -1) {  // pwritev2: -1 uses and moves the current offset
-    MutexLock pos_lock(&file.pos_mu);
-    int sync_flags = SyncFlagsOf(file.flags);
-    if (rwf_flags & kRwfSync) sync_flags = O_SYNC;
-    else if ((rwf_flags & kRwfDsync) && sync_flags == 0) sync_flags = O_DSYNC;
-    return WriteAt(file, static_cast<const char*>(buf), count, &file.offset,
-                   (file.flags & O_APPEND) || (rwf_flags & kRwfAppend), sync_flags);
-  }
-  if (offset < 0) return Error(EINVAL);
   // Rule O3: RWF_DSYNC / RWF_SYNC apply O1 / O2 to this call only.
   int sync_flags = SyncFlagsOf(file.flags);
   if (rwf_flags & kRwfSync) sync_flags = O_SYNC;
   else if ((rwf_flags & kRwfDsync) && sync_flags == 0) sync_flags = O_DSYNC;
-  int64_t at = offset;
   // As Linux: pwrite on an O_APPEND description appends.
-  return WriteAt(file, static_cast<const char*>(buf), count, &at,
-                 (file.flags & O_APPEND) || (rwf_flags & kRwfAppend), sync_flags);
+  const bool append = (file.flags & O_APPEND) || (rwf_flags & kRwfAppend);
+  if (offset == -1) {  // pwritev2: -1 uses and moves the current offset
+    MutexLock pos_lock(&file.pos_mu);
+    return WriteAt(file, static_cast<const char*>(buf), count, &file.offset, append, sync_flags);
+  }
+  if (offset < 0) return Error(EINVAL);
+  int64_t at = offset;
+  return WriteAt(file, static_cast<const char*>(buf), count, &at, append, sync_flags);
 }
 
 // ---- Seeking ----
