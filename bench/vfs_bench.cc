@@ -23,6 +23,7 @@
 //                                         + unlink
 // Thread-safety: single-threaded benchmarks.
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -120,17 +121,14 @@ class TmpfsFile {
   int fd_ = -1;
 };
 
-// Page-aligned offsets in [0, 1 MiB), fixed seed so every run writes the
-// same sequence.
-const std::vector<int64_t>& RandomPageOffsets() {
-  static const std::vector<int64_t> offsets = [] {
-    std::mt19937_64 rng(20240601);
-    std::uniform_int_distribution<int64_t> page(0, kMiB / kPage - 1);
-    std::vector<int64_t> out(4096);
-    for (auto& o : out) o = page(rng) * kPage;
-    return out;
-  }();
-  return offsets;
+// Page-aligned offsets in [0, file_bytes), fixed seed so every run writes
+// the same sequence.
+std::vector<int64_t> RandomPageOffsets(int64_t file_bytes) {
+  std::mt19937_64 rng(20240601);
+  std::uniform_int_distribution<int64_t> page(0, file_bytes / kPage - 1);
+  std::vector<int64_t> out(65536);
+  for (auto& o : out) o = page(rng) * kPage;
+  return out;
 }
 
 // ---- (a) pwrite into a cached page ----
@@ -171,13 +169,14 @@ void BM_TmpfsPwrite(benchmark::State& state) {
 }
 BENCHMARK(BM_TmpfsPwrite)->Arg(64)->Arg(4096);
 
-// ---- (b) 4 KiB random overwrite in a 1 MiB file ----
+// ---- (b) 4 KiB random overwrite in a file of <MiB> ----
 
 void BM_VfsRandomOverwrite4K(benchmark::State& state) {
+  const int64_t file_bytes = state.range(0) * kMiB;
   VfsFile f = OpenVfsFile(state);
   if (!f.fs) return;
-  if (!FillVfs(f, 0, kMiB)) return state.SkipWithError("fill failed");
-  const std::vector<int64_t>& offsets = RandomPageOffsets();
+  if (!FillVfs(f, 0, file_bytes)) return state.SkipWithError("fill failed");
+  const std::vector<int64_t> offsets = RandomPageOffsets(file_bytes);
   const std::string buf(kPage, 'r');
   size_t i = 0;
   for (auto _ : state) {
@@ -191,13 +190,14 @@ void BM_VfsRandomOverwrite4K(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
   state.SetBytesProcessed(state.iterations() * kPage);
 }
-BENCHMARK(BM_VfsRandomOverwrite4K);
+BENCHMARK(BM_VfsRandomOverwrite4K)->Arg(1)->Arg(64);
 
 void BM_TmpfsRandomOverwrite4K(benchmark::State& state) {
+  const int64_t file_bytes = state.range(0) * kMiB;
   TmpfsFile f(state, "random");
   if (!f.ok()) return;
-  if (!f.Fill(kMiB)) return state.SkipWithError("fill failed");
-  const std::vector<int64_t>& offsets = RandomPageOffsets();
+  if (!f.Fill(file_bytes)) return state.SkipWithError("fill failed");
+  const std::vector<int64_t> offsets = RandomPageOffsets(file_bytes);
   const std::string buf(kPage, 'r');
   size_t i = 0;
   for (auto _ : state) {
@@ -209,7 +209,26 @@ void BM_TmpfsRandomOverwrite4K(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
   state.SetBytesProcessed(state.iterations() * kPage);
 }
-BENCHMARK(BM_TmpfsRandomOverwrite4K);
+BENCHMARK(BM_TmpfsRandomOverwrite4K)->Arg(1)->Arg(64);
+
+// The floor: the same 4 KiB copies into a plain buffer of the same size, at
+// the same offsets (the working set is the same bytes).
+void BM_MemcpyRandomOverwrite4K(benchmark::State& state) {
+  const int64_t file_bytes = state.range(0) * kMiB;
+  std::vector<char> file(static_cast<size_t>(file_bytes), 'x');
+  const std::vector<int64_t> offsets = RandomPageOffsets(file_bytes);
+  const std::string buf(kPage, 'r');
+  size_t i = 0;
+  for (auto _ : state) {
+    char* to = file.data() + offsets[i++ & (offsets.size() - 1)];
+    std::memcpy(to, buf.data(), kPage);
+    benchmark::DoNotOptimize(to);
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetBytesProcessed(state.iterations() * kPage);
+}
+BENCHMARK(BM_MemcpyRandomOverwrite4K)->Arg(1)->Arg(64);
 
 // ---- (c) fsync of a clean file ----
 
@@ -475,6 +494,49 @@ void BM_TmpfsCreateWriteCloseUnlink(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * kPage);
 }
 BENCHMARK(BM_TmpfsCreateWriteCloseUnlink);
+
+// ---- (h) memory: heap bytes per cached page and per empty file ----
+
+// Heap bytes in use, from glibc's allocator.
+int64_t HeapInUse() { return static_cast<int64_t>(::mallinfo2().uordblks); }
+
+// Writes <pages> pages into a file (dirty, so only the cache holds them) and
+// reports the heap growth per page beyond the page's own bytes: the cost of
+// the cache's bookkeeping, page buffer headers and allocator overhead.
+void BM_MemoryPerCachedPage(benchmark::State& state) {
+  const int64_t pages = state.range(0);
+  double overhead = 0;
+  for (auto _ : state) {
+    VfsFile f = OpenVfsFile(state);
+    if (!f.fs) return;
+    const int64_t before = HeapInUse();
+    if (!FillVfs(f, 0, pages * kPage)) return state.SkipWithError("fill failed");
+    const int64_t grown = HeapInUse() - before;
+    overhead = static_cast<double>(grown - pages * kPage) / static_cast<double>(pages);
+  }
+  state.counters["overhead_bytes_per_page"] = overhead;
+}
+BENCHMARK(BM_MemoryPerCachedPage)->Arg(16384)->Iterations(1);
+
+// Creates <files> empty files in one directory (open O_CREAT, close) and
+// reports the heap growth per file: inode, directory entry, pending entry.
+void BM_MemoryPerEmptyFile(benchmark::State& state) {
+  const int64_t files = state.range(0);
+  double per_file = 0;
+  for (auto _ : state) {
+    auto mounted = Filesystem::Mount(NewMemoryStore());
+    if (!mounted.ok()) return state.SkipWithError(std::strerror(mounted.error()));
+    std::unique_ptr<Filesystem> fs = std::move(mounted).value();
+    const int64_t before = HeapInUse();
+    for (int64_t i = 0; i < files; ++i) {
+      auto fd = fs->Open("/f" + std::to_string(i), O_WRONLY | O_CREAT | O_EXCL, 0644);
+      if (!fd.ok() || !fs->Close(*fd).ok()) return state.SkipWithError("create failed");
+    }
+    per_file = static_cast<double>(HeapInUse() - before) / static_cast<double>(files);
+  }
+  state.counters["bytes_per_file"] = per_file;
+}
+BENCHMARK(BM_MemoryPerEmptyFile)->Arg(10000)->Iterations(1);
 
 }  // namespace
 }  // namespace vfs
