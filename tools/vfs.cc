@@ -10,6 +10,11 @@
 //       Runs a write workload with a sync strategy on the VFS (memory, disk
 //       or fault store) or the host kernel, and reports throughput, latency
 //       percentiles and store counters (tools/bench/, docs/benchmarks.md).
+//
+//   vfs mount [--backend B] [--profile P] [--control SOCKET] MOUNTPOINT
+//   vfs ctl SOCKET COMMAND...
+//       Serves the VFS through FUSE, and controls it at run time: crash now,
+//       fault rules, counters, the dirty state (tools/mount/, docs/mount.md).
 #include <fcntl.h>
 
 #include <cerrno>
@@ -23,6 +28,9 @@
 #include "backends/memory/memory_store.h"
 #include "tools/bench/command.h"
 #include "tools/crash_command.h"
+#ifdef VFS_HAVE_MOUNT
+#include "tools/mount/mount_command.h"
+#endif
 #include "vfs/filesystem.h"
 
 namespace {
@@ -250,12 +258,23 @@ int main(int argc, char** argv) {
   if (argc >= 2 && std::strcmp(argv[1], "demo") == 0) return Demo(argc - 2, argv + 2);
   if (argc >= 2 && std::strcmp(argv[1], "bench") == 0) return vfs::bench::BenchMain(argc - 2, argv + 2);
   if (argc >= 2 && std::strcmp(argv[1], "crash") == 0) return vfs::CrashCommand(argc - 2, argv + 2);
+#ifdef VFS_HAVE_MOUNT
+  if (argc >= 2 && std::strcmp(argv[1], "mount") == 0) return vfs::MountCommand(argc - 2, argv + 2);
+  if (argc >= 2 && std::strcmp(argv[1], "ctl") == 0) return vfs::CtlCommand(argc - 2, argv + 2);
+#endif
   std::fprintf(stderr,
                "usage: vfs demo [--page-size N] [--volatile-cache]\n"
                "  runs every durability call on a memory store, crashes, and prints what survived\n"
                "usage: vfs bench [--job FILE] [--output table|json|csv] [--matrix DIR] [key=value ...]\n"
                "  measures sync strategies on the VFS and the host kernel (vfs bench --help)\n"
                "usage: vfs crash SCRIPT [--profile P] [--points P] [--shard I/N] [--replay NAME] ...\n"
-               "  crashes a workload script at every point and checks every crash state\n");
+               "  crashes a workload script at every point and checks every crash state\n"
+#ifdef VFS_HAVE_MOUNT
+               "usage: vfs mount [--backend B] [--profile P] [--control SOCKET] MOUNTPOINT\n"
+               "  serves the VFS through FUSE (vfs mount --help)\n"
+               "usage: vfs ctl SOCKET crash|fault ...|clear|sync|stats|dirty|help\n"
+               "  controls a running mount\n"
+#endif
+               );
   return 2;
 }

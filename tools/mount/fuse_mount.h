@@ -1,0 +1,89 @@
+// FuseMount: a MountedFs served to the kernel through libfuse3, so any
+// program can use the VFS through a mount point (docs/mount.md).
+//
+// The mount uses libfuse's path-based API on a multi-threaded loop: the VFS
+// API is itself path-shaped (vfs/filesystem.h), so libfuse's node table
+// supplies the paths and open files carry VFS descriptors as handles. The
+// kernel options that keep the VFS's durability semantics visible (no
+// write-back cache, no attribute or entry caching, page cache dropped at
+// open) are set in one place, fuse_mount.cc, and explained in docs/mount.md.
+//
+//   std::string why;
+//   auto mount = vfs::FuseMount::Create({.mountpoint = "/mnt/v"}, &why);
+//   if (!mount.ok()) { fprintf(stderr, "%s\n", why.c_str()); return 1; }
+//   (*mount)->Start();                          // serve on a thread
+//   ... run programs on /mnt/v, (*mount)->fs().Control("crash") ...
+//   (*mount)->Stop();                           // unmount, VFS made durable
+//
+// Thread-safety: Create, Start/Run and Stop from one thread; fs() and the
+// control channel from any.
+#ifndef TOOLS_MOUNT_FUSE_MOUNT_H_
+#define TOOLS_MOUNT_FUSE_MOUNT_H_
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "tools/mount/control.h"
+#include "tools/mount/mounted_fs.h"
+#include "vfs/result.h"
+
+struct fuse;
+
+namespace vfs {
+
+struct FuseMountOptions {
+  std::string mountpoint;
+  MountedFsOptions fs;
+  // A Unix socket for `vfs ctl`; empty: no control channel.
+  std::string control_socket;
+  // Worker threads of the FUSE loop.
+  unsigned max_threads = 16;
+  // Print every FUSE request (libfuse's -d).
+  bool debug = false;
+};
+
+class FuseMount {
+ public:
+  // Checks /dev/fuse and the mount point, mounts the VFS store and the FUSE
+  // file system, and opens the control socket. Errors, with `*why` set to one
+  // line: ENODEV / EACCES (no usable /dev/fuse: "FUSE is not available"),
+  // ENOENT / ENOTDIR (bad mount point), EINVAL (bad backend), EADDRINUSE (the
+  // control socket is served by another mount), EPERM or EIO (the kernel
+  // refused the mount; libfuse prints its reason to stderr).
+  static Result<std::unique_ptr<FuseMount>> Create(const FuseMountOptions& options,
+                                                   std::string* why);
+  // Unmounts if still mounted (Stop()).
+  ~FuseMount();
+
+  // Serves requests on the calling thread until the file system is
+  // unmounted (umount, fusermount3 -u) or, with `handle_signals`, SIGINT,
+  // SIGTERM or SIGHUP arrives. Then unmounts it from the kernel and unmounts
+  // the VFS, which makes everything durable. Returns 0, or 1 if the VFS
+  // unmount reported an error.
+  int Run(bool handle_signals);
+  // Serves requests on a background thread.
+  void Start();
+  // Unmounts from the kernel (lazily if busy), waits for the loop, closes
+  // the control socket and unmounts the VFS. Idempotent.
+  Result<void> Stop();
+
+  MountedFs& fs() { return *fs_; }
+  const std::string& mountpoint() const { return mountpoint_; }
+
+ private:
+  FuseMount() = default;
+  Result<void> Finish();
+
+  std::string mountpoint_;
+  std::unique_ptr<MountedFs> fs_;
+  std::unique_ptr<ControlServer> control_;
+  struct fuse* fuse_ = nullptr;
+  unsigned max_threads_ = 16;
+  bool mounted_ = false;
+  std::thread loop_;
+};
+
+}  // namespace vfs
+
+#endif  // TOOLS_MOUNT_FUSE_MOUNT_H_
