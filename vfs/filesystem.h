@@ -191,8 +191,24 @@ class Filesystem {
   // WASI fd_sync / fd_datasync, rules D7, E6, E7, answering WASI errnos.
   wasi::Errno FdSync(Fd fd);
   wasi::Errno FdDatasync(Fd fd);
-  // Narrows a descriptor's WASI rights. EPERM if it would widen them.
+  // Narrows a descriptor's WASI rights (vfs/wasi.h). EPERM if it would widen
+  // them. Rights belong to the open file description, so a dup shares them.
+  // Every call through a descriptor checks the rights it needs first (read:
+  // fd_read; pread: fd_read|fd_seek; write: fd_write; pwrite: fd_write|
+  // fd_seek; lseek: fd_seek, or fd_tell for SEEK_CUR 0; ftruncate:
+  // fd_filestat_set_size; fstat: fd_filestat_get; fchmod, futimens:
+  // fd_filestat_set_times; readdir: fd_readdir; fsync, syncfs,
+  // fsync_range(O_SYNC): fd_sync; fdatasync, sync_file_range,
+  // fsync_range(O_DSYNC): fd_datasync; OpenAt through a descriptor:
+  // path_open, with path_create_file for O_CREAT, path_filestat_set_size for
+  // O_TRUNC, and fd_sync / fd_datasync in its inheriting rights for O_SYNC /
+  // O_DSYNC). A missing right answers EACCES (WasiMode::kWasmer) or
+  // kENotCapable (kSpec). A descriptor opened through another gets the
+  // other's inheriting rights as both its base (less fd_read for O_WRONLY,
+  // less fd_write for O_RDONLY) and inheriting rights: narrowed, never widened.
   Result<void> SetRights(Fd fd, uint64_t base, uint64_t inheriting);
+  // The {base, inheriting} rights of a descriptor; EBADF if it is not open.
+  Result<std::pair<uint64_t, uint64_t>> GetRights(Fd fd);
   // syncfs(2): everything dirty in the filesystem, data, records and entries,
   // made durable; reports a write-back error not yet seen through this
   // description's filesystem cursor (W1).
@@ -236,6 +252,8 @@ class Filesystem {
   // filesystem.cc
   Result<std::shared_ptr<OpenFile>> GetFile(Fd fd);
   Result<Fd> InstallFd(std::shared_ptr<OpenFile> file);
+  // Ok if `file` holds every right in `needed`; else EACCES or kENotCapable.
+  Result<void> CheckRights(const OpenFile& file, uint64_t needed) const;
   Timespec Now() const;
   void TouchLocked(Inode& inode, bool mtime, bool ctime);
   Result<void> ReserveBytes(uint64_t pages);
@@ -271,7 +289,9 @@ class Filesystem {
   void FinishBatch(Inode& inode, Ticket ticket, int err);
   Result<void> WriteRecord(Inode& inode, bool data_only);
   Result<void> SyncDirectory(Inode& dir);
-  Result<void> SyncAll();
+  // Everything dirty to the store. Without `include_deferred` (sync,
+  // syncfs) the data of files an O_DEFER description dirtied stays (O6).
+  Result<void> SyncAll(bool include_deferred = true);
   int CheckAndAdvance(OpenFile& file);
   // Rule W1: records a failed write-back of `inode` everywhere it is seen.
   void RecordWritebackError(Inode& inode, int err);

@@ -9,6 +9,7 @@
 #ifndef VFS_OPEN_FILE_H_
 #define VFS_OPEN_FILE_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -44,8 +45,11 @@ struct OpenFile {
   Mutex err_mu;
   uint32_t wb_cursor ABSL_GUARDED_BY(err_mu) = 0;  // against Inode::wb_err
   uint32_t sb_cursor ABSL_GUARDED_BY(err_mu) = 0;  // against the filesystem's
-  uint64_t rights_base ABSL_GUARDED_BY(err_mu) = ~0ull;
-  uint64_t rights_inheriting ABSL_GUARDED_BY(err_mu) = ~0ull;
+  // WASI rights (wasi.h): what this description may do, and what a
+  // description opened through it may get. Changed only under err_mu, and
+  // only narrowed; read without a lock by every call's rights check.
+  std::atomic<uint64_t> rights_base{~0ull};
+  std::atomic<uint64_t> rights_inheriting{~0ull};
 };
 
 }  // namespace vfs

@@ -28,6 +28,13 @@ inline constexpr uint64_t kRightFdFdstatSetFlags = 1ull << 3;
 inline constexpr uint64_t kRightFdSync = 1ull << 4;
 inline constexpr uint64_t kRightFdTell = 1ull << 5;
 inline constexpr uint64_t kRightFdWrite = 1ull << 6;
+inline constexpr uint64_t kRightPathCreateFile = 1ull << 10;
+inline constexpr uint64_t kRightPathOpen = 1ull << 13;
+inline constexpr uint64_t kRightFdReaddir = 1ull << 14;
+inline constexpr uint64_t kRightPathFilestatSetSize = 1ull << 19;
+inline constexpr uint64_t kRightFdFilestatGet = 1ull << 21;
+inline constexpr uint64_t kRightFdFilestatSetSize = 1ull << 22;
+inline constexpr uint64_t kRightFdFilestatSetTimes = 1ull << 23;
 inline constexpr uint64_t kRightsAll = ~0ull;
 
 // The WASI errno for a host errno, for the errors the durability calls return.

@@ -1,0 +1,257 @@
+/* vfs.h: the C API of the VFS, for embedders that are not C++.
+ *
+ * One opaque handle, vfs_fs, is one mounted filesystem (vfs::Filesystem) on a
+ * memory store or a disk store. Every call is the syscall of the same name,
+ * with the same arguments and the answers docs/semantics.md gives: it returns
+ * 0 or a non-negative count on success and a negative errno on failure
+ * (-ENOENT, -EBADF, ...), never sets errno, never aborts and never throws.
+ * The WASI calls vfs_fd_sync and vfs_fd_datasync are the one exception: they
+ * return the WASI errno itself (0 for success, a positive vfs_wasi_errno),
+ * which is what a WebAssembly guest expects from them.
+ *
+ * Flags, modes and errno values are the host's (Linux) values from
+ * <fcntl.h>, <sys/stat.h> and <errno.h>; the few the host lacks are defined
+ * below. A NULL pointer argument is -EFAULT; a failed allocation -ENOMEM.
+ *
+ *   vfs_options options;
+ *   vfs_options_init(&options);
+ *   options.max_bytes = 64 << 20;
+ *   vfs_fs* fs = NULL;
+ *   if (vfs_mount(&options, &fs) < 0) ...;
+ *   int fd = vfs_open(fs, "/log", O_WRONLY | O_CREAT | O_APPEND, 0644);
+ *   vfs_write(fs, fd, "record\n", 7);
+ *   vfs_fsync(fs, fd);              // data and inode durable, name not yet
+ *   vfs_close(fs, fd);
+ *   vfs_unmount(fs);                // syncs everything, frees the handle
+ *
+ * Thread-safety: every call may be made from any thread at the same time on
+ * one handle, except vfs_unmount and vfs_crash_and_remount, which must not
+ * race with any other call on that handle. See docs/embedding.md.
+ */
+#ifndef VFS_VFS_H_
+#define VFS_VFS_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct vfs_fs vfs_fs;
+
+/* Where the filesystem's durable state lives. */
+enum vfs_store_kind {
+  VFS_STORE_MEMORY = 0, /* in this process; survives vfs_crash_and_remount */
+  VFS_STORE_DISK = 1    /* a directory on the host (vfs_options.disk_dir) */
+};
+
+/* Whose answers the calls give (docs/embedding.md, "Personalities"). */
+enum vfs_personality {
+  VFS_PERSONALITY_LINUX = 0, /* default */
+  VFS_PERSONALITY_WASI = 1,  /* fsync / fdatasync answer as fd_sync / fd_datasync */
+  VFS_PERSONALITY_AIX = 2    /* E5 fsync strictness, O5 O_SYNC, O6 O_DEFER */
+};
+
+/* How the WASI answers are given (semantics E6, E7). */
+enum vfs_wasi_mode {
+  VFS_WASI_WASMER = 0, /* default: Wasmer's answers, EACCES for a missing right */
+  VFS_WASI_SPEC = 1    /* the preview1 spec's, ENOTCAPABLE for a missing right */
+};
+
+/* Mount options. Fill with vfs_options_init, then change what you need. */
+typedef struct vfs_options {
+  int store_kind;        /* enum vfs_store_kind */
+  const char* disk_dir;  /* VFS_STORE_DISK: the store's host directory */
+  uint32_t page_size;    /* 0: the store's, or 4096 */
+  /* Limits: a call that would pass one fails with the errno given. */
+  uint64_t max_bytes;        /* allocated pages, holes free: ENOSPC */
+  uint64_t max_inodes;       /* files, directories, symlinks, FIFOs: ENOSPC */
+  uint32_t max_open_fds;     /* EMFILE */
+  uint32_t max_name_length;  /* ENAMETOOLONG; at most VFS_NAME_MAX */
+  uint32_t max_path_length;  /* ENAMETOOLONG, counting the final NUL */
+  uint32_t max_symlink_depth;/* ELOOP */
+  uint64_t max_file_size;    /* EFBIG */
+  uint64_t max_dir_entries;  /* entries in one directory: ENOSPC */
+  int personality;           /* enum vfs_personality */
+  int wasi_mode;             /* enum vfs_wasi_mode */
+  int fsync_range_bsd_lenient; /* AIX fsync_range accepts read-only fds */
+  int aix_xpg_sus_env;         /* AIX O_SYNC alone is file integrity */
+  int lazytime;                /* timestamp-only changes are DIRTY_TIME */
+} vfs_options;
+
+/* The longest name vfs_readdir can return, without the NUL. */
+#define VFS_NAME_MAX 255
+/* openat's "current directory" descriptor (Linux AT_FDCWD). */
+#define VFS_AT_FDCWD (-100)
+/* WASI's notcapable as a host errno: past Linux's last errno. */
+#define VFS_ENOTCAPABLE 134
+/* AIX open flags (aix personality): O_SYNC alone and O_DEFER. */
+#define VFS_AIX_O_SYNC 04000000
+#define VFS_AIX_O_DEFER 0x20000000
+/* fsync_range `how` values: O_DSYNC, O_SYNC and AIX's O_NOCACHE. */
+#define VFS_FSYNC_RANGE_DSYNC 010000
+#define VFS_FSYNC_RANGE_SYNC 04010000
+#define VFS_FSYNC_RANGE_NOCACHE 0x40000000
+/* renameat2 flags. */
+#define VFS_RENAME_NOREPLACE 1u
+#define VFS_RENAME_EXCHANGE 2u
+/* utimensat special nanosecond values. */
+#define VFS_UTIME_NOW ((1L << 30) - 1)
+#define VFS_UTIME_OMIT ((1L << 30) - 2)
+/* pwritev2 flags. */
+#define VFS_RWF_DSYNC 0x2
+#define VFS_RWF_SYNC 0x4
+#define VFS_RWF_APPEND 0x10
+
+/* WASI rights bits (typenames.witx $rights) that the calls check. */
+#define VFS_RIGHT_FD_DATASYNC (1ull << 0)
+#define VFS_RIGHT_FD_READ (1ull << 1)
+#define VFS_RIGHT_FD_SEEK (1ull << 2)
+#define VFS_RIGHT_FD_FDSTAT_SET_FLAGS (1ull << 3)
+#define VFS_RIGHT_FD_SYNC (1ull << 4)
+#define VFS_RIGHT_FD_TELL (1ull << 5)
+#define VFS_RIGHT_FD_WRITE (1ull << 6)
+#define VFS_RIGHT_PATH_CREATE_FILE (1ull << 10)
+#define VFS_RIGHT_PATH_OPEN (1ull << 13)
+#define VFS_RIGHT_FD_READDIR (1ull << 14)
+#define VFS_RIGHT_PATH_FILESTAT_SET_SIZE (1ull << 19)
+#define VFS_RIGHT_FD_FILESTAT_GET (1ull << 21)
+#define VFS_RIGHT_FD_FILESTAT_SET_SIZE (1ull << 22)
+#define VFS_RIGHT_FD_FILESTAT_SET_TIMES (1ull << 23)
+#define VFS_RIGHTS_ALL (~0ull)
+
+/* A WASI preview1 errno (its position in the errno enum). */
+typedef uint16_t vfs_wasi_errno;
+#define VFS_WASI_SUCCESS 0
+#define VFS_WASI_ACCES 2
+#define VFS_WASI_BADF 8
+#define VFS_WASI_INVAL 28
+#define VFS_WASI_IO 29
+#define VFS_WASI_ISDIR 31
+#define VFS_WASI_NOSPC 51
+#define VFS_WASI_NOTCAPABLE 76
+
+typedef struct vfs_timespec {
+  int64_t sec;
+  int64_t nsec;
+} vfs_timespec;
+
+typedef struct vfs_stat_buf {
+  uint64_t ino;
+  uint32_t mode; /* S_IFMT type bits | permission bits */
+  uint64_t nlink;
+  uint32_t uid;
+  uint32_t gid;
+  uint64_t size;
+  uint64_t blocks; /* 512-byte units allocated; holes are free */
+  uint32_t blksize;
+  vfs_timespec atime, mtime, ctime;
+} vfs_stat_buf;
+
+typedef struct vfs_dirent {
+  uint64_t ino;
+  uint8_t type; /* DT_* from <dirent.h> */
+  char name[VFS_NAME_MAX + 1];
+} vfs_dirent;
+
+typedef struct vfs_statfs_buf {
+  uint32_t block_size;
+  uint64_t blocks;
+  uint64_t blocks_free;
+  uint64_t files;
+  uint64_t files_free;
+  uint32_t name_max;
+} vfs_statfs_buf;
+
+/* ---- Mounting ---- */
+
+/* Fills `options` with the defaults (memory store, no byte or inode limit,
+ * 1024 descriptors, linux personality, wasmer WASI mode). */
+void vfs_options_init(vfs_options* options);
+/* Mounts a filesystem (formatting an empty store) and stores its handle in
+ * *out. -EINVAL for bad options (unknown store kind or personality, no
+ * disk_dir for a disk store, max_name_length above VFS_NAME_MAX, a bad page
+ * size), -EBUSY if the disk store is in use, the store's errno otherwise. */
+int vfs_mount(const vfs_options* options, vfs_fs** out);
+/* Makes everything durable, releases the store and frees the handle, even
+ * when it returns an error (the first one met). NULL is a no-op. */
+int vfs_unmount(vfs_fs* fs);
+/* A power cut: everything not durable is lost, every descriptor is closed,
+ * and the handle is mounted again on what survived. */
+int vfs_crash_and_remount(vfs_fs* fs);
+
+/* ---- Files and descriptors ---- */
+
+int vfs_open(vfs_fs* fs, const char* path, int flags, uint32_t mode);
+int vfs_openat(vfs_fs* fs, int dirfd, const char* path, int flags, uint32_t mode);
+int vfs_close(vfs_fs* fs, int fd);
+int vfs_dup(vfs_fs* fs, int fd);
+int64_t vfs_read(vfs_fs* fs, int fd, void* buf, size_t count);
+int64_t vfs_write(vfs_fs* fs, int fd, const void* buf, size_t count);
+int64_t vfs_pread(vfs_fs* fs, int fd, void* buf, size_t count, int64_t offset);
+int64_t vfs_pwrite(vfs_fs* fs, int fd, const void* buf, size_t count, int64_t offset);
+/* pwritev2 with one buffer: VFS_RWF_* flags; offset -1 is the current one. */
+int64_t vfs_pwrite2(vfs_fs* fs, int fd, const void* buf, size_t count, int64_t offset,
+                    int rwf_flags);
+int64_t vfs_lseek(vfs_fs* fs, int fd, int64_t offset, int whence);
+int vfs_truncate(vfs_fs* fs, const char* path, int64_t length);
+int vfs_ftruncate(vfs_fs* fs, int fd, int64_t length);
+
+/* ---- Namespace ---- */
+
+int vfs_mkdir(vfs_fs* fs, const char* path, uint32_t mode);
+int vfs_rmdir(vfs_fs* fs, const char* path);
+int vfs_unlink(vfs_fs* fs, const char* path);
+/* renameat2 semantics; flags VFS_RENAME_NOREPLACE or VFS_RENAME_EXCHANGE. */
+int vfs_rename(vfs_fs* fs, const char* from, const char* to, unsigned flags);
+int vfs_link(vfs_fs* fs, const char* from, const char* to);
+int vfs_symlink(vfs_fs* fs, const char* target, const char* path);
+/* readlink(2): at most `size` bytes, no NUL added; returns the count. */
+int64_t vfs_readlink(vfs_fs* fs, const char* path, char* buf, size_t size);
+int vfs_mkfifo(vfs_fs* fs, const char* path, uint32_t mode);
+/* pipe(2): fds[0] the read end, fds[1] the write end. Never blocks. */
+int vfs_pipe(vfs_fs* fs, int fds[2]);
+int vfs_chdir(vfs_fs* fs, const char* path);
+/* getcwd(2): the NUL-terminated path; -ERANGE if `size` is too small. */
+int vfs_getcwd(vfs_fs* fs, char* buf, size_t size);
+/* The next entries of a directory, at most `max`; returns how many were
+ * stored, 0 at the end. */
+int64_t vfs_readdir(vfs_fs* fs, int fd, vfs_dirent* entries, size_t max);
+
+/* ---- Attributes ---- */
+
+int vfs_stat(vfs_fs* fs, const char* path, vfs_stat_buf* st);
+int vfs_lstat(vfs_fs* fs, const char* path, vfs_stat_buf* st);
+int vfs_fstat(vfs_fs* fs, int fd, vfs_stat_buf* st);
+int vfs_chmod(vfs_fs* fs, const char* path, uint32_t mode);
+int vfs_fchmod(vfs_fs* fs, int fd, uint32_t mode);
+/* utimensat(2): times[0] atime, times[1] mtime; `follow` 0 acts on a final
+ * symlink itself (AT_SYMLINK_NOFOLLOW). */
+int vfs_utimens(vfs_fs* fs, const char* path, const vfs_timespec times[2], int follow);
+int vfs_futimens(vfs_fs* fs, int fd, const vfs_timespec times[2]);
+int vfs_statfs(vfs_fs* fs, vfs_statfs_buf* st);
+
+/* ---- Durability (docs/semantics.md) ---- */
+
+int vfs_fsync(vfs_fs* fs, int fd);
+int vfs_fdatasync(vfs_fs* fs, int fd);
+int vfs_sync_file_range(vfs_fs* fs, int fd, int64_t offset, int64_t nbytes, unsigned flags);
+int vfs_fsync_range(vfs_fs* fs, int fd, int how, int64_t start, int64_t length);
+/* WASI fd_sync / fd_datasync: the WASI errno, 0 on success. */
+vfs_wasi_errno vfs_fd_sync(vfs_fs* fs, int fd);
+vfs_wasi_errno vfs_fd_datasync(vfs_fs* fs, int fd);
+int vfs_syncfs(vfs_fs* fs, int fd);
+void vfs_sync(vfs_fs* fs);
+
+/* ---- WASI rights ---- */
+
+/* Narrows a descriptor's rights; -EPERM if that would widen them. */
+int vfs_set_rights(vfs_fs* fs, int fd, uint64_t base, uint64_t inheriting);
+int vfs_get_rights(vfs_fs* fs, int fd, uint64_t* base, uint64_t* inheriting);
+
+#ifdef __cplusplus
+}  /* extern "C" */
+#endif
+
+#endif /* VFS_VFS_H_ */
