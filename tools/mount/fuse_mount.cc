@@ -27,6 +27,7 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <utility>
@@ -455,12 +456,12 @@ Result<std::unique_ptr<FuseMount>> FuseMount::Create(const FuseMountOptions& opt
 
 FuseMount::~FuseMount() { (void)Stop(); }  // Stop's result goes to callers that ask
 
-int FuseMount::Run(bool handle_signals) {
-  fuse_session* session = fuse_get_session(fuse_);
-  if (handle_signals && fuse_set_signal_handlers(session) != 0) {
-    std::fprintf(stderr, "vfs mount: cannot install signal handlers\n");
-    handle_signals = false;
-  }
+bool FuseMount::HandleSignals() {
+  signals_ = fuse_set_signal_handlers(fuse_get_session(fuse_)) == 0;
+  return signals_;
+}
+
+int FuseMount::Run() {
   fuse_loop_config* config = fuse_loop_cfg_create();
   fuse_loop_cfg_set_clone_fd(config, 0);
   fuse_loop_cfg_set_max_threads(config, max_threads_);
@@ -468,7 +469,8 @@ int FuseMount::Run(bool handle_signals) {
   // exits the session; its own return value says which, and both end here.
   (void)fuse_loop_mt(fuse_, config);
   fuse_loop_cfg_destroy(config);
-  if (handle_signals) fuse_remove_signal_handlers(session);
+  if (signals_) fuse_remove_signal_handlers(fuse_get_session(fuse_));
+  signals_ = false;
   auto finished = Finish();
   if (!finished.ok()) {
     std::fprintf(stderr, "vfs mount: unmounting the VFS failed: %s\n",

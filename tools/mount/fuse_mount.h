@@ -56,12 +56,16 @@ class FuseMount {
   // Unmounts if still mounted (Stop()).
   ~FuseMount();
 
+  // Makes SIGINT, SIGTERM and SIGHUP end Run() (libfuse's handlers). Call
+  // before announcing the mount, so a signal sent at once is not lost.
+  // Returns false if they could not be installed.
+  bool HandleSignals();
   // Serves requests on the calling thread until the file system is
-  // unmounted (umount, fusermount3 -u) or, with `handle_signals`, SIGINT,
-  // SIGTERM or SIGHUP arrives. Then unmounts it from the kernel and unmounts
-  // the VFS, which makes everything durable. Returns 0, or 1 if the VFS
-  // unmount reported an error.
-  int Run(bool handle_signals);
+  // unmounted (umount, fusermount3 -u) or, after HandleSignals(), a signal
+  // arrives. Then unmounts it from the kernel and unmounts the VFS, which
+  // makes everything durable. Returns 0, or 1 if the VFS unmount reported an
+  // error.
+  int Run();
   // Serves requests on a background thread.
   void Start();
   // Unmounts from the kernel (lazily if busy), waits for the loop, closes
@@ -81,6 +85,7 @@ class FuseMount {
   struct fuse* fuse_ = nullptr;
   unsigned max_threads_ = 16;
   bool mounted_ = false;
+  bool signals_ = false;
   std::thread loop_;
 };
 

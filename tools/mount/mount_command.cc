@@ -96,6 +96,9 @@ int MountCommand(int argc, char** argv) {
     std::fprintf(stderr, "vfs mount: %s\n", why.c_str());
     return 1;
   }
+  if (!(*mount)->HandleSignals()) {
+    std::fprintf(stderr, "vfs mount: cannot install signal handlers; stop with umount\n");
+  }
   std::fprintf(stderr, "vfs mount: serving %s at %s (crash profile %s)%s%s; stop with umount, "
                "Ctrl-C or SIGTERM\n",
                options.fs.backend.c_str(), (*mount)->mountpoint().c_str(),
@@ -103,7 +106,7 @@ int MountCommand(int argc, char** argv) {
                options.control_socket.empty() ? "" : ", control socket ",
                options.control_socket.c_str());
   std::fflush(stderr);
-  const int code = (*mount)->Run(/*handle_signals=*/true);
+  const int code = (*mount)->Run();
   std::fprintf(stderr, "vfs mount: unmounted %s\n", (*mount)->mountpoint().c_str());
   return code;
 }
