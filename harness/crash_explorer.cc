@@ -129,7 +129,9 @@ void ListUnsynced(Filesystem& fs, std::vector<std::string>* out) {
 
 void WorkloadContext::Ack(std::string key, std::string value) {
   std::vector<std::string> unsynced;
+  listing_ = true;
   ListUnsynced(fs_, &unsynced);
+  listing_ = false;
   acks_.push_back({store_.Faults().events, std::move(key), std::move(value), std::move(unsynced)});
 }
 
@@ -218,11 +220,19 @@ struct CrashExplorer::Exploration {
       auto now = std::make_shared<int64_t>(1'700'000'000);
       fs_options.clock = [now] { return Timespec{++*now, 0}; };
     }
-    // Sync-call crash points: the VFS reports each durability call's return.
+    // Sync-call and syscall crash points: the VFS reports each durability
+    // call's (each call's) return.
     auto context = std::make_shared<WorkloadContext*>(nullptr);
+    // A hook the caller set runs first, as it would without the explorer.
     if (options.points == CrashPoints::kSyncCalls) {
-      fs_options.after_sync_call = [context] {
-        if (*context != nullptr) (*context)->Mark();
+      fs_options.after_sync_call = [context, theirs = fs_options.after_sync_call] {
+        if (theirs) theirs();
+        if (*context != nullptr) (*context)->CallReturned();
+      };
+    } else if (options.points == CrashPoints::kSyscalls) {
+      fs_options.after_call = [context, theirs = fs_options.after_call] {
+        if (theirs) theirs();
+        if (*context != nullptr) (*context)->CallReturned();
       };
     }
     auto fs = Filesystem::Mount(faults, fs_options);

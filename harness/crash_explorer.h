@@ -54,6 +54,7 @@ Result<CrashProfile> ParseCrashProfile(std::string_view name);
 enum class CrashPoints {
   kStoreRequest,  // after every store event (submit, completion, flush)
   kSyncCalls,     // after every durability call the workload makes
+  kSyscalls,      // after every call of the Filesystem API the workload makes
   kMarked,        // only where the workload called WorkloadContext::Mark()
 };
 
@@ -81,10 +82,19 @@ class WorkloadContext {
   const std::vector<uint64_t>& marks() const { return marks_; }
 
  private:
+  friend class CrashExplorer;
+  // A crash point after one of the workload's own calls (CrashPoints::
+  // kSyscalls, kSyncCalls); the calls Ack makes to list what is unsynced are
+  // the harness's, not the workload's, and make none.
+  void CallReturned() {
+    if (!listing_) Mark();
+  }
+
   Filesystem& fs_;
   FaultStore& store_;
   Acks acks_;
   std::vector<uint64_t> marks_;
+  bool listing_ = false;
 };
 
 using Workload = std::function<void(WorkloadContext&)>;

@@ -81,24 +81,8 @@ Result<Fd> Filesystem::InstallFd(std::shared_ptr<OpenFile> file) {
   return Fd(static_cast<int>(slot));
 }
 
-Result<void> Filesystem::CheckRights(const OpenFile& file, uint64_t needed) const {
-  // One relaxed load: rights only narrow, and a call racing with SetRights
-  // may see either value, as it may run before or after it.
-  if ((file.rights_base.load(std::memory_order_relaxed) & needed) == needed) return Ok();
-  // Rules E6 / E7: Wasmer answers a missing right with EACCES, the spec with
-  // notcapable.
-  return Error(options_.wasi_mode == WasiMode::kSpec ? kENotCapable : EACCES);
-}
-
-Result<std::pair<uint64_t, uint64_t>> Filesystem::GetRights(Fd fd) {
-  if (auto alive = CheckAlive(); !alive.ok()) return Error(alive.error());
-  auto got = GetFile(fd);
-  if (!got.ok()) return Error(got.error());
-  MutexLock lock(&(*got)->err_mu);
-  return std::make_pair((*got)->rights_base.load(), (*got)->rights_inheriting.load());
-}
-
 Result<void> Filesystem::Close(Fd fd) {
+  CallScope call(options_);
   std::shared_ptr<OpenFile> file;
   {
     WriterLock lock(&fd_mu_);
@@ -115,6 +99,7 @@ Result<void> Filesystem::Close(Fd fd) {
 }
 
 Result<Fd> Filesystem::Dup(Fd fd) {
+  CallScope call(options_);
   if (auto alive = CheckAlive(); !alive.ok()) return Error(alive.error());
   auto file = GetFile(fd);
   if (!file.ok()) return Error(file.error());
@@ -161,11 +146,11 @@ Result<size_t> Filesystem::ReadAt(OpenFile& file, char* buf, size_t count, int64
 }
 
 Result<size_t> Filesystem::Read(Fd fd, void* buf, size_t count) {
+  CallScope call(options_);
   if (auto alive = CheckAlive(); !alive.ok()) return Error(alive.error());
   auto got = GetFile(fd);
   if (!got.ok()) return Error(got.error());
   OpenFile& file = **got;
-  if (auto allowed = CheckRights(file, wasi::kRightFdRead); !allowed.ok()) return Error(allowed.error());
   if (!file.readable()) return Error(EBADF);
   Inode& inode = *file.inode;
   if (inode.is_dir()) return Error(EISDIR);
@@ -188,14 +173,12 @@ Result<size_t> Filesystem::Read(Fd fd, void* buf, size_t count) {
 }
 
 Result<size_t> Filesystem::Pread(Fd fd, void* buf, size_t count, int64_t offset) {
+  CallScope call(options_);
   if (auto alive = CheckAlive(); !alive.ok()) return Error(alive.error());
   if (offset < 0) return Error(EINVAL);  // before the descriptor (ksys_pread64)
   auto got = GetFile(fd);
   if (!got.ok()) return Error(got.error());
   OpenFile& file = **got;
-  if (auto allowed = CheckRights(file, wasi::kRightFdRead | wasi::kRightFdSeek); !allowed.ok()) {
-    return Error(allowed.error());
-  }
   if (!file.readable()) return Error(EBADF);
   if (file.inode->is_fifo()) return Error(ESPIPE);
   if (file.inode->is_dir()) return Error(EISDIR);
@@ -285,11 +268,11 @@ int SyncFlagsOf(int flags) {
 }  // namespace
 
 Result<size_t> Filesystem::Write(Fd fd, const void* buf, size_t count) {
+  CallScope call(options_);
   if (auto alive = CheckAlive(); !alive.ok()) return Error(alive.error());
   auto got = GetFile(fd);
   if (!got.ok()) return Error(got.error());
   OpenFile& file = **got;
-  if (auto allowed = CheckRights(file, wasi::kRightFdWrite); !allowed.ok()) return Error(allowed.error());
   if (!file.writable()) return Error(EBADF);
   Inode& inode = *file.inode;
   if (inode.is_fifo()) {
@@ -302,16 +285,13 @@ Result<size_t> Filesystem::Write(Fd fd, const void* buf, size_t count) {
     inode.fifo_data.append(static_cast<const char*>(buf), n);
     return n;
   }
-  if (file.flags & kAixODefer) {
-    MutexLock lock(&inode.mu);
-    inode.deferred = true;  // Rule O6: sync() leaves these pages alone
-  }
   MutexLock pos_lock(&file.pos_mu);
   return WriteAt(file, static_cast<const char*>(buf), count, &file.offset,
                  (file.flags & O_APPEND) != 0, SyncFlagsOf(file.flags));
 }
 
 Result<size_t> Filesystem::Pwrite(Fd fd, const void* buf, size_t count, int64_t offset) {
+  CallScope call(options_);
   if (auto alive = CheckAlive(); !alive.ok()) return Error(alive.error());
   // Only pwritev2 gives -1 a meaning. pwrite(2) refuses every negative
   // offset, before it looks at the descriptor (ksys_pwrite64).
@@ -321,15 +301,11 @@ Result<size_t> Filesystem::Pwrite(Fd fd, const void* buf, size_t count, int64_t 
 
 Result<size_t> Filesystem::Pwrite2(Fd fd, const void* buf, size_t count, int64_t offset,
                                    int rwf_flags) {
+  CallScope call(options_);
   if (auto alive = CheckAlive(); !alive.ok()) return Error(alive.error());
   auto got = GetFile(fd);
   if (!got.ok()) return Error(got.error());
   OpenFile& file = **got;
-  // pwritev2 at -1 uses the current offset: fd_write alone, as write.
-  if (auto allowed = CheckRights(file, wasi::kRightFdWrite | (offset == -1 ? 0 : wasi::kRightFdSeek));
-      !allowed.ok()) {
-    return Error(allowed.error());
-  }
   if (rwf_flags & ~(kRwfDsync | kRwfSync | kRwfAppend)) return Error(EOPNOTSUPP);
   if (!file.writable()) return Error(EBADF);
   if (file.inode->is_fifo()) return Error(ESPIPE);
@@ -339,10 +315,6 @@ Result<size_t> Filesystem::Pwrite2(Fd fd, const void* buf, size_t count, int64_t
   else if ((rwf_flags & kRwfDsync) && sync_flags == 0) sync_flags = O_DSYNC;
   // As Linux: pwrite on an O_APPEND description appends.
   const bool append = (file.flags & O_APPEND) || (rwf_flags & kRwfAppend);
-  if (file.flags & kAixODefer) {
-    MutexLock lock(&file.inode->mu);
-    file.inode->deferred = true;  // Rule O6
-  }
   if (offset == -1) {  // pwritev2: -1 uses and moves the current offset
     MutexLock pos_lock(&file.pos_mu);
     return WriteAt(file, static_cast<const char*>(buf), count, &file.offset, append, sync_flags);
@@ -355,13 +327,11 @@ Result<size_t> Filesystem::Pwrite2(Fd fd, const void* buf, size_t count, int64_t
 // ---- Seeking ----
 
 Result<int64_t> Filesystem::Lseek(Fd fd, int64_t offset, int whence) {
+  CallScope call(options_);
   if (auto alive = CheckAlive(); !alive.ok()) return Error(alive.error());
   auto got = GetFile(fd);
   if (!got.ok()) return Error(got.error());
   OpenFile& file = **got;
-  // As WASI's fd_seek: SEEK_CUR by 0 only tells, and needs fd_tell alone.
-  const uint64_t needed = (whence == SEEK_CUR && offset == 0) ? wasi::kRightFdTell : wasi::kRightFdSeek;
-  if (auto allowed = CheckRights(file, needed); !allowed.ok()) return Error(allowed.error());
   if (file.is_path()) return Error(EBADF);
   Inode& inode = *file.inode;
   if (inode.is_fifo()) return Error(ESPIPE);
@@ -459,18 +429,19 @@ Result<void> Filesystem::TruncateInode(Inode& inode, int64_t length) {
 }
 
 Result<void> Filesystem::Ftruncate(Fd fd, int64_t length) {
+  CallScope call(options_);
   if (auto alive = CheckAlive(); !alive.ok()) return alive;
   if (length < 0) return Error(EINVAL);  // checked before the fd, as Linux
   auto got = GetFile(fd);
   if (!got.ok()) return Error(got.error());
   OpenFile& file = **got;
-  if (auto allowed = CheckRights(file, wasi::kRightFdFilestatSetSize); !allowed.ok()) return allowed;
   if (file.is_path()) return Error(EBADF);
   if (!file.inode->is_reg() || !file.writable()) return Error(EINVAL);
   return TruncateInode(*file.inode, length);
 }
 
 Result<void> Filesystem::Truncate(std::string_view path, int64_t length) {
+  CallScope call(options_);
   if (auto alive = CheckAlive(); !alive.ok()) return alive;
   if (length < 0) return Error(EINVAL);
   auto inode = ResolveInode(kCwd, path, /*follow_last=*/true);
@@ -500,16 +471,15 @@ StatBuf Filesystem::StatOf(Inode& inode) {
 }
 
 Result<StatBuf> Filesystem::Fstat(Fd fd) {
+  CallScope call(options_);
   if (auto alive = CheckAlive(); !alive.ok()) return Error(alive.error());
   auto got = GetFile(fd);
   if (!got.ok()) return Error(got.error());
-  if (auto allowed = CheckRights(**got, wasi::kRightFdFilestatGet); !allowed.ok()) {
-    return Error(allowed.error());
-  }
   return StatOf(*(*got)->inode);
 }
 
 Result<StatBuf> Filesystem::Stat(std::string_view path) {
+  CallScope call(options_);
   if (auto alive = CheckAlive(); !alive.ok()) return Error(alive.error());
   auto inode = ResolveInode(kCwd, path, /*follow_last=*/true);
   if (!inode.ok()) return Error(inode.error());
@@ -517,6 +487,7 @@ Result<StatBuf> Filesystem::Stat(std::string_view path) {
 }
 
 Result<StatBuf> Filesystem::Lstat(std::string_view path) {
+  CallScope call(options_);
   if (auto alive = CheckAlive(); !alive.ok()) return Error(alive.error());
   auto inode = ResolveInode(kCwd, path, /*follow_last=*/false);
   if (!inode.ok()) return Error(inode.error());
@@ -535,6 +506,7 @@ Result<void> ChmodInode(Inode& inode, uint32_t mode, const Timespec& now) {
 }  // namespace
 
 Result<void> Filesystem::Chmod(std::string_view path, uint32_t mode) {
+  CallScope call(options_);
   if (auto alive = CheckAlive(); !alive.ok()) return alive;
   auto inode = ResolveInode(kCwd, path, /*follow_last=*/true);
   if (!inode.ok()) return Error(inode.error());
@@ -542,10 +514,10 @@ Result<void> Filesystem::Chmod(std::string_view path, uint32_t mode) {
 }
 
 Result<void> Filesystem::Fchmod(Fd fd, uint32_t mode) {
+  CallScope call(options_);
   if (auto alive = CheckAlive(); !alive.ok()) return alive;
   auto got = GetFile(fd);
   if (!got.ok()) return Error(got.error());
-  if (auto allowed = CheckRights(**got, wasi::kRightFdFilestatSetTimes); !allowed.ok()) return allowed;
   if ((*got)->is_path()) return Error(EBADF);
   return ChmodInode(*(*got)->inode, mode, Now());
 }
@@ -569,6 +541,7 @@ Result<void> Filesystem::UtimensInode(Inode& inode, const std::array<Timespec, 2
 
 Result<void> Filesystem::Utimens(std::string_view path, const std::array<Timespec, 2>& times,
                                  bool follow) {
+  CallScope call(options_);
   if (auto alive = CheckAlive(); !alive.ok()) return alive;
   // As Linux's utimensat: both omitted returns before the path is looked up.
   if (times[0].nsec == kUtimeOmit && times[1].nsec == kUtimeOmit) return Ok();
@@ -578,16 +551,17 @@ Result<void> Filesystem::Utimens(std::string_view path, const std::array<Timespe
 }
 
 Result<void> Filesystem::Futimens(Fd fd, const std::array<Timespec, 2>& times) {
+  CallScope call(options_);
   if (auto alive = CheckAlive(); !alive.ok()) return alive;
   if (times[0].nsec == kUtimeOmit && times[1].nsec == kUtimeOmit) return Ok();
   auto got = GetFile(fd);
   if (!got.ok()) return Error(got.error());
-  if (auto allowed = CheckRights(**got, wasi::kRightFdFilestatSetTimes); !allowed.ok()) return allowed;
   if ((*got)->is_path()) return Error(EBADF);
   return UtimensInode(*(*got)->inode, times);
 }
 
 Result<StatFs> Filesystem::Statfs() {
+  CallScope call(options_);
   if (auto alive = CheckAlive(); !alive.ok()) return Error(alive.error());
   StatFs st;
   st.block_size = page_size_;

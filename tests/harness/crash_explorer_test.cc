@@ -3,6 +3,8 @@
 // against an enumeration written independently here.
 #include "harness/crash_explorer.h"
 
+#include <algorithm>
+#include <memory>
 #include <set>
 
 #include "tests/test_util.h"
@@ -528,6 +530,85 @@ TEST(CrashExplorerTest, SyncCallPointsAreOnePerDurabilityCall) {
   auto report = explorer.Run(workload, AckedFilesHoldTheirData);
   ASSERT_TRUE(report.ok());
   EXPECT_EQ(report->points, 5u);
+}
+
+// Eleven calls of the Filesystem API, nested ones (open runs openat, pwrite
+// runs pwrite2, fdatasync of a directory runs fsync) and failed ones
+// included. The ack lists what is unsynced with calls of its own, which are
+// the harness's and make no crash point.
+constexpr size_t kCallsOfCountedWorkload = 11;
+void CountedWorkload(WorkloadContext& ctx) {
+  Filesystem& fs = ctx.fs();
+  Fd f = MustOpen(fs, "/a", O_RDWR | O_CREAT);                    // 1 open
+  MustWrite(fs, f, "x");                                         // 2 pwrite
+  EXPECT_TRUE(fs.Fsync(f).ok());                                 // 3 fsync
+  EXPECT_TRUE(fs.Mkdir("/d", 0755).ok());                        // 4 mkdir
+  EXPECT_EQ(fs.Unlink("/missing").error(), ENOENT);              // 5 a failed call
+  ctx.Ack("/a", "x");                                            //   not a call
+  EXPECT_TRUE(fs.Rename("/a", "/d/a").ok());                     // 6 rename
+  EXPECT_TRUE(fs.Stat("/d/a").ok());                             // 7 stat
+  Fd root = MustOpen(fs, "/", O_RDONLY | O_DIRECTORY);           // 8 open
+  EXPECT_TRUE(fs.Fdatasync(root).ok());                          // 9 fdatasync
+  EXPECT_TRUE(fs.Close(root).ok());                              // 10 close
+  EXPECT_TRUE(fs.Close(f).ok());                                 // 11 close
+  ctx.Ack("/d/a", "x");
+}
+
+TEST(CrashExplorerTest, SyscallPointsAreOnePerCallTheWorkloadMakes) {
+  CrashExplorerOptions options;
+  options.points = CrashPoints::kSyscalls;
+  CrashExplorer explorer(options);
+  auto points = explorer.CrashPointsOf(CountedWorkload);
+  ASSERT_TRUE(points.ok());
+  EXPECT_EQ(points->size(), kCallsOfCountedWorkload);
+  EXPECT_TRUE(std::is_sorted(points->begin(), points->end()));
+  // The points are where the calls returned: the fsync of call 3 and the
+  // directory fsync of call 9 each moved the store's event count.
+  EXPECT_LT((*points)[2 - 1], (*points)[3 - 1]);
+  EXPECT_LT((*points)[8 - 1], (*points)[9 - 1]);
+  uint64_t checked = 0;
+  auto report = explorer.Run(CountedWorkload, [&checked](Filesystem&, const Acks&) {
+    ++checked;
+    return std::string();
+  });
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->points, kCallsOfCountedWorkload);
+  EXPECT_EQ(report->states, checked);
+  EXPECT_GE(checked, kCallsOfCountedWorkload);
+}
+
+TEST(CrashExplorerTest, SyscallPointsRunAHookTheCallerSetToo) {
+  CrashExplorerOptions options;
+  options.points = CrashPoints::kSyscalls;
+  auto calls = std::make_shared<size_t>(0);
+  options.fs_options.after_call = [calls] { ++*calls; };
+  CrashExplorer explorer(options);
+  auto points = explorer.CrashPointsOf(CountedWorkload);
+  ASSERT_TRUE(points.ok());
+  EXPECT_EQ(points->size(), kCallsOfCountedWorkload);
+  // The caller's hook sees the ack's listing calls too: it is not the
+  // explorer's to filter.
+  EXPECT_GT(*calls, kCallsOfCountedWorkload);
+}
+
+TEST(CrashExplorerTest, FailureAtASyscallPointReplaysByItsName) {
+  CrashExplorerOptions options;
+  options.points = CrashPoints::kSyscalls;
+  CrashExplorer explorer(options);
+  auto report = explorer.Run(ReplaceByRename(/*fsync_temp=*/false), ConfigIsOldOrNew);
+  ASSERT_TRUE(report.ok());
+  ASSERT_FALSE(report->failures.empty());
+  auto points = explorer.CrashPointsOf(ReplaceByRename(false));
+  ASSERT_TRUE(points.ok());
+  for (const CrashFailure& failure : report->failures) {
+    auto name = CrashStateName::Parse(failure.name);
+    ASSERT_TRUE(name.ok()) << failure.name;
+    EXPECT_NE(std::find(points->begin(), points->end(), name->point), points->end())
+        << failure.name << " is not at a syscall point";
+    auto replayed = explorer.Replay(ReplaceByRename(false), ConfigIsOldOrNew, failure.name);
+    ASSERT_TRUE(replayed.ok()) << failure.name;
+    EXPECT_EQ(*replayed, failure.message) << failure.name;
+  }
 }
 
 }  // namespace

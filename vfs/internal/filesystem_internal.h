@@ -3,6 +3,7 @@
 #define VFS_INTERNAL_FILESYSTEM_INTERNAL_H_
 
 #include <atomic>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,7 @@
 #include "vfs/inode.h"
 #include "vfs/internal/mutex.h"
 #include "vfs/open_file.h"
+#include "vfs/options.h"
 
 namespace vfs {
 
@@ -30,6 +32,26 @@ struct Filesystem::Accounts {
 };
 
 inline constexpr PageIndex kLastPage{~uint64_t{0}};
+
+// Runs Options::after_call when the outermost public call of this thread
+// returns. With no hook set it costs one test on entry and one on return:
+// the depth is only counted when there is a hook to run.
+class CallScope {
+ public:
+  explicit CallScope(const Options& options)
+      : hook_(options.after_call ? &options.after_call : nullptr) {
+    if (hook_ != nullptr) ++depth_;
+  }
+  ~CallScope() {
+    if (hook_ != nullptr && --depth_ == 0) (*hook_)();
+  }
+  CallScope(const CallScope&) = delete;
+  CallScope& operator=(const CallScope&) = delete;
+
+ private:
+  static inline thread_local int depth_ = 0;
+  const std::function<void()>* hook_;
+};
 
 }  // namespace vfs
 
