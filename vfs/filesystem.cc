@@ -81,6 +81,23 @@ Result<Fd> Filesystem::InstallFd(std::shared_ptr<OpenFile> file) {
   return Fd(static_cast<int>(slot));
 }
 
+Result<void> Filesystem::CheckRights(const OpenFile& file, uint64_t needed) const {
+  // One relaxed load: rights only narrow, and a call racing with SetRights
+  // may see either value, as it may run before or after it.
+  if ((file.rights_base.load(std::memory_order_relaxed) & needed) == needed) return Ok();
+  // Rules E6 / E7: Wasmer answers a missing right with EACCES, the spec with
+  // notcapable.
+  return Error(options_.wasi_mode == WasiMode::kSpec ? kENotCapable : EACCES);
+}
+
+Result<std::pair<uint64_t, uint64_t>> Filesystem::GetRights(Fd fd) {
+  if (auto alive = CheckAlive(); !alive.ok()) return Error(alive.error());
+  auto got = GetFile(fd);
+  if (!got.ok()) return Error(got.error());
+  MutexLock lock(&(*got)->err_mu);
+  return std::make_pair((*got)->rights_base.load(), (*got)->rights_inheriting.load());
+}
+
 Result<void> Filesystem::Close(Fd fd) {
   CallScope call(options_);
   std::shared_ptr<OpenFile> file;
@@ -151,6 +168,7 @@ Result<size_t> Filesystem::Read(Fd fd, void* buf, size_t count) {
   auto got = GetFile(fd);
   if (!got.ok()) return Error(got.error());
   OpenFile& file = **got;
+  if (auto allowed = CheckRights(file, wasi::kRightFdRead); !allowed.ok()) return Error(allowed.error());
   if (!file.readable()) return Error(EBADF);
   Inode& inode = *file.inode;
   if (inode.is_dir()) return Error(EISDIR);
@@ -179,6 +197,9 @@ Result<size_t> Filesystem::Pread(Fd fd, void* buf, size_t count, int64_t offset)
   auto got = GetFile(fd);
   if (!got.ok()) return Error(got.error());
   OpenFile& file = **got;
+  if (auto allowed = CheckRights(file, wasi::kRightFdRead | wasi::kRightFdSeek); !allowed.ok()) {
+    return Error(allowed.error());
+  }
   if (!file.readable()) return Error(EBADF);
   if (file.inode->is_fifo()) return Error(ESPIPE);
   if (file.inode->is_dir()) return Error(EISDIR);
@@ -273,6 +294,7 @@ Result<size_t> Filesystem::Write(Fd fd, const void* buf, size_t count) {
   auto got = GetFile(fd);
   if (!got.ok()) return Error(got.error());
   OpenFile& file = **got;
+  if (auto allowed = CheckRights(file, wasi::kRightFdWrite); !allowed.ok()) return Error(allowed.error());
   if (!file.writable()) return Error(EBADF);
   Inode& inode = *file.inode;
   if (inode.is_fifo()) {
@@ -284,6 +306,10 @@ Result<size_t> Filesystem::Write(Fd fd, const void* buf, size_t count) {
     const size_t n = std::min(count, room);
     inode.fifo_data.append(static_cast<const char*>(buf), n);
     return n;
+  }
+  if (file.flags & kAixODefer) {
+    MutexLock lock(&inode.mu);
+    inode.deferred = true;  // Rule O6: sync() leaves these pages alone
   }
   MutexLock pos_lock(&file.pos_mu);
   return WriteAt(file, static_cast<const char*>(buf), count, &file.offset,
@@ -306,6 +332,11 @@ Result<size_t> Filesystem::Pwrite2(Fd fd, const void* buf, size_t count, int64_t
   auto got = GetFile(fd);
   if (!got.ok()) return Error(got.error());
   OpenFile& file = **got;
+  // pwritev2 at -1 uses the current offset: fd_write alone, as write.
+  if (auto allowed = CheckRights(file, wasi::kRightFdWrite | (offset == -1 ? 0 : wasi::kRightFdSeek));
+      !allowed.ok()) {
+    return Error(allowed.error());
+  }
   if (rwf_flags & ~(kRwfDsync | kRwfSync | kRwfAppend)) return Error(EOPNOTSUPP);
   if (!file.writable()) return Error(EBADF);
   if (file.inode->is_fifo()) return Error(ESPIPE);
@@ -315,6 +346,10 @@ Result<size_t> Filesystem::Pwrite2(Fd fd, const void* buf, size_t count, int64_t
   else if ((rwf_flags & kRwfDsync) && sync_flags == 0) sync_flags = O_DSYNC;
   // As Linux: pwrite on an O_APPEND description appends.
   const bool append = (file.flags & O_APPEND) || (rwf_flags & kRwfAppend);
+  if (file.flags & kAixODefer) {
+    MutexLock lock(&file.inode->mu);
+    file.inode->deferred = true;  // Rule O6
+  }
   if (offset == -1) {  // pwritev2: -1 uses and moves the current offset
     MutexLock pos_lock(&file.pos_mu);
     return WriteAt(file, static_cast<const char*>(buf), count, &file.offset, append, sync_flags);
@@ -332,6 +367,9 @@ Result<int64_t> Filesystem::Lseek(Fd fd, int64_t offset, int whence) {
   auto got = GetFile(fd);
   if (!got.ok()) return Error(got.error());
   OpenFile& file = **got;
+  // As WASI's fd_seek: SEEK_CUR by 0 only tells, and needs fd_tell alone.
+  const uint64_t needed = (whence == SEEK_CUR && offset == 0) ? wasi::kRightFdTell : wasi::kRightFdSeek;
+  if (auto allowed = CheckRights(file, needed); !allowed.ok()) return Error(allowed.error());
   if (file.is_path()) return Error(EBADF);
   Inode& inode = *file.inode;
   if (inode.is_fifo()) return Error(ESPIPE);
@@ -435,6 +473,7 @@ Result<void> Filesystem::Ftruncate(Fd fd, int64_t length) {
   auto got = GetFile(fd);
   if (!got.ok()) return Error(got.error());
   OpenFile& file = **got;
+  if (auto allowed = CheckRights(file, wasi::kRightFdFilestatSetSize); !allowed.ok()) return allowed;
   if (file.is_path()) return Error(EBADF);
   if (!file.inode->is_reg() || !file.writable()) return Error(EINVAL);
   return TruncateInode(*file.inode, length);
@@ -475,6 +514,9 @@ Result<StatBuf> Filesystem::Fstat(Fd fd) {
   if (auto alive = CheckAlive(); !alive.ok()) return Error(alive.error());
   auto got = GetFile(fd);
   if (!got.ok()) return Error(got.error());
+  if (auto allowed = CheckRights(**got, wasi::kRightFdFilestatGet); !allowed.ok()) {
+    return Error(allowed.error());
+  }
   return StatOf(*(*got)->inode);
 }
 
@@ -518,6 +560,7 @@ Result<void> Filesystem::Fchmod(Fd fd, uint32_t mode) {
   if (auto alive = CheckAlive(); !alive.ok()) return alive;
   auto got = GetFile(fd);
   if (!got.ok()) return Error(got.error());
+  if (auto allowed = CheckRights(**got, wasi::kRightFdFilestatSetTimes); !allowed.ok()) return allowed;
   if ((*got)->is_path()) return Error(EBADF);
   return ChmodInode(*(*got)->inode, mode, Now());
 }
@@ -556,6 +599,7 @@ Result<void> Filesystem::Futimens(Fd fd, const std::array<Timespec, 2>& times) {
   if (times[0].nsec == kUtimeOmit && times[1].nsec == kUtimeOmit) return Ok();
   auto got = GetFile(fd);
   if (!got.ok()) return Error(got.error());
+  if (auto allowed = CheckRights(**got, wasi::kRightFdFilestatSetTimes); !allowed.ok()) return allowed;
   if ((*got)->is_path()) return Error(EBADF);
   return UtimensInode(*(*got)->inode, times);
 }

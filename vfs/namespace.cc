@@ -184,6 +184,7 @@ Result<void> Filesystem::CreateLocked(const Lookup& where, uint32_t mode,
   if (accounts_->inodes.load(std::memory_order_relaxed) >= options_.max_inodes) {
     return Error(ENOSPC);
   }
+  if (where.parent->children.size() >= options_.max_dir_entries) return Error(ENOSPC);
   std::shared_ptr<Inode> inode = NewInode(InodeId(next_ino_++), mode);
   {
     MutexLock lock(&inode->mu);
@@ -209,6 +210,36 @@ Result<Fd> Filesystem::OpenAt(Fd dir, std::string_view path, int flags, uint32_t
   CallScope call(options_);
   if (auto alive = CheckAlive(); !alive.ok()) return Error(alive.error());
   if ((flags & O_TMPFILE) == O_TMPFILE) return Error(EOPNOTSUPP);
+  // Rule O5: O_SYNC's own bit. Linux's open() adds O_DSYNC to it; AIX's
+  // O_SYNC alone gives data integrity, unless XPG_SUS_ENV.
+  if ((flags & kAixOSync) && !(flags & O_DSYNC)) {
+    const bool aix_data_only = options_.personality == Personality::kAix && !options_.aix_xpg_sus_env;
+    flags = aix_data_only ? (flags & ~kAixOSync) | O_DSYNC : flags | O_DSYNC;
+  }
+  if (options_.personality != Personality::kAix) flags &= ~kAixODefer;  // O6 is AIX's
+  // WASI rights (see SetRights): through a descriptor, path_open and what
+  // the flags need; the new description inherits, never widens. A bad `dir`
+  // is left to Resolve, which ignores it for an absolute path, as Linux.
+  uint64_t base = wasi::kRightsAll;
+  uint64_t inheriting = wasi::kRightsAll;
+  if (dir != kCwd) {
+    if (auto through = GetFile(dir); through.ok()) {
+      uint64_t needed = wasi::kRightPathOpen;
+      if (flags & O_CREAT) needed |= wasi::kRightPathCreateFile;
+      if (flags & O_TRUNC) needed |= wasi::kRightPathFilestatSetSize;
+      if (auto allowed = CheckRights(**through, needed); !allowed.ok()) return Error(allowed.error());
+      inheriting = (*through)->rights_inheriting.load(std::memory_order_relaxed);
+      // Rule E6: fdflags::dsync needs fd_datasync or fd_sync, sync fd_sync.
+      const bool sync_ok = (flags & kAixOSync) ? (inheriting & wasi::kRightFdSync) != 0
+                           : (flags & O_DSYNC)
+                               ? (inheriting & (wasi::kRightFdSync | wasi::kRightFdDatasync)) != 0
+                               : true;
+      if (!sync_ok) return Error(options_.wasi_mode == WasiMode::kSpec ? kENotCapable : EACCES);
+      base = inheriting;
+      if ((flags & O_ACCMODE) == O_WRONLY) base &= ~wasi::kRightFdRead;
+      if ((flags & O_ACCMODE) == O_RDONLY) base &= ~wasi::kRightFdWrite;
+    }
+  }
   if (flags & O_PATH) flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
   const bool create = (flags & O_CREAT) != 0;
   if (create && (flags & O_DIRECTORY)) return Error(EINVAL);  // as Linux >= 6.4
@@ -253,6 +284,8 @@ Result<Fd> Filesystem::OpenAt(Fd dir, std::string_view path, int flags, uint32_t
     }
   }
   auto file = std::make_shared<OpenFile>(inode, flags & ~(O_CREAT | O_EXCL | O_TRUNC));
+  file->rights_base.store(base, std::memory_order_relaxed);
+  file->rights_inheriting.store(inheriting, std::memory_order_relaxed);
   if (inode->is_fifo() && file->writable()) {
     MutexLock lock(&inode->mu);
     ++inode->fifo_writers;
@@ -355,6 +388,7 @@ Result<void> Filesystem::Link(std::string_view from, std::string_view to) {
   if (!dst.ok()) return Error(dst.error());
   if (dst->inode != nullptr) return Error(EEXIST);
   if (dst->trailing_slash) return Error(ENOENT);
+  if (dst->parent->children.size() >= options_.max_dir_entries) return Error(ENOSPC);
   Inode& inode = *src->inode;
   AddEntryLocked(*dst->parent, dst->name, inode);
   MutexLock inode_lock(&inode.mu);
@@ -400,6 +434,10 @@ Result<void> Filesystem::Rename(std::string_view from, std::string_view to, unsi
     if (moving->is_dir() && !replaced->is_dir()) return Error(ENOTDIR);
     if (!moving->is_dir() && replaced->is_dir()) return Error(EISDIR);
     if (replaced->is_dir() && !replaced->children.empty()) return Error(ENOTEMPTY);
+  }
+  if (replaced == nullptr && src->parent != dst->parent &&
+      dst->parent->children.size() >= options_.max_dir_entries) {
+    return Error(ENOSPC);
   }
 
   // Every check passed; from here the change cannot fail.
@@ -507,6 +545,7 @@ Result<std::vector<DirEntry>> Filesystem::ReadDir(Fd fd, size_t max) {
   if (!got.ok()) return Error(got.error());
   OpenFile& file = **got;
   if (file.is_path()) return Error(EBADF);
+  if (auto allowed = CheckRights(file, wasi::kRightFdReaddir); !allowed.ok()) return Error(allowed.error());
   Inode& dir = *file.inode;
   if (!dir.is_dir()) return Error(ENOTDIR);
   ReaderLock lock(&ns_mu_);

@@ -18,8 +18,29 @@ namespace vfs {
 // Which platform's answers the durability calls give (semantics E5).
 enum class Personality {
   kLinux,  // default
-  kAix,    // fsync and fdatasync need a descriptor open for writing (E5)
+  kAix,    // fsync and fdatasync need a descriptor open for writing (E5);
+           // kAixOSync alone is data integrity (O5); kAixODefer (O6)
+  kWasi,   // fsync and fdatasync answer as fd_sync and fd_datasync (E6, E7,
+           // after wasi_mode), their WASI errno given back as the host errno
 };
+
+// AIX open flags, meaningful in the aix personality. AIX's O_SYNC is the bit
+// of Linux's O_SYNC that is not O_DSYNC, so Linux's O_SYNC reads as AIX's
+// O_SYNC|O_DSYNC (file integrity) and kAixOSync alone as AIX's O_SYNC, which
+// gives data integrity (rule O5) unless Options::aix_xpg_sus_env. In the
+// other personalities kAixOSync is O_SYNC, as Linux's open() makes it.
+inline constexpr int kAixOSync = O_SYNC & ~O_DSYNC;
+// Rule O6: pages dirtied through such a description are left out of sync()
+// and syncfs() (the VFS's stand-in for background writeback); only fsync,
+// fdatasync, fsync_range, an O_SYNC write or unmount write them. It takes a
+// bit no Linux open flag uses; other personalities ignore it.
+inline constexpr int kAixODefer = 0x20000000;
+
+// The errno a call answers, in WasiMode::kSpec, when a descriptor lacks the
+// WASI right the call needs (WASI's notcapable). Linux has no such errno; this
+// value lies past Linux's last one (EHWPOISON, 133). In WasiMode::kWasmer a
+// missing right is EACCES, as Wasmer answers.
+inline constexpr int kENotCapable = 134;
 
 // How WASI fd_sync / fd_datasync answer (semantics E6, E7).
 enum class WasiMode {
@@ -49,6 +70,17 @@ struct Options {
   uint32_t max_path_length = 4096;  // PATH_MAX, including the final NUL
   uint32_t max_symlink_depth = 40;  // symlinks followed in one lookup
   uint64_t max_file_size = std::numeric_limits<int64_t>::max();
+  // [VFS choice] The page cache's size. Above it, clean pages the
+  // store holds are dropped (least recently used first, by a clock scan) and
+  // read back from the store when needed, so a filesystem larger than memory
+  // works on a store that keeps its pages elsewhere (the disk store). Dirty
+  // pages and pages in write-back are never dropped: only a sync cleans
+  // them. Reads above it copy from the store without caching.
+  uint64_t max_cache_bytes = std::numeric_limits<uint64_t>::max();
+  // Entries in one directory ("." and ".." not counted). A create, link or
+  // rename that would add one more answers ENOSPC, as a full ext4 directory
+  // index does.
+  uint64_t max_dir_entries = std::numeric_limits<uint64_t>::max();
 
   Personality personality = Personality::kLinux;
   WasiMode wasi_mode = WasiMode::kWasmer;
@@ -56,6 +88,9 @@ struct Options {
   bool sync_file_range_pre_5_2 = false;
   // Rule E5 [VFS choice]: fsync_range accepts read-only descriptors, as BSD.
   bool fsync_range_bsd_lenient = false;
+  // Rule O5: in the aix personality, O_SYNC alone (kAixOSync) gives file
+  // integrity, as AIX with XPG_SUS_ENV=ON.
+  bool aix_xpg_sus_env = false;
   // Rule M2: timestamp-only changes set DIRTY_TIME, which fsync converts and
   // fdatasync ignores.
   bool lazytime = false;

@@ -33,6 +33,24 @@ InodeRecord RecordOf(const Inode& inode) ABSL_NO_THREAD_SAFETY_ANALYSIS {
 
 constexpr uint64_t kLastByte = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
 
+// The host errno of an fd_sync / fd_datasync answer, for the wasi
+// personality's fsync and fdatasync (what wasi-libc hands its caller).
+int HostErrnoOf(wasi::Errno err) {
+  switch (err) {
+    case wasi::kSuccess: return 0;
+    case wasi::kAcces: return EACCES;
+    case wasi::kBadf: return EBADF;
+    case wasi::kDquot: return EDQUOT;
+    case wasi::kInval: return EINVAL;
+    case wasi::kIsdir: return EISDIR;
+    case wasi::kNospc: return ENOSPC;
+    case wasi::kRofs: return EROFS;
+    case wasi::kSpipe: return ESPIPE;
+    case wasi::kNotcapable: return kENotCapable;
+    default: return EIO;
+  }
+}
+
 }  // namespace
 
 namespace wasi {
@@ -47,6 +65,7 @@ Errno FromHostErrno(int err) {
     case EROFS: return kRofs;
     case ESPIPE: return kSpipe;
     case EACCES: return kAcces;
+    case kENotCapable: return kNotcapable;
     default: return kIo;
   }
 }
@@ -322,6 +341,11 @@ Result<void> Filesystem::SyncRange(OpenFile& file, PageIndex first, PageIndex la
   // cursor advances even when a different error is returned.
   auto started = StartWriteback(inode, first, last, /*sync_all=*/true);
   if (started.error() != EIO) WaitWriteback(inode, first, last);
+  {
+    // Rule O6: a file an explicit sync left clean is no longer deferred.
+    MutexLock lock(&inode.mu);
+    if (inode.deferred && !inode.pages.HasDirty()) inode.deferred = false;
+  }
   const int seen = CheckAndAdvance(file);
   if (!started.ok()) return started;
   if (seen != 0) return Error(seen);
@@ -334,7 +358,7 @@ Result<void> Filesystem::SyncRange(OpenFile& file, PageIndex first, PageIndex la
   return Ok();
 }
 
-Result<void> Filesystem::SyncAll() {
+Result<void> Filesystem::SyncAll(bool include_deferred) {
   std::vector<InodeId> dead;
   {
     MutexLock lock(&accounts_->mu);
@@ -353,7 +377,13 @@ Result<void> Filesystem::SyncAll() {
   // Data first, then records, then entries: an entry never reaches the
   // store before the inode it names.
   for (auto& inode : inodes) {
-    if (inode->is_reg()) (void)StartWriteback(*inode, PageIndex(0), kLastPage, true);  // W1: via errseq
+    if (!inode->is_reg()) continue;
+    if (!include_deferred) {
+      // Rule O6: deferred pages wait for an explicit sync of their file.
+      MutexLock lock(&inode->mu);
+      if (inode->deferred) continue;
+    }
+    (void)StartWriteback(*inode, PageIndex(0), kLastPage, true);  // W1: via errseq
   }
   for (auto& inode : inodes) {
     if (inode->is_reg()) WaitWriteback(*inode, PageIndex(0), kLastPage);
@@ -416,9 +446,11 @@ Result<std::shared_ptr<OpenFile>> Filesystem::SyncTarget(Fd fd) {
 Result<void> Filesystem::Fsync(Fd fd) {
   CallScope call(options_);
   SyncCallScope scope(this);
+  if (options_.personality == Personality::kWasi) return FromErrno(HostErrnoOf(FdSync(fd)));
   auto got = SyncTarget(fd);
   if (!got.ok()) return Error(got.error());
   OpenFile& file = **got;
+  if (auto allowed = CheckRights(file, wasi::kRightFdSync); !allowed.ok()) return allowed;
   // E5: in the aix personality fsync needs a descriptor open for writing.
   if (options_.personality == Personality::kAix && !file.writable()) return Error(EBADF);
   Inode& inode = *file.inode;
@@ -437,9 +469,11 @@ Result<void> Filesystem::Fsync(Fd fd) {
 Result<void> Filesystem::Fdatasync(Fd fd) {
   CallScope call(options_);
   SyncCallScope scope(this);
+  if (options_.personality == Personality::kWasi) return FromErrno(HostErrnoOf(FdDatasync(fd)));
   auto got = SyncTarget(fd);
   if (!got.ok()) return Error(got.error());
   OpenFile& file = **got;
+  if (auto allowed = CheckRights(file, wasi::kRightFdDatasync); !allowed.ok()) return allowed;
   if (options_.personality == Personality::kAix && !file.writable()) return Error(EBADF);
   Inode& inode = *file.inode;
   if (inode.is_fifo()) return Error(EINVAL);
@@ -469,6 +503,8 @@ Result<void> Filesystem::SyncFileRange(Fd fd, int64_t offset, int64_t nbytes, un
     if (!got.ok() || (*got)->is_path()) return Error(EBADF);  // E2.1
     file = *std::move(got);
   }
+  // Data only, never metadata (D5): the fd_datasync right.
+  if (auto allowed = CheckRights(*file, wasi::kRightFdDatasync); !allowed.ok()) return allowed;
   if (int err = argument_check(); err != 0) return Error(err);
   // E2.6: inclusive end; nbytes == 0 means to the end of the file and beyond.
   const uint64_t endbyte = nbytes == 0 ? kLastByte : static_cast<uint64_t>(sum) - 1;
@@ -503,6 +539,11 @@ Result<void> Filesystem::FsyncRange(Fd fd, int how, int64_t start, int64_t lengt
   auto got = SyncTarget(fd);
   if (!got.ok()) return Error(got.error());
   OpenFile& file = **got;
+  const bool wants_file_sync = (how & (kFsyncRangeFileSync & ~kFsyncRangeDataSync)) != 0;
+  if (auto allowed = CheckRights(file, wants_file_sync ? wasi::kRightFdSync : wasi::kRightFdDatasync);
+      !allowed.ok()) {
+    return allowed;
+  }
   // E5: the descriptor must be open for writing, unless BSD-lenient.
   if (!file.writable() && !options_.fsync_range_bsd_lenient) return Error(EBADF);
   constexpr int kKnown = kFsyncRangeDataSync | kFsyncRangeFileSync | kFsyncRangeNoCache;
@@ -604,7 +645,8 @@ Result<void> Filesystem::Syncfs(Fd fd) {
   SyncCallScope scope(this);
   auto got = SyncTarget(fd);
   if (!got.ok()) return Error(got.error());
-  auto synced = SyncAll();
+  if (auto allowed = CheckRights(**got, wasi::kRightFdSync); !allowed.ok()) return allowed;
+  auto synced = SyncAll(/*include_deferred=*/false);
   const int seen = CheckAndAdvanceSb(**got);
   if (!synced.ok()) return synced;
   return FromErrno(seen);
@@ -615,7 +657,7 @@ void Filesystem::Sync() {
   SyncCallScope scope(this);
   if (!CheckAlive().ok()) return;
   // sync(2) reports nothing; write-back errors stay in the error sequences.
-  (void)SyncAll();
+  (void)SyncAll(/*include_deferred=*/false);
 }
 
 }  // namespace vfs
