@@ -389,7 +389,13 @@ Result<void> Filesystem::SyncAll(bool include_deferred) {
     if (inode->is_reg()) WaitWriteback(*inode, PageIndex(0), kLastPage);
   }
   for (auto& inode : inodes) {
-    if (!inode->is_dir()) note(WriteRecord(*inode, /*data_only=*/false));
+    if (inode->is_dir()) continue;
+    if (!include_deferred) {
+      // Rule O6: nor its record, whose size would expose unwritten data.
+      MutexLock lock(&inode->mu);
+      if (inode->deferred) continue;
+    }
+    note(WriteRecord(*inode, /*data_only=*/false));
   }
   bool entries_ok = true;
   for (auto& inode : inodes) {

@@ -110,7 +110,7 @@ TEST_F(FuseMountTest, OrdinaryProgramsWorkOnTheMount) {
   Run("rm d && rm -r dir && rmdir . 2>/dev/null || true");
   EXPECT_EQ(Run("ls"), "a\nc\ne\npipe\n");
   // The files live in the VFS, not in the host directory under the mount.
-  auto g = mount_->fs().Enter();
+  MountedFs::Guard g(&mount_->fs());
   EXPECT_EQ(g.fs().Stat("/c").value().size, 6u);
   EXPECT_EQ(g.fs().Stat("/dir").error(), ENOENT);
 }

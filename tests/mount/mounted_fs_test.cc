@@ -45,7 +45,7 @@ TEST(MountedFs, CrashCommandKeepsOnlyTheDurableState) {
   auto mounted = OpenOrDie({});
   ASSERT_NE(mounted, nullptr);
   {
-    auto g = mounted->Enter();
+    MountedFs::Guard g(mounted.get());
     DurableFile(g.fs(), "/kept", "synced");
     auto fd = g.fs().Open("/lost", O_WRONLY | O_CREAT, 0644);
     ASSERT_TRUE(fd.ok());
@@ -53,7 +53,7 @@ TEST(MountedFs, CrashCommandKeepsOnlyTheDurableState) {
   }
   const std::string reply = mounted->Control("crash");
   EXPECT_EQ(reply.rfind("ok crash 1: profile durable", 0), 0u) << reply;
-  auto g = mounted->Enter();
+  MountedFs::Guard g(mounted.get());
   EXPECT_EQ(ReadAll(g.fs(), "/kept"), "synced");
   EXPECT_EQ(g.fs().Stat("/lost").error(), ENOENT);
 }
@@ -63,14 +63,14 @@ TEST(MountedFs, HandlesFromBeforeACrashNameNoDescriptor) {
   ASSERT_NE(mounted, nullptr);
   uint64_t handle = 0;
   {
-    auto g = mounted->Enter();
+    MountedFs::Guard g(mounted.get());
     auto fd = g.fs().Open("/f", O_WRONLY | O_CREAT, 0644);
     ASSERT_TRUE(fd.ok());
     handle = g.Handle(*fd);
     ASSERT_EQ(g.FdOf(handle), *fd);
   }
   mounted->Crash();
-  auto g = mounted->Enter();
+  MountedFs::Guard g(mounted.get());
   EXPECT_FALSE(g.FdOf(handle).has_value());
 }
 
@@ -84,7 +84,7 @@ std::string OverwriteThenCrash(MountCrashProfile profile) {
   auto mounted = OpenOrDie(options);
   if (mounted == nullptr) return "mount failed";
   {
-    auto g = mounted->Enter();
+    MountedFs::Guard g(mounted.get());
     DurableFile(g.fs(), "/f", "old!");
     auto fd = g.fs().Open("/f", O_WRONLY);
     EXPECT_TRUE(fd.ok());
@@ -93,7 +93,7 @@ std::string OverwriteThenCrash(MountCrashProfile profile) {
   }
   const std::string reply = mounted->Crash();
   EXPECT_NE(reply.find(", 1 pending requests"), std::string::npos) << reply;
-  auto g = mounted->Enter();
+  MountedFs::Guard g(mounted.get());
   return ReadAll(g.fs(), "/f");
 }
 
@@ -111,7 +111,7 @@ TEST(MountedFs, FsyncEmptiesThePendingList) {
   auto mounted = OpenOrDie(options);
   ASSERT_NE(mounted, nullptr);
   {
-    auto g = mounted->Enter();
+    MountedFs::Guard g(mounted.get());
     DurableFile(g.fs(), "/f", "data");
   }
   EXPECT_NE(mounted->Control("stats").find("\npending 0\n"), std::string::npos);
@@ -121,12 +121,12 @@ TEST(MountedFs, FaultRuleOnAPathFailsItsFsyncWithEIO) {
   auto mounted = OpenOrDie({});
   ASSERT_NE(mounted, nullptr);
   {
-    auto g = mounted->Enter();
+    MountedFs::Guard g(mounted.get());
     DurableFile(g.fs(), "/f", "data");
   }
   const std::string added = mounted->Control("fault error=EIO stage=completion kinds=page path=/f");
   ASSERT_EQ(added.rfind("ok rule", 0), 0u) << added;
-  auto g = mounted->Enter();
+  MountedFs::Guard g(mounted.get());
   auto fd = g.fs().Open("/f", O_WRONLY);
   ASSERT_TRUE(fd.ok());
   ASSERT_TRUE(g.fs().Pwrite(*fd, "DATA", 4, 0).ok());
@@ -139,7 +139,7 @@ TEST(MountedFs, ClearRemovesRulesUntilCleared) {
   ASSERT_NE(mounted, nullptr);
   ASSERT_EQ(mounted->Control("fault error=ENOSPC kinds=page once=0").rfind("ok rule", 0), 0u);
   EXPECT_EQ(mounted->Control("clear"), "ok fault rules cleared");
-  auto g = mounted->Enter();
+  MountedFs::Guard g(mounted.get());
   auto fd = g.fs().Open("/f", O_WRONLY | O_CREAT, 0644);
   ASSERT_TRUE(fd.ok());
   ASSERT_TRUE(g.fs().Write(*fd, "x", 1).ok());
@@ -162,7 +162,7 @@ TEST(MountedFs, DirtyListsUnsyncedFilesAndPendingEntries) {
   auto mounted = OpenOrDie({});
   ASSERT_NE(mounted, nullptr);
   {
-    auto g = mounted->Enter();
+    MountedFs::Guard g(mounted.get());
     DurableFile(g.fs(), "/clean", "data");
     ASSERT_TRUE(g.fs().Mkdir("/d", 0755).ok());
     auto fd = g.fs().Open("/d/new", O_WRONLY | O_CREAT, 0644);
@@ -174,6 +174,22 @@ TEST(MountedFs, DirtyListsUnsyncedFilesAndPendingEntries) {
   EXPECT_NE(reply.find("dir / pending_entries=1"), std::string::npos) << reply;
   EXPECT_NE(reply.find("dir /d pending_entries=1"), std::string::npos) << reply;
   EXPECT_EQ(reply.find("/clean"), std::string::npos) << reply;
+}
+
+TEST(MountedFs, FaultPresetTimesTheDeviceAndMemoryDoesNot) {
+  for (const char* backend : {"fault:nvme", "memory"}) {
+    MountedFsOptions options;
+    options.backend = backend;
+    auto mounted = OpenOrDie(options);
+    ASSERT_NE(mounted, nullptr);
+    {
+      MountedFs::Guard g(mounted.get());
+      DurableFile(g.fs(), "/f", "data");
+    }
+    const std::string stats = mounted->Control("stats");
+    const bool timed = stats.find("virtual_ns=0\n") == std::string::npos;
+    EXPECT_EQ(timed, std::string(backend) == "fault:nvme") << backend << ":\n" << stats;
+  }
 }
 
 TEST(MountedFs, BadBackendIsEinvalWithAReason) {

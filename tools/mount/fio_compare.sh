@@ -27,7 +27,7 @@ job() {  # name, then fio options
     dir=${target#*:}
     fio --name="$name" --directory="$dir" --ioengine=psync --fallocate=none \
         --size=64m --output-format=terse --terse-version=3 "$@" >"$work/out"
-    # terse v3: field 8 write... use fields: read bw (7), read iops (8), write bw (48), write iops (49)
+    # fio terse v3 fields: read KiB/s 7, read IOPS 8, write KiB/s 48, write IOPS 49.
     awk -F';' -v t="${target%%:*}" -v n="$name" \
       '{ printf "%-28s %-10s read %8.0f IOPS %9.1f MiB/s   write %8.0f IOPS %9.1f MiB/s\n", n, t, $8, $7/1024, $49, $48/1024 }' "$work/out"
     rm -f "$dir"/*

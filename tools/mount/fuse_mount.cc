@@ -66,7 +66,7 @@ template <typename Call>
 int WithFd(MountOp op, fuse_file_info* fi, Call call) {
   MountedFs& state = State();
   state.Count(op);
-  auto guard = state.Enter();
+  MountedFs::Guard guard(&state);
   auto fd = guard.FdOf(fi->fh);
   if (!fd) return -EIO;
   return call(guard.fs(), *fd);
@@ -77,7 +77,7 @@ template <typename Call>
 int WithFs(MountOp op, Call call) {
   MountedFs& state = State();
   state.Count(op);
-  auto guard = state.Enter();
+  MountedFs::Guard guard(&state);
   if (!guard.alive()) return -EIO;
   return call(guard.fs());
 }
@@ -204,7 +204,7 @@ int OpUtimens(const char* path, const struct timespec tv[2], fuse_file_info* fi)
 int OpenWith(MountOp op, const char* path, int flags, mode_t mode, fuse_file_info* fi) {
   MountedFs& state = State();
   state.Count(op);
-  auto guard = state.Enter();
+  MountedFs::Guard guard(&state);
   if (!guard.alive()) return -EIO;
   auto fd = guard.fs().Open(path, flags, mode & 07777);
   if (!fd.ok()) return -fd.error();
@@ -265,7 +265,7 @@ int OpFlush(const char* path, fuse_file_info* fi) {
 int OpRelease(const char* path, fuse_file_info* fi) {
   MountedFs& state = State();
   state.Count(MountOp::kRelease);
-  auto guard = state.Enter();
+  MountedFs::Guard guard(&state);
   if (auto fd = guard.FdOf(fi->fh)) {
     // Close reports nothing but EBADF, and the kernel ignores release errors.
     (void)guard.fs().Close(*fd);

@@ -8,7 +8,7 @@
 // on every backend; fault:PRESET also times a device on its virtual clock),
 // and a PendingStore that remembers what a crash under a profile may keep.
 //
-// Every operation holds `Enter()`'s shared lock for its duration; Crash()
+// Every operation holds a Guard (a shared lock) for its duration; Crash()
 // takes it exclusively, so a crash never cuts a call in half. A crash
 // replaces the Filesystem: descriptors of the old one are stamped with a
 // generation and answer EIO afterwards, as a process holding a file open
@@ -17,7 +17,7 @@
 //   std::string why;
 //   auto fs = vfs::MountedFs::Open({.backend = "memory"}, &why);
 //   {
-//     auto guard = (*fs)->Enter();
+//     vfs::MountedFs::Guard guard(fs->get());
 //     guard.fs().Open("/a", O_CREAT | O_WRONLY, 0644);
 //   }
 //   std::string reply = (*fs)->Control("crash");   // "ok crash: ..."
@@ -89,7 +89,6 @@ class MountedFs {
     Filesystem* fs_;
     uint32_t generation_;
   };
-  Guard Enter() { return Guard(this); }
 
   void Count(MountOp op) { ops_[static_cast<size_t>(op)].fetch_add(1, std::memory_order_relaxed); }
 
