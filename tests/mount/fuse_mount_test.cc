@@ -105,6 +105,7 @@ TEST_F(FuseMountTest, OrdinaryProgramsWorkOnTheMount) {
   EXPECT_EQ(Run("stat -c '%h %F' c"), "2 regular file\n");
   EXPECT_EQ(Run("stat -c %F pipe"), "fifo\n");
   EXPECT_EQ(Run("readlink e"), "c\n");
+  EXPECT_EQ(Run("stat -f -c %l ."), "255\n");  // statfs: the VFS's name_max
   Run("chmod 600 a && truncate -s 3 a && touch -d '2001-02-03 04:05:06' a");
   EXPECT_EQ(Run("stat -c '%a %s %Y' a"), "600 3 " + std::to_string(981173106) + "\n");
   Run("rm d && rm -r dir && rmdir . 2>/dev/null || true");

@@ -58,6 +58,31 @@ TEST(MountedFs, CrashCommandKeepsOnlyTheDurableState) {
   EXPECT_EQ(g.fs().Stat("/lost").error(), ENOENT);
 }
 
+TEST(MountedFs, CrashOnTheDiskStoreKeepsOnlyTheSyncedFile) {
+  char dir[] = "/tmp/vfs-mounted-disk-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  {
+    MountedFsOptions options;
+    options.backend = std::string("disk:") + dir + "/store";
+    options.profile = MountCrashProfile::kOrdered;
+    auto mounted = OpenOrDie(options);
+    ASSERT_NE(mounted, nullptr);
+    {
+      MountedFs::Guard g(mounted.get());
+      DurableFile(g.fs(), "/kept", "synced");
+      auto fd = g.fs().Open("/lost", O_WRONLY | O_CREAT, 0644);
+      ASSERT_TRUE(fd.ok());
+      ASSERT_TRUE(g.fs().Write(*fd, "never synced", 12).ok());
+    }
+    const std::string reply = mounted->Control("crash");
+    ASSERT_EQ(reply.rfind("ok crash 1: profile ordered", 0), 0u) << reply;
+    MountedFs::Guard g(mounted.get());
+    EXPECT_EQ(ReadAll(g.fs(), "/kept"), "synced");
+    EXPECT_EQ(g.fs().Stat("/lost").error(), ENOENT);
+  }
+  std::filesystem::remove_all(dir);
+}
+
 TEST(MountedFs, HandlesFromBeforeACrashNameNoDescriptor) {
   auto mounted = OpenOrDie({});
   ASSERT_NE(mounted, nullptr);
