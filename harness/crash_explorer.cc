@@ -207,7 +207,20 @@ struct CrashExplorer::Exploration {
     uint64_t event = 0;
     std::vector<const RecordedRequest*> durable;
     std::vector<const RecordedRequest*> pending;
+    // Every pending request was submitted after every durable one, so a
+    // state is the durable image with kept requests applied on top. (The
+    // fault store makes requests durable in submission order, so this always
+    // holds; if it did not, the state would be replayed in full.)
+    bool pending_after_durable = true;
   };
+
+  // The image of everything durable at `base_event`: the requests of
+  // `base_requests`, applied in submission order. Crash points are visited
+  // in order and durable sets only grow, so each point extends the last
+  // one's image with the requests that became durable in between.
+  mutable MemoryImage base;
+  mutable std::vector<const RecordedRequest*> base_requests;
+  mutable uint64_t base_event = ~uint64_t{0};
 
   Result<void> Record(const Workload& workload) {
     auto memory = NewMemoryStore({.volatile_cache = options.volatile_cache});
@@ -282,12 +295,81 @@ struct CrashExplorer::Exploration {
     for (const RecordedRequest& r : recording) {
       if (r.error != 0 || r.submitted_at > event) continue;
       if (r.durable_at != 0 && r.durable_at <= event) {
+        if (!p.pending.empty()) p.pending_after_durable = false;
         p.durable.push_back(&r);
       } else {
         p.pending.push_back(&r);
       }
     }
     return p;
+  }
+
+  // Brings `base` to the durable requests of `p`.
+  void AdvanceBase(const Point& p) const {
+    if (p.event == base_event) return;
+    // p.durable is in submission order; if the image's requests are its
+    // first ones, the rest are later requests and apply on top.
+    const bool extends = p.durable.size() >= base_requests.size() &&
+                         std::equal(base_requests.begin(), base_requests.end(), p.durable.begin());
+    if (!extends) {
+      base = MemoryImage();
+      base_requests.clear();
+    }
+    for (size_t i = base_requests.size(); i < p.durable.size(); ++i) {
+      base.Apply(p.durable[i]->request);
+      base_requests.push_back(p.durable[i]);
+    }
+    base_event = p.event;
+  }
+
+  // Calls keep(request, sectors) for each pending request `choice` keeps, in
+  // submission order; `sectors` is empty for a whole request, else which
+  // sectors of a torn page (weakest) are new.
+  template <typename Keep>
+  void ForEachKept(const Point& p, CrashProfile profile, const std::vector<bool>& choice, Keep keep) const {
+    size_t bit = 0;
+    std::vector<bool> mask;
+    for (const RecordedRequest* r : p.pending) {
+      if (profile == CrashProfile::kStrict) {
+        keep(*r, std::vector<bool>{});
+      } else if (profile == CrashProfile::kWeakest && IsPage(r->request)) {
+        mask.assign(choice.begin() + bit, choice.begin() + bit + sectors());
+        bit += sectors();
+        const bool any = std::find(mask.begin(), mask.end(), true) != mask.end();
+        const bool all = std::find(mask.begin(), mask.end(), false) == mask.end();
+        if (any) keep(*r, all ? std::vector<bool>{} : mask);
+      } else if (choice[bit++]) {
+        keep(*r, std::vector<bool>{});
+      }
+    }
+  }
+
+  // The page a torn write leaves: the sectors written from `page`, the
+  // others as `old` held them (zeros if it held nothing).
+  PageRef Torn(const PutPage& page, const PageRef& old, const std::vector<bool>& sectors_written) const {
+    PageRef torn = old ? PageBuffer::Copy(*old) : PageBuffer::Allocate(page.data->size());
+    const uint32_t sector = page.data->size() / sectors();
+    for (size_t s = 0; s < sectors_written.size(); ++s) {
+      if (sectors_written[s]) std::memcpy(torn->data() + s * sector, page.data->data() + s * sector, sector);
+    }
+    return torn;
+  }
+
+  // The state as the durable image plus the kept requests, mounted.
+  Result<std::unique_ptr<Filesystem>> BuildOnImage(const Point& p, CrashProfile profile,
+                                                   const std::vector<bool>& choice) const {
+    AdvanceBase(p);
+    MemoryImage image = base;  // shares the pages; a kept write copies only its inode's
+    ForEachKept(p, profile, choice, [&](const RecordedRequest& r, const std::vector<bool>& torn) {
+      if (torn.empty()) {
+        image.Apply(r.request);
+        return;
+      }
+      const PutPage& page = std::get<PutPage>(r.request);
+      image.Apply(PutPage{page.ino, page.index, Torn(page, image.PageAt(page.ino, page.index), torn),
+                          page.generation});
+    });
+    return Filesystem::Mount(NewMemoryStore(std::move(image)), options.fs_options);
   }
 
   uint32_t sectors() const { return std::max<uint32_t>(1, page_size / options.sector_size); }
@@ -430,31 +512,19 @@ struct CrashExplorer::Exploration {
     return out;
   }
 
-  // Replays the state into a fresh store and mounts it.
-  Result<std::unique_ptr<Filesystem>> Build(const Point& p, CrashProfile profile,
-                                            const std::vector<bool>& choice,
-                                            std::shared_ptr<Store>* out_store) const {
-    // Kept requests with their sector masks, in submission order.
+  // The reference: every request the state keeps, durable ones included,
+  // replayed into a fresh store in submission order, then mounted.
+  Result<std::unique_ptr<Filesystem>> BuildByReplay(const Point& p, CrashProfile profile,
+                                                    const std::vector<bool>& choice) const {
     struct Kept {
       const RecordedRequest* r;
       std::vector<bool> sectors;  // weakest pages: which sectors are new
     };
     std::vector<Kept> kept;
     for (const RecordedRequest* r : p.durable) kept.push_back({r, {}});
-    size_t bit = 0;
-    for (const RecordedRequest* r : p.pending) {
-      if (profile == CrashProfile::kStrict) {
-        kept.push_back({r, {}});
-      } else if (profile == CrashProfile::kWeakest && IsPage(r->request)) {
-        std::vector<bool> mask(choice.begin() + bit, choice.begin() + bit + sectors());
-        bit += sectors();
-        const bool any = std::find(mask.begin(), mask.end(), true) != mask.end();
-        const bool all = std::find(mask.begin(), mask.end(), false) == mask.end();
-        if (any) kept.push_back({r, all ? std::vector<bool>{} : mask});
-      } else if (choice[bit++]) {
-        kept.push_back({r, {}});
-      }
-    }
+    ForEachKept(p, profile, choice, [&](const RecordedRequest& r, const std::vector<bool>& torn) {
+      kept.push_back({&r, torn});
+    });
     std::sort(kept.begin(), kept.end(), [](const Kept& a, const Kept& b) { return a.r->index < b.r->index; });
 
     auto store = NewMemoryStore();
@@ -476,22 +546,21 @@ struct CrashExplorer::Exploration {
       const PutPage& page = std::get<PutPage>(k.r->request);
       auto old = store->ReadPage(page.ino, page.index);
       if (!old.ok()) return Error(old.error());
-      PageRef torn = *old ? PageBuffer::Copy(**old) : PageBuffer::Allocate(page.data->size());
-      const uint32_t sector = page.data->size() / sectors();
-      for (size_t s = 0; s < k.sectors.size(); ++s) {
-        if (k.sectors[s]) std::memcpy(torn->data() + s * sector, page.data->data() + s * sector, sector);
-      }
-      batch.push_back(PutPage{page.ino, page.index, torn, page.generation});
+      batch.push_back(PutPage{page.ino, page.index, Torn(page, *old, k.sectors), page.generation});
     }
     if (auto done = submit(); !done.ok()) return Error(done.error());
-    auto fs = Filesystem::Mount(store, options.fs_options);
-    if (out_store != nullptr) *out_store = store;
-    return fs;
+    return Filesystem::Mount(store, options.fs_options);
+  }
+
+  Result<std::unique_ptr<Filesystem>> Build(const Point& p, CrashProfile profile,
+                                            const std::vector<bool>& choice) const {
+    if (options.replay_states || !p.pending_after_durable) return BuildByReplay(p, profile, choice);
+    return BuildOnImage(p, profile, choice);
   }
 
   std::string Check(const Point& p, CrashProfile profile, const std::vector<bool>& choice,
                     const Checker& checker) const {
-    auto fs = Build(p, profile, choice, nullptr);
+    auto fs = Build(p, profile, choice);
     if (!fs.ok()) return absl::StrCat("the crash state does not mount: ", std::strerror(fs.error()));
     Acks before;
     for (const Ack& a : acks) {

@@ -13,9 +13,10 @@
 //   writeback - metadata as a prefix, data pages any subset (rule C5);
 //   weakest   - any subset of everything, page writes torn at the sector
 //               size (rules C2, C3, C6).
-// Each state is replayed into a fresh memory store, mounted, and handed to
-// the checker with the acknowledgements the workload made before the crash
-// point. A failure is reported by a name that replays it alone, shrunk to a
+// Each state is a memory store seeded with the image of everything durable
+// at the crash point (built once per point, incrementally, and shared) plus
+// the pending requests it keeps; it is mounted and handed to the checker
+// with the acknowledgements the workload made before the crash point. A failure is reported by a name that replays it alone, shrunk to a
 // smallest set of lost requests that still fails, and attributed to the
 // sync call that would have protected each lost request.
 //
@@ -114,6 +115,12 @@ struct CrashExplorerOptions {
   bool shrink = true;
   uint32_t max_failures = 20;        // stop after this many
   Options fs_options;                // for the workload's and each state's mount
+  // How a crash state's store is built. false (the default): a copy of the
+  // image of everything durable at the crash point, built once per point and
+  // sharing its pages, plus the pending requests the state keeps. true: every
+  // request the state keeps replayed into a fresh store, the slower reference
+  // the tests compare the default against. Both give the same states.
+  bool replay_states = false;
 };
 
 // A crash state, by name: "v1-<seed>-<point>-<profile>-<choice>", where

@@ -9,6 +9,7 @@
 //   store Flush     - the store's volatile cache (D1.5);
 //   CheckAndAdvance - report an unseen writeback error to this description
 //                     (W4).
+#include <algorithm>
 #include <cerrno>
 #include <limits>
 
@@ -370,6 +371,11 @@ Result<void> Filesystem::SyncAll(bool include_deferred) {
     inodes.reserve(inodes_.size());
     for (const auto& [ino, inode] : inodes_) inodes.push_back(inode);
   }
+  // In inode order, not the hash map's, which differs between runs: the same
+  // calls must send the same requests, or a crash state's name would not
+  // replay it (docs/crash-testing.md).
+  std::sort(inodes.begin(), inodes.end(),
+            [](const std::shared_ptr<Inode>& a, const std::shared_ptr<Inode>& b) { return a->ino < b->ino; });
   int first_error = 0;
   auto note = [&first_error](const Result<void>& r) {
     if (!r.ok() && first_error == 0) first_error = r.error();

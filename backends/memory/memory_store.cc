@@ -17,16 +17,47 @@ struct PageSlot {
   bool mapped = false;
 };
 
+using PageMap = absl::btree_map<PageIndex, PageSlot>;
+
+}  // namespace
+
 // One view of the store's contents: durable, or durable plus completed.
-struct Contents {
+struct MemoryContents {
   uint32_t page_size = 0;
   uint64_t generation = 0;
   absl::btree_map<InodeId, InodeRecord> inodes;
   absl::btree_map<InodeId, absl::btree_map<std::string, InodeId>> entries;
-  absl::btree_map<InodeId, absl::btree_map<PageIndex, PageSlot>> pages;
+  // Each inode's pages. Copies of the contents (MemoryImage, a crash's
+  // rollback to the durable view) share them; a change copies them first.
+  absl::btree_map<InodeId, std::shared_ptr<PageMap>> pages;
   // Pages written since the inode's last record, not yet mapped: a record
-  // maps only these, so its cost does not grow with the file.
+  // maps only these, so its cost does not grow with the file. Every slot not
+  // mapped is listed here (DropUnmapped relies on it).
   absl::btree_map<InodeId, std::vector<PageIndex>> unmapped;
+
+  // The pages of `ino`, to change: made if absent, copied first if shared.
+  PageMap& MutablePages(InodeId ino) {
+    std::shared_ptr<PageMap>& map = pages[ino];
+    if (!map) {
+      map = std::make_shared<PageMap>();
+    } else if (map.use_count() > 1) {
+      map = std::make_shared<PageMap>(*map);
+    }
+    return *map;
+  }
+  // As MutablePages, or null if the store holds no pages for `ino`.
+  PageMap* MutablePagesIfAny(InodeId ino) {
+    auto it = pages.find(ino);
+    if (it == pages.end()) return nullptr;
+    if (it->second.use_count() > 1) it->second = std::make_shared<PageMap>(*it->second);
+    return it->second.get();
+  }
+  const PageSlot* FindPage(InodeId ino, PageIndex index) const {
+    auto p = pages.find(ino);
+    if (p == pages.end()) return nullptr;
+    auto slot = p->second->find(index);
+    return slot == p->second->end() ? nullptr : &slot->second;
+  }
 
   void Apply(const Request& request) {
     std::visit([this](const auto& r) { ApplyOne(r); }, request);
@@ -34,7 +65,7 @@ struct Contents {
 
   void ApplyOne(const PutSuperblock& r) { page_size = r.page_size; }
   void ApplyOne(const PutPage& r) {
-    auto [it, is_new] = pages[r.ino].try_emplace(r.index);
+    auto [it, is_new] = MutablePages(r.ino).try_emplace(r.index);
     PageSlot& slot = it->second;
     // An overwrite of an allocated page stays allocated; a new page waits
     // for the next record of its inode.
@@ -52,11 +83,10 @@ struct Contents {
     }
     auto u = unmapped.find(r.record.ino);
     if (u == unmapped.end()) return;
-    auto p = pages.find(r.record.ino);
-    if (p != pages.end()) {
+    if (PageMap* p = MutablePagesIfAny(r.record.ino)) {
       for (PageIndex index : u->second) {
-        auto slot = p->second.find(index);  // a Truncate may have dropped it
-        if (slot != p->second.end()) slot->second.mapped = true;
+        auto slot = p->find(index);  // a Truncate may have dropped it
+        if (slot != p->end()) slot->second.mapped = true;
       }
     }
     unmapped.erase(u);
@@ -68,20 +98,21 @@ struct Contents {
   }
   void ApplyOne(const Truncate& r) {
     generation = std::max(generation, r.generation);
-    auto p = pages.find(r.ino);
-    if (p == pages.end() || page_size == 0) return;
+    if (page_size == 0) return;
+    PageMap* p = MutablePagesIfAny(r.ino);
+    if (p == nullptr) return;
     const uint64_t keep = (r.size + page_size - 1) / page_size;  // pages kept
-    for (auto it = p->second.lower_bound(PageIndex(keep)); it != p->second.end();) {
+    for (auto it = p->lower_bound(PageIndex(keep)); it != p->end();) {
       if (it->second.generation < r.generation) {
-        it = p->second.erase(it);
+        it = p->erase(it);
       } else {
         ++it;
       }
     }
     const uint32_t tail = r.size % page_size;
     if (tail != 0) {
-      auto last = p->second.find(PageIndex(r.size / page_size));
-      if (last != p->second.end() && last->second.generation < r.generation &&
+      auto last = p->find(PageIndex(r.size / page_size));
+      if (last != p->end() && last->second.generation < r.generation &&
           !last->second.data->ZeroFrom(tail)) {
         PageRef copy = PageBuffer::Copy(*last->second.data);
         std::memset(copy->data() + tail, 0, page_size - tail);
@@ -92,10 +123,14 @@ struct Contents {
   // Forgets pages no record ever mapped. After a crash (or at a mount) they
   // are unreachable: the allocation that would have shown them was lost, and
   // a later record must not bring them back.
+  // Only the inodes with unmapped pages are visited (and copied if shared).
   void DropUnmapped() {
-    for (auto& [ino, slots] : pages) {
-      for (auto it = slots.begin(); it != slots.end();) {
-        it = it->second.mapped ? std::next(it) : slots.erase(it);
+    for (const auto& [ino, indexes] : unmapped) {
+      PageMap* slots = MutablePagesIfAny(ino);
+      if (slots == nullptr) continue;
+      for (PageIndex index : indexes) {
+        auto it = slots->find(index);
+        if (it != slots->end() && !it->second.mapped) slots->erase(it);
       }
     }
     unmapped.clear();
@@ -109,9 +144,15 @@ struct Contents {
   }
 };
 
+namespace {
+
 class MemoryStore final : public Store {
  public:
   explicit MemoryStore(MemoryStoreOptions options) : options_(options) {}
+  MemoryStore(MemoryStoreOptions options, MemoryContents contents)
+      : options_(options), current_(std::move(contents)) {
+    if (options_.volatile_cache) durable_ = current_;
+  }
 
   Result<DurableImage> Load() override {
     MutexLock lock(&mu_);
@@ -119,7 +160,7 @@ class MemoryStore final : public Store {
     claimed_ = true;
     current_.DropUnmapped();
     if (options_.volatile_cache) durable_.DropUnmapped();
-    const Contents& from = durable();
+    const MemoryContents& from = durable();
     DurableImage image;
     image.page_size = from.page_size;
     image.generation = from.generation;
@@ -127,7 +168,7 @@ class MemoryStore final : public Store {
     image.entries = from.entries;
     for (const auto& [ino, slots] : from.pages) {
       auto& out = image.pages[ino];
-      for (const auto& [index, slot] : slots) {
+      for (const auto& [index, slot] : *slots) {
         if (slot.mapped) out.emplace_hint(out.end(), index, slot.data);
       }
     }
@@ -177,11 +218,9 @@ class MemoryStore final : public Store {
 
   Result<PageRef> ReadPage(InodeId ino, PageIndex index) override {
     MutexLock lock(&mu_);
-    auto p = current_.pages.find(ino);
-    if (p == current_.pages.end()) return PageRef();
-    auto slot = p->second.find(index);
-    if (slot == p->second.end()) return PageRef();
-    return slot->second.data;
+    const PageSlot* slot = current_.FindPage(ino, index);
+    if (slot == nullptr) return PageRef();
+    return slot->data;
   }
 
   void Crash() override {
@@ -209,7 +248,7 @@ class MemoryStore final : public Store {
     std::vector<Request> requests;
   };
 
-  const Contents& durable() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  const MemoryContents& durable() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return options_.volatile_cache ? durable_ : current_;
   }
 
@@ -219,9 +258,9 @@ class MemoryStore final : public Store {
   Ticket last_ticket_ ABSL_GUARDED_BY(mu_) = 0;
   std::deque<InFlight> in_flight_ ABSL_GUARDED_BY(mu_);
   // Durable plus completed. Without a volatile cache this is the durable view.
-  Contents current_ ABSL_GUARDED_BY(mu_);
+  MemoryContents current_ ABSL_GUARDED_BY(mu_);
   // With a volatile cache only: the durable view, and what it lacks.
-  Contents durable_ ABSL_GUARDED_BY(mu_);
+  MemoryContents durable_ ABSL_GUARDED_BY(mu_);
   std::vector<Request> unflushed_ ABSL_GUARDED_BY(mu_);
   StoreStats stats_ ABSL_GUARDED_BY(mu_);
 };
@@ -230,6 +269,37 @@ class MemoryStore final : public Store {
 
 std::shared_ptr<Store> NewMemoryStore(MemoryStoreOptions options) {
   return std::make_shared<MemoryStore>(options);
+}
+
+MemoryImage::MemoryImage() : contents_(std::make_unique<MemoryContents>()) {}
+MemoryImage::~MemoryImage() = default;
+MemoryImage::MemoryImage(const MemoryImage& other)
+    : contents_(std::make_unique<MemoryContents>(*other.contents_)) {}
+MemoryImage& MemoryImage::operator=(const MemoryImage& other) {
+  if (this != &other) contents_ = std::make_unique<MemoryContents>(*other.contents_);
+  return *this;
+}
+// A moved-from image is empty, as a new one.
+MemoryImage::MemoryImage(MemoryImage&& other) noexcept : contents_(std::move(other.contents_)) {
+  other.contents_ = std::make_unique<MemoryContents>();
+}
+MemoryImage& MemoryImage::operator=(MemoryImage&& other) noexcept {
+  if (this != &other) {
+    contents_ = std::move(other.contents_);
+    other.contents_ = std::make_unique<MemoryContents>();
+  }
+  return *this;
+}
+
+void MemoryImage::Apply(const Request& request) { contents_->Apply(request); }
+
+PageRef MemoryImage::PageAt(InodeId ino, PageIndex index) const {
+  const PageSlot* slot = contents_->FindPage(ino, index);
+  return slot == nullptr ? PageRef() : slot->data;
+}
+
+std::shared_ptr<Store> NewMemoryStore(MemoryImage image, MemoryStoreOptions options) {
+  return std::make_shared<MemoryStore>(options, std::move(*image.contents_));
 }
 
 }  // namespace vfs
