@@ -32,15 +32,25 @@ namespace {
 
 // ---- Shared lock state ----
 
+// One lock guards every FileLocks, SharedMemory's lock slots and region
+// list, and each SqliteFile's lock fields. It is a leaf: no Filesystem or
+// SQLite call is made while it is held. Lock order: g_registry_mu, then
+// SQLite's own mutexes; g_locks_mu and SqliteVfs::random_mu are leaves.
+// SQLite's reads and writes of mapped shared memory go around it, as they go
+// around the kernel on a mmap'ed -shm file; xShmBarrier orders them.
+Mutex g_locks_mu;
+
 // The WAL index of one database file: SQLite's "-shm" regions, kept in this
 // process only (the Filesystem is in this process too, so no other process
 // can open the database), with the SQLITE_SHM_NLOCK lock slots.
 struct SharedMemory {
-  std::vector<std::unique_ptr<char[]>> regions;  // each `region_size` bytes, never moved
-  int region_size = 0;
-  std::array<int, SQLITE_SHM_NLOCK> shared{};  // holders of each slot's shared lock
-  std::array<bool, SQLITE_SHM_NLOCK> exclusive{};
-  int users = 0;  // files that mapped it
+  // Each `region_size` bytes, never moved while mapped.
+  std::vector<std::unique_ptr<char[]>> regions ABSL_GUARDED_BY(g_locks_mu);
+  int region_size ABSL_GUARDED_BY(g_locks_mu) = 0;
+  // Holders of each slot's shared lock, and whether one holds it exclusive.
+  std::array<int, SQLITE_SHM_NLOCK> shared ABSL_GUARDED_BY(g_locks_mu){};
+  std::array<bool, SQLITE_SHM_NLOCK> exclusive ABSL_GUARDED_BY(g_locks_mu){};
+  int users ABSL_GUARDED_BY(g_locks_mu) = 0;  // files that mapped it
 };
 
 struct SqliteFile;
@@ -50,12 +60,12 @@ struct SqliteFile;
 // unix VFS keeps them in its unixInodeInfo for the connections of one
 // process).
 struct FileLocks {
-  int users = 0;         // open SqliteFiles on this file
-  int shared = 0;        // connections holding SHARED or more
-  const SqliteFile* reserved = nullptr;
-  const SqliteFile* pending = nullptr;
-  const SqliteFile* exclusive = nullptr;
-  std::unique_ptr<SharedMemory> shm;
+  int users ABSL_GUARDED_BY(g_locks_mu) = 0;   // open SqliteFiles on this file
+  int shared ABSL_GUARDED_BY(g_locks_mu) = 0;  // connections holding SHARED or more
+  const SqliteFile* reserved ABSL_GUARDED_BY(g_locks_mu) = nullptr;
+  const SqliteFile* pending ABSL_GUARDED_BY(g_locks_mu) = nullptr;
+  const SqliteFile* exclusive ABSL_GUARDED_BY(g_locks_mu) = nullptr;
+  std::unique_ptr<SharedMemory> shm ABSL_GUARDED_BY(g_locks_mu);
 };
 
 struct FileKey {
@@ -68,11 +78,6 @@ struct FileKey {
   }
 };
 
-// One lock guards every FileLocks and SharedMemory's lock slots and region
-// list. It is a leaf: no Filesystem call is made while it is held. SQLite's
-// reads and writes of mapped shared memory go around it, as they go around
-// the kernel on a mmap'ed -shm file; xShmBarrier orders them.
-Mutex g_locks_mu;
 absl::flat_hash_map<FileKey, std::unique_ptr<FileLocks>> g_locks ABSL_GUARDED_BY(g_locks_mu);
 
 // ---- The VFS and its files ----
@@ -94,11 +99,11 @@ struct SqliteFile {
   std::string path;
   InodeId ino;                 // with `fs`, the key of `locks` in g_locks
   FileLocks* locks = nullptr;  // owned by g_locks
-  // Guarded by g_locks_mu: read by other connections' lock checks.
-  int lock_level = SQLITE_LOCK_NONE;
-  uint32_t shm_shared = 0;     // the shm slots this file holds shared
-  uint32_t shm_exclusive = 0;  // ... and exclusive
-  bool shm_mapped = false;
+  // Read by other connections' lock checks.
+  int lock_level ABSL_GUARDED_BY(g_locks_mu) = SQLITE_LOCK_NONE;
+  uint32_t shm_shared ABSL_GUARDED_BY(g_locks_mu) = 0;     // the shm slots held shared
+  uint32_t shm_exclusive ABSL_GUARDED_BY(g_locks_mu) = 0;  // ... and exclusive
+  bool shm_mapped ABSL_GUARDED_BY(g_locks_mu) = false;
   // The parent directory still needs an fsync to make this file's name
   // durable (a journal or WAL this open created: see Sync).
   bool dir_sync_pending = false;
