@@ -1,0 +1,785 @@
+// The reference model: POSIX namespace and contents, written from the man
+// pages (open(2), read(2), write(2), lseek(2), truncate(2), mkdir(2),
+// rmdir(2), unlink(2), rename(2), link(2), symlink(2), readlink(2),
+// path_resolution(7)) and docs/semantics.md for the durability calls. It
+// deliberately shares no code with vfs/.
+//
+// Errno choice: where POSIX lists several errnos a call may return for one
+// input, the model returns the one of the VFS's documented check order
+// (vfs/filesystem.h comments; docs/semantics.md E1, E2, E5, E7). Each
+// such place is marked "[order]".
+#include "fuzz/reference_model.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <limits>
+
+#include "vfs/types.h"
+
+namespace vfs::fuzz {
+namespace {
+
+using Kind = ModelNode::Kind;
+
+// The components of a path, last first (so back() is the next to walk);
+// empty components ("a//b") are skipped.
+void PushReversed(std::string_view path, std::vector<std::string>* stack) {
+  std::vector<std::string> parts;
+  size_t i = 0;
+  while (i < path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    if (j > i) parts.emplace_back(path.substr(i, j - i));
+    i = j + 1;
+  }
+  stack->insert(stack->end(), parts.rbegin(), parts.rend());
+}
+
+}  // namespace
+
+bool ModelOfd::is_path() const { return (flags & O_PATH) != 0; }
+bool ModelOfd::readable() const {
+  const int mode = flags & O_ACCMODE;
+  return !is_path() && (mode == O_RDONLY || mode == O_RDWR);
+}
+bool ModelOfd::writable() const {
+  const int mode = flags & O_ACCMODE;
+  return !is_path() && (mode == O_WRONLY || mode == O_RDWR);
+}
+
+ReferenceModel::ReferenceModel(Limits limits) : limits_(limits) { Reset(); }
+
+void ReferenceModel::Reset() {
+  nodes_.clear();
+  fds_.clear();
+  root_ = NewNode(Kind::kDir, 0755);
+  ModelNode& root = mutable_node(root_);
+  root.parent = root_;  // ".." of the root is the root (path_resolution(7))
+}
+
+NodeId ReferenceModel::NewNode(Kind kind, uint32_t perm) {
+  auto node = std::make_unique<ModelNode>();
+  node->id = static_cast<NodeId>(nodes_.size());
+  node->kind = kind;
+  node->perm = perm;
+  // A new file's durable content is unknown until its first sync: its record
+  // may reach the store with its entry before the data (architecture.md).
+  nodes_.push_back(std::move(node));
+  return nodes_.back()->id;
+}
+
+NodeId ReferenceModel::AddRebuilt(NodeId parent, const std::string& name, Kind kind, uint32_t perm,
+                                  std::string data) {
+  const NodeId id = NewNode(kind, perm);
+  ModelNode& node = mutable_node(id);
+  node.data = std::move(data);
+  node.pages_known = false;
+  node.links = 1;
+  node.parent = parent;
+  if (kind == Kind::kFile) node.durable_data = node.data;
+  ModelNode& dir = mutable_node(parent);
+  dir.children[name] = id;
+  dir.durable_children[name] = id;
+  return id;
+}
+
+void ReferenceModel::LinkRebuilt(NodeId parent, const std::string& name, NodeId file) {
+  ModelNode& dir = mutable_node(parent);
+  dir.children[name] = file;
+  dir.durable_children[name] = file;
+  ++mutable_node(file).links;
+}
+
+std::vector<int> ReferenceModel::OpenFds() const {
+  std::vector<int> out;
+  for (size_t i = 0; i < fds_.size(); ++i) {
+    if (fds_[i]) out.push_back(static_cast<int>(i));
+  }
+  return out;
+}
+
+const ModelOfd* ReferenceModel::Ofd(int fd) const {
+  auto got = GetOfd(fd);
+  return got.ok() ? got->get() : nullptr;
+}
+
+Result<std::shared_ptr<ModelOfd>> ReferenceModel::GetOfd(int fd) const {
+  if (fd < 0 || static_cast<size_t>(fd) >= fds_.size() || !fds_[fd]) return Error(EBADF);
+  return fds_[fd];
+}
+
+size_t ReferenceModel::OpenCount() const {
+  return static_cast<size_t>(std::count_if(fds_.begin(), fds_.end(), [](const auto& f) { return f != nullptr; }));
+}
+
+// POSIX: open, dup and pipe return the lowest-numbered free descriptor.
+Result<int> ReferenceModel::Install(std::shared_ptr<ModelOfd> ofd) {
+  if (OpenCount() >= limits_.max_open_fds) return Error(EMFILE);
+  size_t slot = 0;
+  while (slot < fds_.size() && fds_[slot]) ++slot;
+  if (slot == fds_.size()) fds_.emplace_back();
+  fds_[slot] = std::move(ofd);
+  return static_cast<int>(slot);
+}
+
+// path_resolution(7): every component but the last must be a searchable
+// directory; symlinks are followed in every component but the last, and in
+// the last when the call follows or when a trailing slash forces it (the
+// trailing slash also requires a directory). ".." of the root is the root.
+// [order] empty path ENOENT, then ENAMETOOLONG for the whole path, then
+// EINVAL for an embedded NUL (the C API could not even pass one), then per
+// component ENOTDIR, ENAMETOOLONG, ENOENT; ELOOP after max_symlink_depth
+// symlinks in one lookup. Inside a removed directory every lookup is ENOENT
+// (Linux answers "." there too; the VFS and the model refuse it).
+Result<ReferenceModel::Lookup> ReferenceModel::Resolve(int dir, std::string_view path,
+                                                        bool follow_last) const {
+  if (path.empty()) return Error(ENOENT);
+  if (path.size() >= limits_.max_path_length) return Error(ENAMETOOLONG);
+  if (path.find('\0') != std::string_view::npos) return Error(EINVAL);
+  NodeId cur = root_;  // the fuzzer never changes directory: the cwd is "/"
+  if (path[0] != '/' && dir != kCwdFd) {
+    auto ofd = GetOfd(dir);
+    if (!ofd.ok()) return Error(EBADF);
+    cur = (*ofd)->node;
+    if (node(cur).kind != Kind::kDir) return Error(ENOTDIR);
+  }
+  Lookup out;
+  out.trailing_slash = path.back() == '/';
+  out.parent = cur;
+  out.node = cur;
+  std::vector<std::string> stack;
+  PushReversed(path, &stack);
+  uint32_t followed = 0;
+  while (!stack.empty()) {
+    const std::string name = std::move(stack.back());
+    stack.pop_back();
+    const bool last = stack.empty();
+    const ModelNode& here = node(cur);
+    if (here.kind != Kind::kDir) return Error(ENOTDIR);
+    if (name.size() > limits_.max_name_length) return Error(ENAMETOOLONG);
+    if (here.removed) return Error(ENOENT);
+    if (name == "." || name == "..") {
+      if (name == "..") cur = here.parent;
+      if (last) {
+        out.parent = cur;
+        out.name = name;
+        out.node = cur;
+      }
+      continue;
+    }
+    auto it = here.children.find(name);
+    if (it == here.children.end()) {
+      if (!last) return Error(ENOENT);
+      out.parent = cur;
+      out.name = name;
+      out.node.reset();
+      return out;
+    }
+    const ModelNode& child = node(it->second);
+    if (child.kind == Kind::kSymlink && (!last || follow_last || out.trailing_slash)) {
+      if (++followed > limits_.max_symlink_depth) return Error(ELOOP);
+      if (child.data[0] == '/') cur = root_;
+      PushReversed(child.data, &stack);
+      if (last && stack.empty()) {  // the link pointed at "/" (or "//")
+        out.parent = cur;
+        out.name.clear();
+        out.node = cur;
+      }
+      continue;
+    }
+    if (last) {
+      out.parent = cur;
+      out.name = name;
+      out.node = child.id;
+    }
+    cur = child.id;
+  }
+  if (out.node && out.trailing_slash && node(*out.node).kind != Kind::kDir) return Error(ENOTDIR);
+  return out;
+}
+
+void ReferenceModel::AddEntry(NodeId dir, const std::string& name, NodeId child) {
+  ModelNode& d = mutable_node(dir);
+  d.children[name] = child;
+  d.changed_names.insert(name);  // D3: durable only after fsync of `dir`
+  ModelNode& c = mutable_node(child);
+  if (c.kind == Kind::kDir) c.parent = dir;
+}
+
+void ReferenceModel::RemoveEntry(NodeId dir, const std::string& name) {
+  ModelNode& d = mutable_node(dir);
+  d.children.erase(name);
+  d.changed_names.insert(name);
+}
+
+void ReferenceModel::DropLink(NodeId id) {
+  ModelNode& n = mutable_node(id);
+  if (n.kind == Kind::kDir) {
+    n.removed = true;
+  } else {
+    --n.links;
+  }
+}
+
+void ReferenceModel::MarkSynced(ModelNode& n) {
+  if (n.kind == Kind::kFile) n.durable_data = n.data;
+  if (n.kind == Kind::kDir) {
+    n.durable_children = n.children;
+    n.changed_names.clear();
+  }
+}
+
+// Whether `dir` is `ancestor` or below it.
+bool ReferenceModel::Inside(NodeId dir, NodeId ancestor) const {
+  for (NodeId at = dir;; at = node(at).parent) {
+    if (at == ancestor) return true;
+    if (at == root_ || node(at).removed) return false;
+  }
+}
+
+// ---- Descriptors ----
+
+// open(2). [order] EOPNOTSUPP for O_TMPFILE; EINVAL for O_CREAT|O_DIRECTORY
+// (Linux >= 6.4); EMFILE before the path is looked up; O_CREAT with a
+// trailing slash is EISDIR once the leading components resolve (Linux
+// open_last_lookups); then resolution errors, ENOENT, EEXIST, ELOOP
+// (O_NOFOLLOW on a symlink), ENOTDIR (O_DIRECTORY), EISDIR (a directory
+// opened for writing, with O_TRUNC, or with O_CREAT). O_CREAT|O_EXCL never
+// follows the last symlink. O_PATH keeps only O_DIRECTORY and O_NOFOLLOW.
+Result<int> ReferenceModel::OpenAt(int dir, std::string_view path, int flags, uint32_t mode) {
+  if ((flags & O_TMPFILE) == O_TMPFILE) return Error(EOPNOTSUPP);
+  // [VFS choice] WASI rights (vfs/filesystem.h SetRights): a description
+  // opened through a valid directory descriptor, even for an absolute path,
+  // lacks fd_read when O_WRONLY and fd_write when O_RDONLY; the directory
+  // descriptor holds every right the open needs, as the fuzzer never
+  // narrows them.
+  bool read_right = true;
+  bool write_right = true;
+  if (dir != kCwdFd && GetOfd(dir).ok()) {
+    read_right = (flags & O_ACCMODE) != O_WRONLY;
+    write_right = (flags & O_ACCMODE) != O_RDONLY;
+  }
+  if (flags & O_PATH) flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+  const bool create = (flags & O_CREAT) != 0;
+  if (create && (flags & O_DIRECTORY)) return Error(EINVAL);
+  if (OpenCount() >= limits_.max_open_fds) return Error(EMFILE);
+  const bool excl = create && (flags & O_EXCL);
+  const bool path_only = (flags & O_PATH) != 0;
+  if (create && !path.empty() && path.back() == '/') {
+    std::string_view bare = path;
+    while (bare.size() > 1 && bare.back() == '/') bare.remove_suffix(1);
+    auto found = Resolve(dir, bare, /*follow_last=*/false);
+    if (!found.ok()) return Error(found.error());
+    return Error(EISDIR);
+  }
+  auto found = Resolve(dir, path, /*follow_last=*/!(flags & O_NOFOLLOW) && !excl);
+  if (!found.ok()) return Error(found.error());
+  NodeId target = 0;
+  if (!found->node) {
+    if (!create) return Error(ENOENT);
+    target = NewNode(Kind::kFile, mode & 07777);
+    mutable_node(target).links = 1;
+    AddEntry(found->parent, found->name, target);
+  } else {
+    if (excl) return Error(EEXIST);
+    target = *found->node;
+    const ModelNode& n = node(target);
+    if (n.kind == Kind::kSymlink && !path_only) return Error(ELOOP);
+    if ((flags & O_DIRECTORY) && n.kind != Kind::kDir) return Error(ENOTDIR);
+    const bool wants_write = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
+    if (n.kind == Kind::kDir && !path_only && (wants_write || create)) return Error(EISDIR);
+    if ((flags & O_TRUNC) && !path_only && n.kind == Kind::kFile) {
+      // open(2): O_TRUNC truncates a regular file whatever the access mode
+      // (Linux does so even for O_RDONLY).
+      auto truncated = TruncateNode(mutable_node(target), 0);
+      if (!truncated.ok()) return Error(truncated.error());
+    }
+  }
+  auto ofd = std::make_shared<ModelOfd>();
+  ofd->node = target;
+  ofd->flags = flags & ~(O_CREAT | O_EXCL | O_TRUNC);
+  ofd->read_right = read_right;
+  ofd->write_right = write_right;
+  return Install(std::move(ofd));
+}
+
+Result<void> ReferenceModel::Close(int fd) {
+  if (!GetOfd(fd).ok()) return Error(EBADF);
+  fds_[fd].reset();
+  return Ok();
+}
+
+Result<int> ReferenceModel::Dup(int fd) {
+  auto ofd = GetOfd(fd);
+  if (!ofd.ok()) return Error(EBADF);
+  return Install(*ofd);  // dup shares the description, offset included
+}
+
+// ---- Reads and writes ----
+
+// read(2): EBADF when not open for reading (O_PATH included), EISDIR for a
+// directory; reads stop at the end of file; the offset advances by what was
+// read. pread(2): [order] EINVAL for a negative offset before the
+// descriptor is looked at (Linux ksys_pread64). [order] A missing fd_read
+// right is EACCES, checked before the access mode (vfs/filesystem.h).
+Result<std::string> ReferenceModel::Read(int fd, size_t count) {
+  auto got = GetOfd(fd);
+  if (!got.ok()) return Error(EBADF);
+  if (!(*got)->read_right) return Error(EACCES);
+  if (!(*got)->readable()) return Error(EBADF);
+  ModelOfd& ofd = **got;
+  const ModelNode& n = node(ofd.node);
+  if (n.kind == Kind::kDir) return Error(EISDIR);
+  std::string out;
+  if (static_cast<uint64_t>(ofd.offset) < n.data.size()) {
+    out = n.data.substr(static_cast<size_t>(ofd.offset), count);
+  }
+  ofd.offset += static_cast<int64_t>(out.size());
+  return out;
+}
+
+Result<std::string> ReferenceModel::Pread(int fd, size_t count, int64_t offset) {
+  if (offset < 0) return Error(EINVAL);
+  auto got = GetOfd(fd);
+  if (!got.ok()) return Error(EBADF);
+  if (!(*got)->read_right) return Error(EACCES);
+  if (!(*got)->readable()) return Error(EBADF);
+  const ModelNode& n = node((*got)->node);
+  if (n.kind == Kind::kDir) return Error(EISDIR);
+  if (static_cast<uint64_t>(offset) >= n.data.size()) return std::string();
+  return n.data.substr(static_cast<size_t>(offset), count);
+}
+
+// write(2): with O_APPEND at the end of file, pwrite included (Linux, see
+// BUGS in pwrite(2)). EFBIG when the start is at or past the file size
+// limit; a write crossing it is cut short (write(2)). A hole before the
+// start reads as zeros.
+Result<size_t> ReferenceModel::WriteAt(ModelOfd& ofd, std::string_view data, int64_t* offset,
+                                       bool append) {
+  ModelNode& n = mutable_node(ofd.node);
+  if (data.empty()) return size_t{0};
+  const uint64_t pos = append ? n.data.size() : static_cast<uint64_t>(*offset);
+  const uint64_t limit = limits_.max_file_size;
+  if (pos >= limit) return Error(EFBIG);
+  const size_t count = static_cast<size_t>(std::min<uint64_t>(data.size(), limit - pos));
+  const uint64_t end = pos + count;
+  if (end > n.data.size()) n.data.resize(static_cast<size_t>(end), '\0');
+  n.data.replace(static_cast<size_t>(pos), count, data.substr(0, count));
+  for (uint64_t page = pos / limits_.page_size; page <= (end - 1) / limits_.page_size; ++page) {
+    n.pages.insert(page);
+  }
+  n.durable_data.reset();  // changed since the last sync (D1: only sync makes it durable)
+  *offset = static_cast<int64_t>(end);
+  return count;
+}
+
+Result<size_t> ReferenceModel::Write(int fd, std::string_view data) {
+  auto got = GetOfd(fd);
+  if (!got.ok()) return Error(EBADF);
+  if (!(*got)->write_right) return Error(EACCES);  // [order] as read
+  if (!(*got)->writable()) return Error(EBADF);
+  ModelOfd& ofd = **got;
+  return WriteAt(ofd, data, &ofd.offset, (ofd.flags & O_APPEND) != 0);
+}
+
+// pwrite(2): [order] EINVAL for a negative offset before the descriptor;
+// the description's offset does not move.
+Result<size_t> ReferenceModel::Pwrite(int fd, std::string_view data, int64_t offset) {
+  if (offset < 0) return Error(EINVAL);
+  auto got = GetOfd(fd);
+  if (!got.ok()) return Error(EBADF);
+  if (!(*got)->write_right) return Error(EACCES);  // [order] as read
+  if (!(*got)->writable()) return Error(EBADF);
+  ModelOfd& ofd = **got;
+  int64_t at = offset;
+  return WriteAt(ofd, data, &at, (ofd.flags & O_APPEND) != 0);
+}
+
+// lseek(2). EBADF for O_PATH; EINVAL for a bad whence or a negative (or
+// overflowing) result; SEEK_DATA / SEEK_HOLE: ENXIO at or past the end,
+// holes at page granularity (the VFS's documented granularity). On a
+// directory only a rewind to 0 is meaningful (positions are opaque).
+Result<int64_t> ReferenceModel::Lseek(int fd, int64_t offset, int whence) {
+  auto got = GetOfd(fd);
+  if (!got.ok() || (*got)->is_path()) return Error(EBADF);
+  ModelOfd& ofd = **got;
+  const ModelNode& n = node(ofd.node);
+  if (n.kind == Kind::kDir) {
+    if ((whence == SEEK_SET && offset == 0) || (whence == SEEK_CUR && offset == 0 && ofd.dir_stage == 0)) {
+      ofd.dir_stage = 0;
+      ofd.dir_last.clear();
+      ofd.offset = 0;
+      return int64_t{0};
+    }
+    return Error(EINVAL);
+  }
+  const int64_t size = static_cast<int64_t>(n.data.size());
+  const uint64_t page = limits_.page_size;
+  int64_t result = 0;
+  switch (whence) {
+    case SEEK_SET:
+      result = offset;
+      break;
+    case SEEK_CUR:
+      if (__builtin_add_overflow(ofd.offset, offset, &result)) return Error(EINVAL);
+      break;
+    case SEEK_END:
+      if (__builtin_add_overflow(size, offset, &result)) return Error(EINVAL);
+      break;
+    case SEEK_DATA: {
+      if (offset < 0 || offset >= size) return Error(ENXIO);
+      auto it = n.pages.lower_bound(static_cast<uint64_t>(offset) / page);
+      if (it == n.pages.end()) return Error(ENXIO);
+      result = std::max<int64_t>(offset, static_cast<int64_t>(*it * page));
+      if (result >= size) return Error(ENXIO);
+      break;
+    }
+    case SEEK_HOLE: {
+      if (offset < 0 || offset >= size) return Error(ENXIO);
+      uint64_t hole = static_cast<uint64_t>(offset) / page;
+      while (n.pages.count(hole)) ++hole;
+      result = std::min<int64_t>(std::max<int64_t>(offset, static_cast<int64_t>(hole * page)), size);
+      break;
+    }
+    default:
+      return Error(EINVAL);
+  }
+  if (result < 0) return Error(EINVAL);
+  ofd.offset = result;
+  return result;
+}
+
+// truncate(2): EINVAL for a negative length, EFBIG past the size limit;
+// growing fills with zeros (a hole); shrinking frees whole pages past the
+// new end.
+Result<void> ReferenceModel::TruncateNode(ModelNode& n, int64_t length) {
+  if (length < 0) return Error(EINVAL);
+  if (static_cast<uint64_t>(length) > limits_.max_file_size) return Error(EFBIG);
+  const uint64_t size = static_cast<uint64_t>(length);
+  if (size != n.data.size()) {
+    n.data.resize(static_cast<size_t>(size), '\0');
+    n.durable_data.reset();
+  }
+  const uint64_t keep = (size + limits_.page_size - 1) / limits_.page_size;
+  n.pages.erase(n.pages.lower_bound(keep), n.pages.end());
+  return Ok();
+}
+
+// ftruncate(2): [order] EINVAL for a negative length before the descriptor
+// (Linux); EBADF for O_PATH; EINVAL when not open for writing or not a
+// regular file.
+Result<void> ReferenceModel::Ftruncate(int fd, int64_t length) {
+  if (length < 0) return Error(EINVAL);
+  auto got = GetOfd(fd);
+  if (!got.ok() || (*got)->is_path()) return Error(EBADF);
+  if (node((*got)->node).kind != Kind::kFile || !(*got)->writable()) return Error(EINVAL);
+  return TruncateNode(mutable_node((*got)->node), length);
+}
+
+Result<void> ReferenceModel::Truncate(std::string_view path, int64_t length) {
+  if (length < 0) return Error(EINVAL);
+  auto found = Resolve(kCwdFd, path, /*follow_last=*/true);
+  if (!found.ok()) return Error(found.error());
+  if (!found->node) return Error(ENOENT);
+  ModelNode& n = mutable_node(*found->node);
+  if (n.kind == Kind::kDir) return Error(EISDIR);
+  if (n.kind != Kind::kFile) return Error(EINVAL);
+  return TruncateNode(n, length);
+}
+
+// ---- Namespace ----
+
+// mkdir(2): the last component is not followed, but a trailing slash
+// forces it as in every lookup here (path_resolution(7)); EEXIST if
+// anything is there.
+Result<void> ReferenceModel::Mkdir(std::string_view path, uint32_t mode) {
+  auto found = Resolve(kCwdFd, path, /*follow_last=*/false);
+  if (!found.ok()) return Error(found.error());
+  if (found->node) return Error(EEXIST);
+  const NodeId dir = NewNode(Kind::kDir, mode & 07777);
+  AddEntry(found->parent, found->name, dir);
+  return Ok();
+}
+
+// rmdir(2): [order] ENOENT, EBUSY for the root, EINVAL for a last
+// component ".", ENOTEMPTY for "..", ENOTDIR, ENOTEMPTY.
+Result<void> ReferenceModel::Rmdir(std::string_view path) {
+  auto found = Resolve(kCwdFd, path, /*follow_last=*/false);
+  if (!found.ok()) return Error(found.error());
+  if (!found->node) return Error(ENOENT);
+  if (found->name.empty()) return Error(EBUSY);
+  if (found->name == ".") return Error(EINVAL);
+  if (found->name == "..") return Error(ENOTEMPTY);
+  const ModelNode& n = node(*found->node);
+  if (n.kind != Kind::kDir) return Error(ENOTDIR);
+  if (!n.children.empty()) return Error(ENOTEMPTY);
+  RemoveEntry(found->parent, found->name);
+  DropLink(*found->node);
+  return Ok();
+}
+
+// unlink(2): EISDIR for a directory (Linux's answer). An open file keeps
+// its data.
+Result<void> ReferenceModel::Unlink(std::string_view path) {
+  auto found = Resolve(kCwdFd, path, /*follow_last=*/false);
+  if (!found.ok()) return Error(found.error());
+  if (!found->node) return Error(ENOENT);
+  if (node(*found->node).kind == Kind::kDir) return Error(EISDIR);
+  RemoveEntry(found->parent, found->name);
+  DropLink(*found->node);
+  return Ok();
+}
+
+// link(2): EPERM for a directory, EEXIST if `to` exists, ENOENT for a
+// missing `to` with a trailing slash. Symlinks are linked, not followed.
+Result<void> ReferenceModel::Link(std::string_view from, std::string_view to) {
+  auto src = Resolve(kCwdFd, from, /*follow_last=*/false);
+  if (!src.ok()) return Error(src.error());
+  if (!src->node) return Error(ENOENT);
+  if (node(*src->node).kind == Kind::kDir) return Error(EPERM);
+  auto dst = Resolve(kCwdFd, to, /*follow_last=*/false);
+  if (!dst.ok()) return Error(dst.error());
+  if (dst->node) return Error(EEXIST);
+  if (dst->trailing_slash) return Error(ENOENT);
+  AddEntry(dst->parent, dst->name, *src->node);
+  ++mutable_node(*src->node).links;
+  return Ok();
+}
+
+// symlink(2): [order] ENOENT for an empty target, EINVAL for a NUL in it,
+// ENAMETOOLONG for a target of PATH_MAX or more, then the lookup of `path`,
+// EEXIST, ENOENT with a trailing slash.
+Result<void> ReferenceModel::Symlink(std::string_view target, std::string_view path) {
+  if (target.empty()) return Error(ENOENT);
+  if (target.find('\0') != std::string_view::npos) return Error(EINVAL);
+  if (target.size() >= limits_.max_path_length) return Error(ENAMETOOLONG);
+  auto found = Resolve(kCwdFd, path, /*follow_last=*/false);
+  if (!found.ok()) return Error(found.error());
+  if (found->node) return Error(EEXIST);
+  if (found->trailing_slash) return Error(ENOENT);
+  const NodeId link = NewNode(Kind::kSymlink, 0777);
+  ModelNode& n = mutable_node(link);
+  n.data = std::string(target);
+  n.links = 1;
+  AddEntry(found->parent, found->name, link);
+  return Ok();
+}
+
+Result<std::string> ReferenceModel::Readlink(std::string_view path) {
+  auto found = Resolve(kCwdFd, path, /*follow_last=*/false);
+  if (!found.ok()) return Error(found.error());
+  if (!found->node) return Error(ENOENT);
+  const ModelNode& n = node(*found->node);
+  if (n.kind != Kind::kSymlink) return Error(EINVAL);
+  return n.data;
+}
+
+// rename(2) / renameat2(2). [order] EINVAL for unknown or conflicting
+// flags; lookup of `from` (ENOENT if missing), lookup of `to`; EBUSY when
+// either last component is ".", ".." or the root; RENAME_EXCHANGE with a
+// missing target ENOENT; a missing target with a trailing slash ENOTDIR
+// unless a directory moves; RENAME_NOREPLACE EEXIST; EINVAL for a directory
+// into its own subtree; the same file on both sides: success, nothing done
+// (POSIX); then ENOTDIR / EISDIR for a kind mismatch and ENOTEMPTY.
+Result<void> ReferenceModel::Rename(std::string_view from, std::string_view to, unsigned flags) {
+  constexpr unsigned kNoReplace = 1;
+  constexpr unsigned kExchange = 2;
+  if (flags & ~(kNoReplace | kExchange)) return Error(EINVAL);
+  if ((flags & kNoReplace) && (flags & kExchange)) return Error(EINVAL);
+  auto src = Resolve(kCwdFd, from, /*follow_last=*/false);
+  if (!src.ok()) return Error(src.error());
+  if (!src->node) return Error(ENOENT);
+  auto dst = Resolve(kCwdFd, to, /*follow_last=*/false);
+  if (!dst.ok()) return Error(dst.error());
+  auto special = [](const std::string& name) { return name.empty() || name == "." || name == ".."; };
+  if (special(src->name) || special(dst->name)) return Error(EBUSY);
+  const NodeId moving = *src->node;
+  const bool moving_dir = node(moving).kind == Kind::kDir;
+  if (!dst->node) {
+    if (flags & kExchange) return Error(ENOENT);
+    if (dst->trailing_slash && !moving_dir) return Error(ENOTDIR);
+  } else if (flags & kNoReplace) {
+    return Error(EEXIST);
+  }
+  if (moving_dir && Inside(dst->parent, moving)) return Error(EINVAL);
+  if ((flags & kExchange) && node(*dst->node).kind == Kind::kDir && Inside(src->parent, *dst->node)) {
+    return Error(EINVAL);
+  }
+  if (dst->node == moving) return Ok();
+  if (dst->node && !(flags & kExchange)) {
+    const ModelNode& replaced = node(*dst->node);
+    const bool replaced_dir = replaced.kind == Kind::kDir;
+    if (moving_dir && !replaced_dir) return Error(ENOTDIR);
+    if (!moving_dir && replaced_dir) return Error(EISDIR);
+    if (replaced_dir && !replaced.children.empty()) return Error(ENOTEMPTY);
+  }
+  if (flags & kExchange) {
+    const NodeId other = *dst->node;
+    AddEntry(src->parent, src->name, other);
+    AddEntry(dst->parent, dst->name, moving);
+    return Ok();
+  }
+  if (dst->node) {
+    const NodeId replaced = *dst->node;
+    RemoveEntry(dst->parent, dst->name);
+    DropLink(replaced);
+  }
+  RemoveEntry(src->parent, src->name);
+  AddEntry(dst->parent, dst->name, moving);
+  return Ok();
+}
+
+// ---- Attributes and directories ----
+
+namespace {
+ModelStat StatOf(const ModelNode& n) {
+  ModelStat st;
+  st.node = n.id;
+  st.kind = n.kind;
+  st.perm = n.perm;
+  switch (n.kind) {
+    case Kind::kFile:
+      st.size = n.data.size();
+      st.nlink = n.links;
+      if (n.pages_known) st.pages = n.pages.size();
+      break;
+    case Kind::kSymlink:
+      st.size = n.data.size();
+      st.nlink = n.links;
+      st.pages = 0;
+      break;
+    case Kind::kDir:
+      st.pages = 0;
+      break;
+  }
+  return st;
+}
+}  // namespace
+
+Result<ModelStat> ReferenceModel::Stat(std::string_view path, bool follow) {
+  auto found = Resolve(kCwdFd, path, follow);
+  if (!found.ok()) return Error(found.error());
+  if (!found->node) return Error(ENOENT);
+  ModelStat st = StatOf(node(*found->node));
+  if (st.kind == Kind::kDir) {
+    // A directory has a link from its parent, from its own "." and from the
+    // ".." of each subdirectory; a removed one has none.
+    const ModelNode& d = node(*found->node);
+    st.nlink = d.removed ? 0 : 2;
+    if (!d.removed) {
+      for (const auto& [name, child] : d.children) st.nlink += node(child).kind == Kind::kDir;
+    }
+  }
+  return st;
+}
+
+Result<ModelStat> ReferenceModel::Fstat(int fd) {
+  auto got = GetOfd(fd);
+  if (!got.ok()) return Error(EBADF);
+  ModelStat st = StatOf(node((*got)->node));
+  if (st.kind == Kind::kDir) {
+    const ModelNode& d = node((*got)->node);
+    st.nlink = d.removed ? 0 : 2;
+    if (!d.removed) {
+      for (const auto& [name, child] : d.children) st.nlink += node(child).kind == Kind::kDir;
+    }
+  }
+  return st;
+}
+
+// readdir(3): "." and ".." first, then the names in byte order (the VFS's
+// documented order). A name added after the position is seen if it sorts
+// after the last name returned; a removed directory lists nothing.
+Result<std::vector<ModelDirEntry>> ReferenceModel::ReadDir(int fd, size_t max) {
+  auto got = GetOfd(fd);
+  if (!got.ok() || (*got)->is_path()) return Error(EBADF);
+  ModelOfd& ofd = **got;
+  const ModelNode& d = node(ofd.node);
+  if (d.kind != Kind::kDir) return Error(ENOTDIR);
+  std::vector<ModelDirEntry> out;
+  if (d.removed) return out;
+  while (out.size() < max) {
+    if (ofd.dir_stage == 0) {
+      out.push_back({d.id, "."});
+      ofd.dir_stage = 1;
+    } else if (ofd.dir_stage == 1) {
+      out.push_back({d.parent, ".."});
+      ofd.dir_stage = 2;
+      ofd.dir_last.clear();
+    } else {
+      auto it = ofd.dir_last.empty() ? d.children.begin() : d.children.upper_bound(ofd.dir_last);
+      if (it == d.children.end()) break;
+      out.push_back({it->second, it->first});
+      ofd.dir_last = it->first;
+    }
+  }
+  return out;
+}
+
+// ---- Durability ----
+
+// fsync(2) / fdatasync(2), E1: EBADF for a bad or O_PATH descriptor; any
+// other descriptor, read-only or a directory, is accepted (Linux). D1/D2:
+// the whole content is durable afterwards; D3: for a directory its entries.
+Result<void> ReferenceModel::Fsync(int fd) {
+  auto got = GetOfd(fd);
+  if (!got.ok() || (*got)->is_path()) return Error(EBADF);
+  MarkSynced(mutable_node((*got)->node));
+  return Ok();
+}
+
+// E2 (Linux >= 5.2): EBADF first, then EINVAL for flags outside 7, a
+// negative offset, or an end that wraps or falls before the offset. D5: no
+// durability credit (no metadata, no cache flush).
+Result<void> ReferenceModel::SyncFileRange(int fd, int64_t offset, int64_t nbytes, unsigned flags) {
+  auto got = GetOfd(fd);
+  if (!got.ok() || (*got)->is_path()) return Error(EBADF);
+  if (flags & ~7u) return Error(EINVAL);
+  const int64_t end = static_cast<int64_t>(static_cast<uint64_t>(offset) + static_cast<uint64_t>(nbytes));
+  if (offset < 0 || end < 0 || end < offset) return Error(EINVAL);
+  return Ok();
+}
+
+// E5: EBADF for a bad descriptor or one not open for writing; EINVAL for a
+// `how` without O_DSYNC / O_SYNC / O_NOCACHE or with other bits, a negative
+// start or length or an overflowing end, or a file that is not regular.
+// D6: length 0 covers the whole file, so the whole content is durable.
+Result<void> ReferenceModel::FsyncRange(int fd, int how, int64_t start, int64_t length) {
+  auto got = GetOfd(fd);
+  if (!got.ok() || (*got)->is_path() || !(*got)->writable()) return Error(EBADF);
+  constexpr int kKnown = kFsyncRangeDataSync | kFsyncRangeFileSync | kFsyncRangeNoCache;
+  if ((how & ~kKnown) != 0 || (how & kKnown) == 0) return Error(EINVAL);
+  int64_t end = 0;
+  if (start < 0 || length < 0 || __builtin_add_overflow(start, length, &end)) return Error(EINVAL);
+  ModelNode& n = mutable_node((*got)->node);
+  if (n.kind != Kind::kFile) return Error(EINVAL);
+  if (length == 0) MarkSynced(n);
+  return Ok();
+}
+
+// E7 (Wasmer): badf 8, then isdir 31 for a directory; every right is held
+// (the fuzzer never narrows them). D7: as fsync / fdatasync.
+int ReferenceModel::FdSync(int fd, bool datasync) {
+  auto got = GetOfd(fd);
+  if (!got.ok() || (*got)->is_path()) return 8;
+  ModelNode& n = mutable_node((*got)->node);
+  if (n.kind == Kind::kDir) return 31;
+  MarkSynced(n);
+  return 0;
+}
+
+Result<void> ReferenceModel::Syncfs(int fd) {
+  auto got = GetOfd(fd);
+  if (!got.ok() || (*got)->is_path()) return Error(EBADF);
+  Sync();
+  return Ok();
+}
+
+void ReferenceModel::Sync() {
+  for (auto& n : nodes_) MarkSynced(*n);
+}
+
+}  // namespace vfs::fuzz

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer target with clang under ASan and UBSan (in
+# build-fuzz) and runs it for FUZZ_SECONDS (default 60) with a fixed seed
+# over fuzz/corpus, then prints the number of executions. New interesting
+# inputs go to build-fuzz/corpus (fuzz/corpus stays as committed); a
+# mismatch or sanitizer finding is saved as build-fuzz/crash-<sha1> and
+# fails the script. Extra arguments go to the fuzzer:
+#   FUZZ_SECONDS=3600 scripts/fuzz.sh -runs=1000000
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh clang libclang-rt-dev
+dir=build-fuzz
+launcher=()
+if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
+cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang "${launcher[@]}" \
+  -DVFS_SANITIZE=address,undefined -DVFS_FUZZ=ON \
+  -DVFS_BUILD_TESTS=OFF -DVFS_BUILD_BENCH=OFF >/dev/null
+cmake --build "$dir" --target vfs_fuzzer
+mkdir -p "$dir/corpus"
+seconds=${FUZZ_SECONDS:-60}
+log="$dir/fuzz.log"
+echo "fuzzing for ${seconds}s (seed ${FUZZ_SEED:-1}); log in $log"
+status=0
+# -max_len bounds a program at a few hundred calls; -jobs/-workers 1: the
+# fuzzer is one process (raise with FUZZ_ARGS on a bigger machine).
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  "$dir/fuzz/vfs_fuzzer" "$dir/corpus" fuzz/corpus \
+  -seed="${FUZZ_SEED:-1}" -max_total_time="$seconds" -max_len=2048 -timeout=20 \
+  -artifact_prefix="$dir/" -print_final_stats=1 ${FUZZ_ARGS:-} "$@" >"$log" 2>&1 || status=$?
+tail -n 25 "$log"
+runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+echo "executions: ${runs:-unknown}"
+if [ "$status" -ne 0 ]; then
+  echo "the fuzzer found a problem (exit $status); see $log and $dir/crash-*" >&2
+  exit "$status"
+fi

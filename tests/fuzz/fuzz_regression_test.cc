@@ -1,0 +1,167 @@
+// The fuzzer's inputs replayed in the normal build (gcc or clang, no
+// libFuzzer): every saved regression and every corpus seed must run through
+// the driver without a mismatch. Also tests of the reference model itself,
+// and that the checker does report a wrong result.
+#include <fcntl.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "fuzz/fuzz_driver.h"
+#include "fuzz/reference_model.h"
+#include "gtest/gtest.h"
+
+namespace vfs::fuzz {
+namespace {
+
+std::vector<uint8_t> Bytes(std::initializer_list<int> bytes) {
+  std::vector<uint8_t> out;
+  for (int b : bytes) out.push_back(static_cast<uint8_t>(b));
+  return out;
+}
+
+void ReplayDirectory(const std::string& dir, size_t* count) {
+  for (const std::string& path : ListInputs(dir)) {
+    std::vector<uint8_t> input;
+    ASSERT_TRUE(ReadInput(path, &input)) << path;
+    DriverOptions options;
+    options.trace = true;
+    RunOutcome outcome = RunInput(input.data(), input.size(), options);
+    EXPECT_FALSE(outcome.mismatch) << path << "\n" << outcome.report;
+    ++*count;
+  }
+}
+
+TEST(FuzzRegression, EverySavedRegressionReplaysWithoutMismatch) {
+  size_t count = 0;
+  ReplayDirectory(VFS_SOURCE_DIR "/fuzz/regressions", &count);
+  std::printf("replayed %zu regressions\n", count);
+}
+
+TEST(FuzzRegression, EveryCorpusSeedReplaysWithoutMismatch) {
+  size_t count = 0;
+  ReplayDirectory(VFS_SOURCE_DIR "/fuzz/corpus", &count);
+  EXPECT_GT(count, 0u) << "no seeds in fuzz/corpus";
+}
+
+// A small program: create "/a" holding bytes, then read it back through a
+// new descriptor; op bytes follow Driver::Step.
+std::vector<uint8_t> CreateAndReadProgram() {
+  return Bytes({
+      29, 5, 0, 20, 0x41,        // create "/a" with 20 bytes (the default op)
+      0, 5, 0, 2, 0, 0xa4, 0x01,  // open("/a", O_RDWR, 0644)
+      4, 0, 100,                  // read(fd 0, 100)
+  });
+}
+
+TEST(FuzzChecker, ACleanProgramHasNoMismatch) {
+  std::vector<uint8_t> program = CreateAndReadProgram();
+  DriverOptions options;
+  options.trace = true;
+  RunOutcome outcome = RunInput(program.data(), program.size(), options);
+  EXPECT_FALSE(outcome.mismatch) << outcome.report;
+  EXPECT_EQ(outcome.calls, 3u);
+  // The read returned the 20 bytes: every call succeeded.
+  EXPECT_EQ(outcome.trace,
+            "#0 create \"/a\" with <20 bytes> = ok = ok = ok\n"
+            "#1 openat(-100, \"/a\", 0x2, 644) = ok\n"
+            "#2 read(0, 100) = ok\n"
+            "#3 (end: close every descriptor, compare the trees) = ok\n");
+}
+
+TEST(FuzzChecker, AWrongVfsResultIsReportedAsAMismatch) {
+  std::vector<uint8_t> program = CreateAndReadProgram();
+  for (int64_t call = 0; call < 3; ++call) {
+    DriverOptions options;
+    options.trace = true;
+    options.tamper_call = call;
+    RunOutcome outcome = RunInput(program.data(), program.size(), options);
+    EXPECT_TRUE(outcome.mismatch) << "tampering with call " << call << " went unnoticed";
+    EXPECT_NE(outcome.report.find("mismatch at call #" + std::to_string(call)), std::string::npos)
+        << outcome.report;
+  }
+}
+
+TEST(FuzzChecker, RandomProgramsWithFixedSeedsAgree) {
+  // Deterministic pseudo-random inputs (seed printed), so the checker runs
+  // crash checks and odd arguments in the normal test suite too.
+  uint64_t state = 0x5eed;
+  std::printf("seed %#llx\n", static_cast<unsigned long long>(state));
+  size_t crashes = 0;
+  for (int i = 0; i < 300; ++i) {
+    std::vector<uint8_t> input(64 + i % 400);
+    for (uint8_t& b : input) {
+      state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+      b = static_cast<uint8_t>(state >> 56);
+    }
+    DriverOptions options;
+    options.trace = true;
+    RunOutcome outcome = RunInput(input.data(), input.size(), options);
+    ASSERT_FALSE(outcome.mismatch) << "input " << i << "\n" << outcome.report;
+    crashes += outcome.crashes;
+  }
+  EXPECT_GT(crashes, 0u) << "no input exercised a crash";
+}
+
+// ---- The reference model on its own ----
+
+TEST(ReferenceModel, OpenReturnsTheLowestFreeDescriptor) {
+  ReferenceModel model(ReferenceModel::Limits{});
+  EXPECT_EQ(*model.Open("/a", O_CREAT | O_RDWR, 0644), 0);
+  EXPECT_EQ(*model.Open("/a", O_RDONLY, 0), 1);
+  ASSERT_TRUE(model.Close(0).ok());
+  EXPECT_EQ(*model.Open("/a", O_RDONLY, 0), 0);
+  EXPECT_EQ(model.Close(7).error(), EBADF);
+}
+
+TEST(ReferenceModel, WritePastTheEndLeavesAZeroFilledHole) {
+  ReferenceModel model(ReferenceModel::Limits{});
+  const int fd = *model.Open("/f", O_CREAT | O_RDWR, 0600);
+  ASSERT_EQ(*model.Pwrite(fd, "xy", 5), 2u);
+  EXPECT_EQ(*model.Pread(fd, 100, 0), std::string("\0\0\0\0\0xy", 7));
+  EXPECT_EQ(model.Pread(fd, 1, -1).error(), EINVAL);
+}
+
+TEST(ReferenceModel, SymlinkLoopIsEloopAndDanglingLinkIsEnoent) {
+  ReferenceModel model(ReferenceModel::Limits{});
+  ASSERT_TRUE(model.Symlink("l", "/l").ok());
+  EXPECT_EQ(model.Stat("/l", /*follow=*/true).error(), ELOOP);
+  EXPECT_TRUE(model.Stat("/l", /*follow=*/false).ok());
+  ASSERT_TRUE(model.Symlink("/nowhere", "/d").ok());
+  EXPECT_EQ(model.Stat("/d", true).error(), ENOENT);
+}
+
+TEST(ReferenceModel, RenameOfADirectoryIntoItselfIsEinval) {
+  ReferenceModel model(ReferenceModel::Limits{});
+  ASSERT_TRUE(model.Mkdir("/a", 0755).ok());
+  ASSERT_TRUE(model.Mkdir("/a/b", 0755).ok());
+  EXPECT_EQ(model.Rename("/a", "/a/b/c", 0).error(), EINVAL);
+  EXPECT_EQ(model.Rmdir("/a").error(), ENOTEMPTY);
+  EXPECT_TRUE(model.Rename("/a/b", "/c", 0).ok());
+  EXPECT_TRUE(model.Rmdir("/a").ok());
+}
+
+TEST(ReferenceModel, OnlyAFsyncedDirectoryHasDurableEntries) {
+  ReferenceModel model(ReferenceModel::Limits{});
+  const int fd = *model.Open("/f", O_CREAT | O_WRONLY, 0644);
+  ASSERT_TRUE(model.Fsync(fd).ok());  // the file, not its name (D3)
+  const ModelNode& root = model.node(model.root());
+  EXPECT_TRUE(root.durable_children.empty());
+  EXPECT_TRUE(root.changed_names.count("f"));
+  const int dir = *model.Open("/", O_RDONLY | O_DIRECTORY, 0);
+  ASSERT_TRUE(model.Fsync(dir).ok());
+  EXPECT_EQ(root.durable_children.count("f"), 1u);
+  EXPECT_TRUE(root.changed_names.empty());
+}
+
+TEST(ReferenceModel, PathLimitsGiveEnametoolong) {
+  ReferenceModel model(ReferenceModel::Limits{});
+  EXPECT_EQ(model.Mkdir("/" + std::string(17, 'n'), 0755).error(), ENAMETOOLONG);
+  EXPECT_EQ(model.Mkdir("/" + std::string(70, 'n'), 0755).error(), ENAMETOOLONG);
+  EXPECT_EQ(model.Mkdir(std::string("/a\0b", 4), 0755).error(), EINVAL);
+  EXPECT_EQ(model.Mkdir("", 0755).error(), ENOENT);
+}
+
+}  // namespace
+}  // namespace vfs::fuzz
