@@ -221,6 +221,8 @@ struct CrashExplorer::Exploration {
   mutable MemoryImage base;
   mutable std::vector<const RecordedRequest*> base_requests;
   mutable uint64_t base_event = ~uint64_t{0};
+  mutable Acks acks_before;
+  mutable uint64_t acks_before_event = ~uint64_t{0};
 
   Result<void> Record(const Workload& workload) {
     auto memory = NewMemoryStore({.volatile_cache = options.volatile_cache});
@@ -562,11 +564,15 @@ struct CrashExplorer::Exploration {
                     const Checker& checker) const {
     auto fs = Build(p, profile, choice);
     if (!fs.ok()) return absl::StrCat("the crash state does not mount: ", std::strerror(fs.error()));
-    Acks before;
-    for (const Ack& a : acks) {
-      if (a.event <= p.event) before.push_back(a);
+    // The acks before the point, gathered once for all its states.
+    if (p.event != acks_before_event) {
+      acks_before.clear();
+      for (const Ack& a : acks) {
+        if (a.event <= p.event) acks_before.push_back(a);
+      }
+      acks_before_event = p.event;
     }
-    std::string verdict = checker(**fs, before);
+    std::string verdict = checker(**fs, acks_before);
     (*fs)->Crash();  // nothing to write back: the state is thrown away
     return verdict;
   }
