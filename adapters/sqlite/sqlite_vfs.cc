@@ -86,6 +86,7 @@ struct SqliteVfs {
   sqlite3_vfs base{};  // base.pAppData points back here
   std::string name;
   Filesystem* fs = nullptr;
+  bool sync_directory_of_new_journals = true;
   std::atomic<int> open_files{0};
   Mutex random_mu;
   uint64_t random_state ABSL_GUARDED_BY(random_mu) = 0;
@@ -517,7 +518,7 @@ int VfsOpen(sqlite3_vfs* sqlite_vfs, const char* name, sqlite3_file* file, int f
   f->fd = *fd;
   f->path = std::move(path);
   f->ino = st->ino;
-  f->dir_sync_pending = (flags & SQLITE_OPEN_CREATE) &&
+  f->dir_sync_pending = vfs->sync_directory_of_new_journals && (flags & SQLITE_OPEN_CREATE) &&
                         (type == SQLITE_OPEN_MAIN_JOURNAL || type == SQLITE_OPEN_SUPER_JOURNAL ||
                          type == SQLITE_OPEN_WAL);
   {
@@ -650,6 +651,7 @@ int RegisterSqliteVfs(const char* name, Filesystem* fs, bool make_default, Sqlit
   auto vfs = std::make_unique<SqliteVfs>();
   vfs->name = name;
   vfs->fs = fs;
+  vfs->sync_directory_of_new_journals = options.sync_directory_of_new_journals;
   {
     MutexLock random(&vfs->random_mu);
     vfs->random_state = options.random_seed != 0

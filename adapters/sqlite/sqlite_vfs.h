@@ -42,6 +42,12 @@ struct SqliteVfsOptions {
   // crash explorer needs to replay a state by name. SQLite draws its
   // randomness only from the default VFS (see docs/sqlite.md).
   uint64_t random_seed = 0;
+  // Fsync the directory at the first sync of a rollback journal or WAL that
+  // an open created, as SQLite's unix VFS does (docs/sqlite.md). Only a
+  // test that shows why it is needed turns it off: without it a crash can
+  // drop the journal's name while the database pages it protects are
+  // already overwritten, and the database is left with half a transaction.
+  bool sync_directory_of_new_journals = true;
 };
 
 // Registers a SQLite VFS named `name` whose files live in `fs`, as the
