@@ -324,35 +324,52 @@ struct CrashExplorer::Exploration {
     base_event = p.event;
   }
 
+  // Which sectors of a torn page are new: choice bits [first, first +
+  // count). count == 0 means the whole request is kept.
+  struct Sectors {
+    const std::vector<bool>* choice = nullptr;
+    size_t first = 0;
+    size_t count = 0;
+    bool torn() const { return count != 0; }
+    bool written(size_t s) const { return (*choice)[first + s]; }
+  };
+
   // Calls keep(request, sectors) for each pending request `choice` keeps, in
-  // submission order; `sectors` is empty for a whole request, else which
-  // sectors of a torn page (weakest) are new.
+  // submission order.
   template <typename Keep>
   void ForEachKept(const Point& p, CrashProfile profile, const std::vector<bool>& choice, Keep keep) const {
     size_t bit = 0;
-    std::vector<bool> mask;
+    const size_t n = sectors();
     for (const RecordedRequest* r : p.pending) {
       if (profile == CrashProfile::kStrict) {
-        keep(*r, std::vector<bool>{});
+        keep(*r, Sectors{});
       } else if (profile == CrashProfile::kWeakest && IsPage(r->request)) {
-        mask.assign(choice.begin() + bit, choice.begin() + bit + sectors());
-        bit += sectors();
-        const bool any = std::find(mask.begin(), mask.end(), true) != mask.end();
-        const bool all = std::find(mask.begin(), mask.end(), false) == mask.end();
-        if (any) keep(*r, all ? std::vector<bool>{} : mask);
+        size_t set = 0;
+        for (size_t s = 0; s < n; ++s) set += choice[bit + s];
+        if (set == n) keep(*r, Sectors{});
+        else if (set > 0) keep(*r, Sectors{&choice, bit, n});
+        bit += n;
       } else if (choice[bit++]) {
-        keep(*r, std::vector<bool>{});
+        keep(*r, Sectors{});
       }
     }
   }
 
   // The page a torn write leaves: the sectors written from `page`, the
-  // others as `old` held them (zeros if it held nothing).
-  PageRef Torn(const PutPage& page, const PageRef& old, const std::vector<bool>& sectors_written) const {
-    PageRef torn = old ? PageBuffer::Copy(*old) : PageBuffer::Allocate(page.data->size());
-    const uint32_t sector = page.data->size() / sectors();
-    for (size_t s = 0; s < sectors_written.size(); ++s) {
-      if (sectors_written[s]) std::memcpy(torn->data() + s * sector, page.data->data() + s * sector, sector);
+  // others as `old` held them (zeros if it held nothing). Each sector is
+  // copied once, from whichever side it comes.
+  PageRef Torn(const PutPage& page, const PageRef& old, const Sectors& sectors_written) const {
+    const uint32_t size = page.data->size();
+    const uint32_t sector = size / sectors();
+    PageRef torn = PageBuffer::Copy(*page.data);
+    for (size_t s = 0; s < sectors_written.count; ++s) {
+      if (sectors_written.written(s)) continue;
+      char* to = torn->data() + s * sector;
+      if (old) {
+        std::memcpy(to, old->data() + s * sector, sector);
+      } else {
+        std::memset(to, 0, sector);
+      }
     }
     return torn;
   }
@@ -362,8 +379,8 @@ struct CrashExplorer::Exploration {
                                                    const std::vector<bool>& choice) const {
     AdvanceBase(p);
     MemoryImage image = base;  // shares the pages; a kept write copies only its inode's
-    ForEachKept(p, profile, choice, [&](const RecordedRequest& r, const std::vector<bool>& torn) {
-      if (torn.empty()) {
+    ForEachKept(p, profile, choice, [&](const RecordedRequest& r, const Sectors& torn) {
+      if (!torn.torn()) {
         image.Apply(r.request);
         return;
       }
@@ -520,11 +537,11 @@ struct CrashExplorer::Exploration {
                                                     const std::vector<bool>& choice) const {
     struct Kept {
       const RecordedRequest* r;
-      std::vector<bool> sectors;  // weakest pages: which sectors are new
+      Sectors sectors;  // weakest pages: which sectors are new
     };
     std::vector<Kept> kept;
     for (const RecordedRequest* r : p.durable) kept.push_back({r, {}});
-    ForEachKept(p, profile, choice, [&](const RecordedRequest& r, const std::vector<bool>& torn) {
+    ForEachKept(p, profile, choice, [&](const RecordedRequest& r, const Sectors& torn) {
       kept.push_back({&r, torn});
     });
     std::sort(kept.begin(), kept.end(), [](const Kept& a, const Kept& b) { return a.r->index < b.r->index; });
@@ -539,7 +556,7 @@ struct CrashExplorer::Exploration {
       return store->Wait(*ticket);
     };
     for (const Kept& k : kept) {
-      if (k.sectors.empty()) {
+      if (!k.sectors.torn()) {
         batch.push_back(k.r->request);
         continue;
       }
