@@ -255,7 +255,8 @@ int FileWrite(sqlite3_file* file, const void* buf, int amount, sqlite3_int64 off
     auto n = f->fs->Pwrite(f->fd, in + done, amount - done, offset + static_cast<int64_t>(done));
     if (!n.ok()) {
       const int err = n.error();
-      return Fail(err, err == ENOSPC || err == EDQUOT || err == EFBIG ? SQLITE_FULL : SQLITE_IOERR_WRITE);
+      return Fail(
+          err, err == ENOSPC || err == EDQUOT || err == EFBIG ? SQLITE_FULL : SQLITE_IOERR_WRITE);
     }
     done += *n;
   }
@@ -469,7 +470,8 @@ int FileShmUnmap(sqlite3_file* file, int delete_flag) {
 
 // ---- sqlite3_vfs methods ----
 
-int VfsOpen(sqlite3_vfs* sqlite_vfs, const char* name, sqlite3_file* file, int flags, int* out_flags) {
+int VfsOpen(sqlite3_vfs* sqlite_vfs, const char* name, sqlite3_file* file, int flags,
+            int* out_flags) {
   SqliteVfs* vfs = AsVfs(sqlite_vfs);
   Filesystem& fs = *vfs->fs;
   file->pMethods = nullptr;  // SQLite calls xClose only if the open succeeded
@@ -639,11 +641,13 @@ int VfsGetLastError(sqlite3_vfs*, int size, char* out) {
 // ---- Registry ----
 
 Mutex g_registry_mu;
-absl::flat_hash_map<std::string, std::unique_ptr<SqliteVfs>> g_registry ABSL_GUARDED_BY(g_registry_mu);
+absl::flat_hash_map<std::string, std::unique_ptr<SqliteVfs>> g_registry
+    ABSL_GUARDED_BY(g_registry_mu);
 
 }  // namespace
 
-int RegisterSqliteVfs(const char* name, Filesystem* fs, bool make_default, SqliteVfsOptions options) {
+int RegisterSqliteVfs(const char* name, Filesystem* fs, bool make_default,
+                      SqliteVfsOptions options) {
   if (name == nullptr || *name == '\0' || fs == nullptr) return EINVAL;
   if (sqlite3_initialize() != SQLITE_OK) return ENOMEM;
   MutexLock lock(&g_registry_mu);

@@ -38,9 +38,9 @@ constexpr int kPayloadBytes = 900;  // three rows a transaction span a page
 
 // What SQLite promises for a configuration (see the file comment).
 enum class Promise {
-  kEveryCommit,      // every acknowledged commit survives
-  kAllButTheLast,    // the last acknowledged commit may roll back
-  kUpToCheckpoint,   // commits up to the last completed checkpoint survive
+  kEveryCommit,     // every acknowledged commit survives
+  kAllButTheLast,   // the last acknowledged commit may roll back
+  kUpToCheckpoint,  // commits up to the last completed checkpoint survive
 };
 
 struct Config {
@@ -57,7 +57,8 @@ struct Config {
 
 std::string Name(const Config& c) {
   std::string name = std::string(c.journal_mode) + "_" + c.synchronous;
-  if (c.promise == Promise::kEveryCommit && c.expect_violations && std::string(c.synchronous) != "OFF") {
+  if (c.promise == Promise::kEveryCommit && c.expect_violations &&
+      std::string(c.synchronous) != "OFF") {
     name += "_EveryCommit";
   }
   return name;
@@ -86,7 +87,8 @@ Workload SqliteWorkload(const Config& config, bool sync_directory_of_new_journal
       std::transform(mode.begin(), mode.end(), mode.begin(), ::toupper);
       ASSERT_EQ(mode, config.journal_mode);
       ASSERT_EQ(db.Exec(std::string("PRAGMA synchronous=") + config.synchronous), SQLITE_OK);
-      if (wal) ASSERT_EQ(db.Exec("PRAGMA wal_autocheckpoint=0"), SQLITE_OK);  // checkpoints are explicit
+      if (wal)
+        ASSERT_EQ(db.Exec("PRAGMA wal_autocheckpoint=0"), SQLITE_OK);  // checkpoints are explicit
       ASSERT_EQ(db.Exec("CREATE TABLE tx(id INTEGER PRIMARY KEY); "
                         "CREATE TABLE rows(tx INTEGER, i INTEGER, payload TEXT)"),
                 SQLITE_OK);
@@ -95,10 +97,12 @@ Workload SqliteWorkload(const Config& config, bool sync_directory_of_new_journal
       for (int k = 1; k <= kTransactions; ++k) {
         std::string sql = "BEGIN; INSERT INTO tx VALUES(" + std::to_string(k) + ");";
         for (int i = 0; i < kRowsPerTransaction; ++i) {
-          sql += "INSERT INTO rows VALUES(" + std::to_string(k) + "," + std::to_string(i) + ", printf('%." +
-                 std::to_string(kPayloadBytes) + "c', '" + static_cast<char>('a' + k) + "'));";
+          sql += "INSERT INTO rows VALUES(" + std::to_string(k) + "," + std::to_string(i) +
+                 ", printf('%." + std::to_string(kPayloadBytes) + "c', '" +
+                 static_cast<char>('a' + k) + "'));";
         }
-        sql += "UPDATE rows SET payload = upper(payload) WHERE tx = " + std::to_string(k - 1) + "; COMMIT;";
+        sql += "UPDATE rows SET payload = upper(payload) WHERE tx = " + std::to_string(k - 1) +
+               "; COMMIT;";
         ASSERT_EQ(db.Exec(sql), SQLITE_OK) << db.last_error();
         ctx.Ack("commit", std::to_string(k));
         ctx.Mark();
@@ -138,7 +142,8 @@ std::string CheckDatabase(Filesystem& fs, const Acks& acks, Promise promise) {
   const int required = RequiredCommits(promise, acks);
   const std::string need = "commits 0.." + std::to_string(required) + " required";
   if (!fs.Stat("/app.db").ok()) return required < 0 ? "" : "the database is missing; " + need;
-  if (RegisterSqliteVfs(kCheckVfs, &fs, /*make_default=*/false) != 0) return "cannot register the VFS";
+  if (RegisterSqliteVfs(kCheckVfs, &fs, /*make_default=*/false) != 0)
+    return "cannot register the VFS";
   std::string verdict;
   {
     Db db;
@@ -163,12 +168,14 @@ std::string CheckDatabase(Filesystem& fs, const Acks& acks, Promise promise) {
           const char expected = k < highest ? static_cast<char>(letter - 'a' + 'A') : letter;
           const std::string where = " FROM rows WHERE tx = " + std::to_string(k);
           if (db.Int("SELECT count(*)" + where) != kRowsPerTransaction ||
-              db.Int("SELECT count(*)" + where + " AND payload = printf('%." + std::to_string(kPayloadBytes) +
-                     "c', '" + expected + "')") != kRowsPerTransaction) {
+              db.Int("SELECT count(*)" + where + " AND payload = printf('%." +
+                     std::to_string(kPayloadBytes) + "c', '" + expected + "')") !=
+                  kRowsPerTransaction) {
             verdict = "transaction " + std::to_string(k) + " is not whole";
           }
         }
-        if (verdict.empty() && db.Int("SELECT count(*) FROM rows WHERE tx > " + std::to_string(highest)) != 0) {
+        if (verdict.empty() &&
+            db.Int("SELECT count(*) FROM rows WHERE tx > " + std::to_string(highest)) != 0) {
           verdict = "rows of an uncommitted transaction";
         }
       }
@@ -197,15 +204,17 @@ TEST_P(SqliteCrashTest, RecoveredDatabaseKeepsSqlitesPromise) {
   };
   auto report = explorer.Run(workload, checker);
   ASSERT_TRUE(report.ok()) << strerror(report.error());
-  std::printf("sqlite crash %s: profile ordered, seed %llu, %s, %llu crash points (%llu exhaustive, %llu sampled), "
-              "%llu states checked, %zu distinct violation(s)\n",
-              Name(config).c_str(), static_cast<unsigned long long>(options.seed),
-              config.points == CrashPoints::kStoreRequest ? "a point after every store request"
-                                                          : "a point after every commit",
-              static_cast<unsigned long long>(report->points),
-              static_cast<unsigned long long>(report->exhaustive_points),
-              static_cast<unsigned long long>(report->sampled_points),
-              static_cast<unsigned long long>(report->states), report->failures.size());
+  std::printf(
+      "sqlite crash %s: profile ordered, seed %llu, %s, %llu crash points (%llu exhaustive, %llu "
+      "sampled), "
+      "%llu states checked, %zu distinct violation(s)\n",
+      Name(config).c_str(), static_cast<unsigned long long>(options.seed),
+      config.points == CrashPoints::kStoreRequest ? "a point after every store request"
+                                                  : "a point after every commit",
+      static_cast<unsigned long long>(report->points),
+      static_cast<unsigned long long>(report->exhaustive_points),
+      static_cast<unsigned long long>(report->sampled_points),
+      static_cast<unsigned long long>(report->states), report->failures.size());
   for (const CrashFailure& f : report->failures) {
     std::printf("  %s: %s\n", f.name.c_str(), f.message.c_str());
     for (size_t i = 0; i < f.lost.size() && i < f.advice.size(); ++i) {
@@ -254,13 +263,16 @@ TEST(SqliteWeakestProfileTest, FullSynchronousModesSurviveTornSectorsAndAnyOrder
       return CheckDatabase(fs, acks, config.promise);
     });
     ASSERT_TRUE(report.ok()) << strerror(report.error());
-    std::printf("sqlite crash %s: profile weakest (512-byte sectors), seed 1, %llu crash points (%llu exhaustive, "
-                "%llu sampled), %llu states checked, %zu distinct violation(s)\n",
-                Name(config).c_str(), static_cast<unsigned long long>(report->points),
-                static_cast<unsigned long long>(report->exhaustive_points),
-                static_cast<unsigned long long>(report->sampled_points),
-                static_cast<unsigned long long>(report->states), report->failures.size());
-    for (const CrashFailure& f : report->failures) std::printf("  %s: %s\n", f.name.c_str(), f.message.c_str());
+    std::printf(
+        "sqlite crash %s: profile weakest (512-byte sectors), seed 1, %llu crash points (%llu "
+        "exhaustive, "
+        "%llu sampled), %llu states checked, %zu distinct violation(s)\n",
+        Name(config).c_str(), static_cast<unsigned long long>(report->points),
+        static_cast<unsigned long long>(report->exhaustive_points),
+        static_cast<unsigned long long>(report->sampled_points),
+        static_cast<unsigned long long>(report->states), report->failures.size());
+    for (const CrashFailure& f : report->failures)
+      std::printf("  %s: %s\n", f.name.c_str(), f.message.c_str());
     EXPECT_TRUE(report->failures.empty()) << Name(config) << ": " << report->ToJson();
     EXPECT_GT(report->states, report->points);
   }
@@ -272,18 +284,22 @@ TEST(SqliteWeakestProfileTest, FullSynchronousModesSurviveTornSectorsAndAnyOrder
 // half a transaction: SQLite reports it malformed. (The commit before
 // made the database's own name durable: EXTRA syncs the directory when it
 // deletes the journal.)
-TEST(SqliteJournalDirectoryTest, WithoutTheDirectorySyncOfANewJournalTheExplorerFindsACorruptDatabase) {
+TEST(SqliteJournalDirectoryTest,
+     WithoutTheDirectorySyncOfANewJournalTheExplorerFindsACorruptDatabase) {
   const Config config{"DELETE", "EXTRA", Promise::kEveryCommit, true};
   CrashExplorerOptions options;
   options.seed = 1;
   options.max_failures = 2;
-  auto report = CrashExplorer(options).Run(
-      SqliteWorkload(config, /*sync_directory_of_new_journals=*/false),
-      [](Filesystem& fs, const Acks& acks) { return CheckDatabase(fs, acks, Promise::kEveryCommit); });
+  auto report =
+      CrashExplorer(options).Run(SqliteWorkload(config, /*sync_directory_of_new_journals=*/false),
+                                 [](Filesystem& fs, const Acks& acks) {
+                                   return CheckDatabase(fs, acks, Promise::kEveryCommit);
+                                 });
   ASSERT_TRUE(report.ok()) << strerror(report.error());
-  std::printf("sqlite crash DELETE_EXTRA without the journal's directory sync: %llu states checked, "
-              "%zu distinct violation(s)\n",
-              static_cast<unsigned long long>(report->states), report->failures.size());
+  std::printf(
+      "sqlite crash DELETE_EXTRA without the journal's directory sync: %llu states checked, "
+      "%zu distinct violation(s)\n",
+      static_cast<unsigned long long>(report->states), report->failures.size());
   bool corrupt = false;
   for (const CrashFailure& f : report->failures) {
     std::printf("  %s: %s\n", f.name.c_str(), f.message.c_str());

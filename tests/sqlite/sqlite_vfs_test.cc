@@ -20,8 +20,8 @@ constexpr char kVfs[] = "vfs-test";
 // A SELECT of the integers first..last (SQLite's library has no
 // generate_series).
 std::string Series(int first, int last) {
-  return "WITH RECURSIVE s(i) AS (SELECT " + std::to_string(first) + " UNION ALL SELECT i + 1 FROM s WHERE i < " +
-         std::to_string(last) + ") SELECT i FROM s";
+  return "WITH RECURSIVE s(i) AS (SELECT " + std::to_string(first) +
+         " UNION ALL SELECT i + 1 FROM s WHERE i < " + std::to_string(last) + ") SELECT i FROM s";
 }
 
 class SqliteVfsTest : public VfsTest {
@@ -71,7 +71,8 @@ TEST_P(JournalModeTest, CreateInsertSelectAndReopen) {
   {
     Db db;
     OpenApp(db);
-    ASSERT_EQ(db.Exec("CREATE TABLE kv(k INTEGER PRIMARY KEY, v TEXT)"), SQLITE_OK) << db.last_error();
+    ASSERT_EQ(db.Exec("CREATE TABLE kv(k INTEGER PRIMARY KEY, v TEXT)"), SQLITE_OK)
+        << db.last_error();
     ASSERT_EQ(db.Exec("BEGIN"), SQLITE_OK);
     for (int i = 0; i < 200; ++i) {
       ASSERT_EQ(db.Exec("INSERT INTO kv VALUES(" + std::to_string(i) + ", printf('%.500c', 'x'))"),
@@ -96,7 +97,8 @@ TEST_P(JournalModeTest, RollbackUndoesEveryChangeOfTheTransaction) {
   OpenApp(db);
   ASSERT_EQ(db.Exec("CREATE TABLE t(x); INSERT INTO t VALUES(1),(2),(3)"), SQLITE_OK);
   ASSERT_EQ(db.Exec("BEGIN; UPDATE t SET x = x * 100; DELETE FROM t WHERE x = 200; "
-                    "INSERT INTO t " + Series(10, 500)),
+                    "INSERT INTO t " +
+                    Series(10, 500)),
             SQLITE_OK)
       << db.last_error();
   EXPECT_EQ(db.Int("SELECT count(*) FROM t"), 2 + 491);
@@ -114,7 +116,8 @@ TEST_P(JournalModeTest, CommittedTransactionSurvivesAPowerCutWithSynchronousFull
             SQLITE_OK);
   ASSERT_EQ(db.Exec("CREATE TABLE t(x)"), SQLITE_OK);
   for (int i = 1; i <= 5; ++i) {
-    ASSERT_EQ(db.Exec("INSERT INTO t VALUES(" + std::to_string(i) + ")"), SQLITE_OK) << db.last_error();
+    ASSERT_EQ(db.Exec("INSERT INTO t VALUES(" + std::to_string(i) + ")"), SQLITE_OK)
+        << db.last_error();
   }
   CrashUnder({&db});
   OpenApp(db);
@@ -130,7 +133,8 @@ TEST_P(JournalModeTest, UncommittedTransactionIsGoneAfterAPowerCut) {
   // its commit (a small cache forces the spill in rollback modes).
   ASSERT_EQ(db.Exec("PRAGMA cache_size=2"), SQLITE_OK);
   ASSERT_EQ(db.Exec("BEGIN; UPDATE t SET x = 'changed'; "
-                    "INSERT INTO t SELECT printf('%.2000c', 'y') FROM (" + Series(1, 100) + ")"),
+                    "INSERT INTO t SELECT printf('%.2000c', 'y') FROM (" +
+                    Series(1, 100) + ")"),
             SQLITE_OK)
       << db.last_error();
   CrashUnder({&db});
@@ -178,7 +182,8 @@ TEST_F(SqliteVfsTest, DeleteModeWithFullLosesTheLastCommitToAPowerCutAndExtraKee
     SCOPED_TRACE(level);
     Db db;
     ASSERT_EQ(db.Open(std::string("/") + level + ".db", kVfs), SQLITE_OK);
-    ASSERT_EQ(db.Exec(std::string("PRAGMA journal_mode=DELETE; PRAGMA synchronous=") + level), SQLITE_OK);
+    ASSERT_EQ(db.Exec(std::string("PRAGMA journal_mode=DELETE; PRAGMA synchronous=") + level),
+              SQLITE_OK);
     ASSERT_EQ(db.Exec("CREATE TABLE t(x); INSERT INTO t VALUES('first')"), SQLITE_OK);
     ASSERT_EQ(db.Exec("UPDATE t SET x = 'second'"), SQLITE_OK);
     EXPECT_FALSE(Exists(std::string("/") + level + ".db-journal"));
@@ -192,7 +197,8 @@ TEST_F(SqliteVfsTest, DeleteModeWithFullLosesTheLastCommitToAPowerCutAndExtraKee
 TEST_F(SqliteVfsTest, SynchronousOffLeavesNothingDurable) {
   Db db;
   ASSERT_EQ(db.Open("/off.db", kVfs), SQLITE_OK);
-  ASSERT_EQ(db.Exec("PRAGMA synchronous=OFF; CREATE TABLE t(x); INSERT INTO t VALUES(1)"), SQLITE_OK);
+  ASSERT_EQ(db.Exec("PRAGMA synchronous=OFF; CREATE TABLE t(x); INSERT INTO t VALUES(1)"),
+            SQLITE_OK);
   CrashUnder({&db});
   EXPECT_FALSE(Exists("/off.db"));
 }
@@ -206,7 +212,8 @@ constexpr char kSpillingTempTable[] =
 TEST_F(SqliteVfsTest, TemporaryFilesAreUnlinkedAtOnceAndLeaveNoName) {
   Db db;
   ASSERT_EQ(db.Open("/tmp.db", kVfs), SQLITE_OK);
-  ASSERT_EQ(db.Exec(kSpillingTempTable + ("(" + Series(1, 300) + ")")), SQLITE_OK) << db.last_error();
+  ASSERT_EQ(db.Exec(kSpillingTempTable + ("(" + Series(1, 300) + ")")), SQLITE_OK)
+      << db.last_error();
   EXPECT_EQ(db.Int("SELECT count(*) FROM big"), 300);
   auto names = [this] {
     std::vector<std::string> out;
@@ -258,8 +265,8 @@ TEST_F(SqliteVfsTest, RelativePathResolvesAgainstTheFilesystemsWorkingDirectory)
   ASSERT_EQ(db.Exec("CREATE TABLE t(x)"), SQLITE_OK);
   EXPECT_TRUE(Exists("/data/rel.db"));
   sqlite3_stmt* stmt = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db.get(), "SELECT file FROM pragma_database_list WHERE name='main'", -1,
-                               &stmt, nullptr),
+  ASSERT_EQ(sqlite3_prepare_v2(db.get(), "SELECT file FROM pragma_database_list WHERE name='main'",
+                               -1, &stmt, nullptr),
             SQLITE_OK);
   ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
   EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "/data/rel.db");
@@ -346,7 +353,8 @@ TEST_F(SqliteVfsTest, WalIsRecoveredFromTheLogAfterAPowerCut) {
   Db db;
   ASSERT_EQ(db.Open("/walcrash.db", kVfs), SQLITE_OK);
   ASSERT_EQ(db.Text("PRAGMA journal_mode=WAL"), "wal");
-  ASSERT_EQ(db.Exec("PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0; CREATE TABLE t(x)"), SQLITE_OK);
+  ASSERT_EQ(db.Exec("PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0; CREATE TABLE t(x)"),
+            SQLITE_OK);
   for (int i = 1; i <= 20; ++i) {
     ASSERT_EQ(db.Exec("INSERT INTO t VALUES(" + std::to_string(i) + ")"), SQLITE_OK);
   }
@@ -379,9 +387,11 @@ TEST_F(SqliteVfsTest, ThreadsWritingWithABusyTimeoutLoseNoRow) {
       }
       sqlite3_busy_timeout(db.get(), 60'000);  // SQLite's own retry: xSleep between attempts
       for (int i = 0; i < kRows; ++i) {
-        const std::string sql = "INSERT INTO t VALUES(" + std::to_string(t) + "," + std::to_string(i) + ")";
+        const std::string sql =
+            "INSERT INTO t VALUES(" + std::to_string(t) + "," + std::to_string(i) + ")";
         if (db.Exec(sql) != SQLITE_OK) ++failures[t];
-        if (i % 10 == 0 && db.Int("SELECT count(*) FROM t WHERE thread = " + std::to_string(t)) != i + 1) {
+        if (i % 10 == 0 &&
+            db.Int("SELECT count(*) FROM t WHERE thread = " + std::to_string(t)) != i + 1) {
           ++failures[t];
         }
       }
@@ -438,7 +448,9 @@ TEST_F(SqliteVfsTest, TwoRegistrationsOnTwoFilesystemsAreIndependent) {
 
 TEST_F(SqliteVfsTest, FixedRandomSeedGivesSqliteTheSameRandomnessEveryTime) {
   auto draw = [this](uint64_t seed) {
-    EXPECT_EQ(RegisterSqliteVfs("vfs-random", fs_.get(), /*make_default=*/true, {.random_seed = seed}), 0);
+    EXPECT_EQ(
+        RegisterSqliteVfs("vfs-random", fs_.get(), /*make_default=*/true, {.random_seed = seed}),
+        0);
     // SQLite seeds its generator from the default VFS; reset it to reseed.
     sqlite3_test_control(SQLITE_TESTCTRL_PRNG_SEED, 0, nullptr);
     std::string bytes(32, '\0');
