@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds everything, and runs the whole test suite.
+# Installs what is missing, builds everything, and runs the whole test suite
+# (then, in CI or with FUZZ=1, a one-minute fuzz run: scripts/fuzz.sh).
 # With SANITIZE=address,undefined (or thread) it builds in build-<name> with
 # that sanitizer instead.
 set -euo pipefail
@@ -17,3 +18,9 @@ cmake -S . -B "$dir" -G Ninja "${args[@]}" >/dev/null
 cmake --build "$dir"
 jobs=$(nproc 2>/dev/null || echo 2)
 ctest --test-dir "$dir" --output-on-failure -j "$jobs"
+# The fuzzer, briefly (fuzz/README.md): in CI, or when FUZZ=1. It builds
+# its own clang ASan+UBSan tree in build-fuzz, then fuzzes for
+# FUZZ_SECONDS (default 60).
+if [ "${CI:-}" = "true" ] || [ "${FUZZ:-}" = "1" ]; then
+  scripts/fuzz.sh
+fi
