@@ -36,7 +36,9 @@ struct DriverOptions {
   // Let inputs crash and remount the filesystem.
   bool allow_crash = true;
   // Test hook: pretend the VFS's answer to call number `tamper_call` (0
-  // based) was different, to show that the checker catches a wrong result.
+  // based) was different, to show that the checker catches a wrong result:
+  // another errno, or for a power cut, a mounted tree without the first
+  // entry of the root.
   int64_t tamper_call = -1;
 };
 

@@ -83,6 +83,35 @@ TEST(FuzzChecker, AWrongVfsResultIsReportedAsAMismatch) {
   }
 }
 
+TEST(FuzzChecker, ALostDurableFileAfterACrashIsReported) {
+  std::vector<uint8_t> program;
+  ASSERT_TRUE(ReadInput(VFS_SOURCE_DIR "/fuzz/corpus/fsync_file_and_dir_then_crash", &program));
+  RunOutcome clean = RunInput(program.data(), program.size());
+  ASSERT_FALSE(clean.mismatch) << clean.report;
+  ASSERT_EQ(clean.crashes, 1u);
+  DriverOptions options;
+  options.tamper_call = 5;  // the power cut: the mounted tree loses "/a"
+  RunOutcome outcome = RunInput(program.data(), program.size(), options);
+  EXPECT_TRUE(outcome.mismatch);
+  EXPECT_NE(outcome.report.find("\"/a\" is gone, but its directory was fsynced with it"),
+            std::string::npos)
+      << outcome.report;
+}
+
+TEST(FuzzChecker, AnUnsyncedFileMayVanishInACrash) {
+  // As fsync_file_and_dir_then_crash without the directory fsync: the
+  // name is not durable (D3), so losing it is no mismatch.
+  std::vector<uint8_t> program = Bytes({29, 5, 0, 200, 0x10, 0x20, 7,  // create "/a"
+                                        0, 5, 0, 2, 0, 0xa4, 0x01,     // open it
+                                        11, 0,                         // fsync(0)
+                                        28});                          // power cut
+  DriverOptions options;
+  options.tamper_call = 3;
+  RunOutcome outcome = RunInput(program.data(), program.size(), options);
+  EXPECT_FALSE(outcome.mismatch) << outcome.report;
+  EXPECT_EQ(outcome.crashes, 1u);
+}
+
 TEST(FuzzChecker, RandomProgramsWithFixedSeedsAgree) {
   // Deterministic pseudo-random inputs (seed printed), so the checker runs
   // crash checks and odd arguments in the normal test suite too.
