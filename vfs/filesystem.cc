@@ -182,6 +182,11 @@ Result<size_t> Filesystem::Read(Fd fd, void* buf, size_t count) {
     const size_t n = std::min(count, inode.fifo_data.size());
     std::memcpy(buf, inode.fifo_data.data(), n);
     inode.fifo_data.erase(0, n);
+    if (!inode.anonymous) {
+      const uint64_t pages = (inode.fifo_data.size() + page_size_ - 1) >> page_shift_;
+      ReleaseBytes(inode.fifo_pages - pages);
+      inode.fifo_pages = pages;
+    }
     return n;
   }
   MutexLock pos_lock(&file.pos_mu);
@@ -304,6 +309,16 @@ Result<size_t> Filesystem::Write(Fd fd, const void* buf, size_t count) {
     const size_t room = kFifoCapacity - inode.fifo_data.size();
     if (room == 0) return Error(EAGAIN);
     const size_t n = std::min(count, room);
+    if (!inode.anonymous) {
+      // [VFS choice] A named FIFO keeps its bytes with no descriptor open,
+      // so they count against max_bytes as file pages do (a pipe's die with
+      // its descriptors, which max_open_fds bounds).
+      const uint64_t pages = (inode.fifo_data.size() + n + page_size_ - 1) >> page_shift_;
+      if (auto reserved = ReserveBytes(pages - inode.fifo_pages); !reserved.ok()) {
+        return Error(reserved.error());
+      }
+      inode.fifo_pages = pages;
+    }
     inode.fifo_data.append(static_cast<const char*>(buf), n);
     return n;
   }

@@ -62,6 +62,8 @@ struct Inode : std::enable_shared_from_this<Inode> {
   std::string symlink_target;  // set at creation, then immutable
   std::string fifo_data ABSL_GUARDED_BY(mu);  // FIFOs and pipes
   int fifo_writers ABSL_GUARDED_BY(mu) = 0;
+  // Pages of max_bytes that fifo_data holds (named FIFOs only).
+  uint64_t fifo_pages ABSL_GUARDED_BY(mu) = 0;
   // Rule O6: an O_DEFER description dirtied pages; sync() and syncfs() skip
   // the file until a sync call leaves it without dirty pages.
   bool deferred ABSL_GUARDED_BY(mu) = false;

@@ -133,6 +133,31 @@ TEST_F(QuotaTest, DirectoryEntryQuotaIsEnospc) {
   EXPECT_EQ(entries.size(), 2u + 3u);  // ".", ".." and three
 }
 
+// [VFS choice] A named FIFO keeps its bytes with no descriptor open, so a
+// guest could park 64 KiB in each of max_inodes FIFOs: they count against
+// max_bytes instead, and come back when read or when the FIFO goes.
+TEST_F(QuotaTest, NamedFifoBytesCountAgainstTheByteQuota) {
+  Limit([](Options& o) { o.max_bytes = 4 * kPage; });
+  ASSERT_OK(fs_->Mkfifo("/fifo", 0600));
+  Fd fifo = OpenOrDie("/fifo", O_RDWR);
+  Fd file = OpenOrDie("/f", O_RDWR | O_CREAT);
+  ASSERT_OK(fs_->Pwrite(file, testing::Fill('f', 3 * kPage).data(), 3 * kPage, 0));
+  const std::string two = testing::Fill('p', 2 * kPage);
+  EXPECT_ERRNO(fs_->Write(fifo, two.data(), two.size()), ENOSPC);
+  ASSERT_OK_AND_ASSIGN(n, fs_->Write(fifo, two.data(), kPage));
+  EXPECT_EQ(n, kPage);
+  EXPECT_ERRNO(fs_->Pwrite(file, "x", 1, 3 * kPage), ENOSPC);  // the FIFO holds the last page
+  std::string buf(kPage, '\0');
+  ASSERT_OK(fs_->Read(fifo, buf.data(), buf.size()));
+  EXPECT_OK(fs_->Pwrite(file, "x", 1, 3 * kPage));
+  ASSERT_OK(fs_->Ftruncate(file, 0));
+  ASSERT_OK(fs_->Write(fifo, two.data(), two.size()));
+  ASSERT_OK(fs_->Close(fifo));
+  ASSERT_OK(fs_->Unlink("/fifo"));  // the last reference: its bytes go
+  ASSERT_OK_AND_ASSIGN(sfs, fs_->Statfs());
+  EXPECT_EQ(sfs.blocks_free, 4u);
+}
+
 // Resident set size of this process, from /proc/self/statm, after handing
 // freed heap back to the kernel (so an earlier test's frees cannot hide
 // this one's growth).
