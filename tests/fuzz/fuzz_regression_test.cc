@@ -8,9 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "backends/memory/memory_store.h"
 #include "fuzz/fuzz_driver.h"
 #include "fuzz/reference_model.h"
 #include "gtest/gtest.h"
+#include "vfs/filesystem.h"
 
 namespace vfs::fuzz {
 namespace {
@@ -43,6 +45,31 @@ TEST(FuzzRegression, EveryCorpusSeedReplaysWithoutMismatch) {
   size_t count = 0;
   ReplayDirectory(VFS_SOURCE_DIR "/fuzz/corpus", &count);
   EXPECT_GT(count, 0u) << "no seeds in fuzz/corpus";
+}
+
+// The first finding (fuzz/regressions/truncate_keeps_page_in_writeback),
+// by hand: a page sent by sync_file_range, then a shrinking ftruncate that
+// keeps it, then fsync. The truncation's record used to carry the size of
+// the file before its first write (0), so the store dropped the page.
+TEST(FuzzFindings, ShrinkingTruncateKeepsAPageSentBeforeIt) {
+  auto store = NewMemoryStore();
+  auto fs = Filesystem::Mount(store).value();
+  Fd fd = fs->Open("/d", O_WRONLY | O_CREAT, 0644).value();
+  ASSERT_TRUE(fs->Write(fd, "durable", 7).ok());
+  ASSERT_TRUE(fs->Pwrite(fd, "far", 3, 46809).ok());
+  ASSERT_TRUE(fs->SyncFileRange(fd, 0, 4096, kSyncFileRangeWrite).ok());  // page 0 sent
+  ASSERT_TRUE(fs->Ftruncate(fd, 221).ok());  // page 0 stays, the far page goes
+  ASSERT_TRUE(fs->Fsync(fd).ok());
+  Fd root = fs->Open("/", O_RDONLY | O_DIRECTORY).value();
+  ASSERT_TRUE(fs->Fsync(root).ok());
+  fs->Crash();
+  auto after = Filesystem::Mount(store).value();
+  Fd rd = after->Open("/d", O_RDONLY).value();
+  std::string data(300, '?');
+  auto n = after->Pread(rd, data.data(), data.size(), 0);
+  ASSERT_TRUE(n.ok());
+  data.resize(*n);
+  EXPECT_EQ(data, "durable" + std::string(221 - 7, '\0'));
 }
 
 // A small program: create "/a" holding bytes, then read it back through a
