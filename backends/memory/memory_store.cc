@@ -123,11 +123,16 @@ struct MemoryContents {
   // Forgets pages no record ever mapped. After a crash (or at a mount) they
   // are unreachable: the allocation that would have shown them was lost, and
   // a later record must not bring them back.
-  // Only the inodes with unmapped pages are visited (and copied if shared).
+  // Only the inodes with unmapped pages are visited, and copied (if shared)
+  // only when one of those pages is still there to drop.
   void DropUnmapped() {
     for (const auto& [ino, indexes] : unmapped) {
+      const bool any = std::any_of(indexes.begin(), indexes.end(), [&, ino = ino](PageIndex index) {
+        const PageSlot* slot = FindPage(ino, index);
+        return slot != nullptr && !slot->mapped;
+      });
+      if (!any) continue;
       PageMap* slots = MutablePagesIfAny(ino);
-      if (slots == nullptr) continue;
       for (PageIndex index : indexes) {
         auto it = slots->find(index);
         if (it != slots->end() && !it->second.mapped) slots->erase(it);

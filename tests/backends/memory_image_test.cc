@@ -117,6 +117,8 @@ TEST(MemoryImageTest, ARecordInACopyMapsItsPagesThereOnly) {
   EXPECT_NE(Describe(LoadOf(NewMemoryStore(copy))).find("page 2:2 c"), std::string::npos);
   // Seeding a store from the original afterwards: page 2 is still unmapped.
   EXPECT_EQ(Describe(LoadOf(NewMemoryStore(original))).find("page 2:2"), std::string::npos);
+  // That load forgot page 2 in the store's copy, not in the image.
+  EXPECT_EQ(FirstByte(original.PageAt(kFile, PageIndex(2))), 'c');
 }
 
 TEST(MemoryImageTest, SeededStoreTakesFurtherRequestsAndCrashesToTheSeed) {
