@@ -93,6 +93,8 @@ class Filesystem {
   // ENOTDIR, EISDIR (directory opened for writing, or O_CREAT on one), EEXIST
   // (O_CREAT|O_EXCL), ELOOP (O_NOFOLLOW on a symlink, or too many symlinks),
   // ENAMETOOLONG, EINVAL (O_CREAT with O_DIRECTORY, or a NUL in the path),
+  // EACCES / kENotCapable (wasi personality: a path through `dir` that would
+  // leave it by an absolute path, "..", or an absolute symlink),
   // EMFILE, ENOSPC (inode limit), EBADF (bad `dir`). O_TRUNC truncates a
   // regular file, as on Linux. Access mode 3 is accepted, as Linux does, and
   // gives a descriptor that can neither read nor write.

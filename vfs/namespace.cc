@@ -43,7 +43,15 @@ Result<Filesystem::Lookup> Filesystem::Resolve(Fd dir, std::string_view path, bo
   if (path.find('\0') != std::string_view::npos) return Error(EINVAL);
   Inode* cur = nullptr;
   std::shared_ptr<OpenFile> base;  // keeps a directory descriptor's inode alive
+  // The wasi personality resolves a path through a directory descriptor
+  // beneath it, as a WASI runtime does for a preopened directory: no
+  // absolute path, no ".." above it, no absolute symlink. [VFS choice] The
+  // answer is the missing-right errno (EACCES, or kENotCapable in spec mode).
+  const bool wasi_beneath = dir != kCwd && options_.personality == Personality::kWasi;
+  const int escape = options_.wasi_mode == WasiMode::kSpec ? kENotCapable : EACCES;
+  const Inode* beneath = nullptr;
   if (path[0] == '/') {
+    if (wasi_beneath) return Error(escape);
     cur = root_.get();
   } else if (dir == kCwd) {
     cur = cwd_.get();
@@ -53,6 +61,7 @@ Result<Filesystem::Lookup> Filesystem::Resolve(Fd dir, std::string_view path, bo
     base = *std::move(file);
     cur = base->inode.get();
     if (!cur->is_dir()) return Error(ENOTDIR);
+    if (wasi_beneath) beneath = cur;
   }
 
   Lookup out;
@@ -71,7 +80,10 @@ Result<Filesystem::Lookup> Filesystem::Resolve(Fd dir, std::string_view path, bo
     if (cur->parent == nullptr) return Error(ENOENT);  // a removed directory
     if (name == "." || name == "..") {
       // ".." at the root stays at the root: resolution never leaves the tree.
-      if (name == "..") cur = cur->parent;
+      if (name == "..") {
+        if (cur == beneath) return Error(escape);
+        cur = cur->parent;
+      }
       if (last) {
         out.parent = cur;
         out.name = std::string(name);
@@ -91,7 +103,10 @@ Result<Filesystem::Lookup> Filesystem::Resolve(Fd dir, std::string_view path, bo
     if (child->is_symlink() && (!last || follow_last || out.trailing_slash)) {
       if (++followed > options_.max_symlink_depth) return Error(ELOOP);
       const std::string& target = child->symlink_target;
-      if (target[0] == '/') cur = root_.get();
+      if (target[0] == '/') {
+        if (beneath != nullptr) return Error(escape);
+        cur = root_.get();
+      }
       PushComponents(target, &stack);
       if (last && stack.empty()) {  // the target was "/"
         out.parent = cur;

@@ -45,6 +45,66 @@ TEST_F(ConfinementTest, DotDotAboveADirectoryDescriptorStaysInTheTree) {
   EXPECT_EQ(std::string(buf, n), "top");
 }
 
+// The wasi personality confines a path through a directory descriptor to
+// that directory, as a WASI runtime confines a guest to its preopen.
+class WasiConfinementTest : public ConfinementTest {
+ protected:
+  void SetUp() override {
+    options_.personality = Personality::kWasi;
+    ConfinementTest::SetUp();
+    ASSERT_OK(fs_->Mkdir("/pre", 0755));
+    ASSERT_OK(fs_->Mkdir("/pre/sub", 0755));
+    WriteFile("/pre/sub/file", "inside");
+    WriteFile("/top", "outside");
+    ASSERT_OK(fs_->Symlink("/top", "/pre/abs"));
+    ASSERT_OK(fs_->Symlink("../top", "/pre/up"));
+    ASSERT_OK(fs_->Symlink("sub/file", "/pre/in"));
+    ASSERT_OK(fs_->Symlink("..", "/pre/sub/parent"));
+    pre_ = OpenOrDie("/pre", O_RDONLY | O_DIRECTORY);
+  }
+  int Denied() const { return options_.wasi_mode == WasiMode::kSpec ? kENotCapable : EACCES; }
+  Fd pre_;
+};
+
+TEST_F(WasiConfinementTest, PathsThroughADescriptorStayBeneathIt) {
+  EXPECT_ERRNO(fs_->OpenAt(pre_, "../top", O_RDONLY), EACCES);
+  EXPECT_ERRNO(fs_->OpenAt(pre_, "/top", O_RDONLY), EACCES);
+  EXPECT_ERRNO(fs_->OpenAt(pre_, "sub/../../top", O_RDONLY), EACCES);
+  EXPECT_ERRNO(fs_->OpenAt(pre_, "..", O_RDONLY | O_DIRECTORY), EACCES);
+  EXPECT_ERRNO(fs_->OpenAt(pre_, "abs", O_RDONLY), EACCES);  // absolute symlink
+  EXPECT_ERRNO(fs_->OpenAt(pre_, "up", O_RDONLY), EACCES);   // climbing symlink
+  EXPECT_ERRNO(fs_->OpenAt(pre_, "../made", O_RDWR | O_CREAT, 0644), EACCES);
+  EXPECT_FALSE(Exists("/made"));
+  // Inside is fine, ".." included while it stays beneath.
+  EXPECT_OK(fs_->OpenAt(pre_, "sub/../sub/file", O_RDONLY));
+  EXPECT_OK(fs_->OpenAt(pre_, "in", O_RDONLY));
+  EXPECT_OK(fs_->OpenAt(pre_, "sub/parent/in", O_RDONLY));
+  EXPECT_OK(fs_->OpenAt(pre_, ".", O_RDONLY | O_DIRECTORY));
+  // A descriptor opened beneath is confined beneath itself in turn.
+  ASSERT_OK_AND_ASSIGN(sub, fs_->OpenAt(pre_, "sub", O_RDONLY | O_DIRECTORY));
+  EXPECT_ERRNO(fs_->OpenAt(sub, "../in", O_RDONLY), EACCES);
+  EXPECT_ERRNO(fs_->OpenAt(sub, "parent/in", O_RDONLY), EACCES);
+  // The embedder's own calls (no descriptor) see the whole tree.
+  EXPECT_EQ(ReadFile("/pre/up"), "outside");
+}
+
+TEST_F(WasiConfinementTest, SpecModeAnswersNotCapable) {
+  options_.wasi_mode = WasiMode::kSpec;
+  Remount();
+  Fd pre = OpenOrDie("/pre", O_RDONLY | O_DIRECTORY);
+  EXPECT_ERRNO(fs_->OpenAt(pre, "../top", O_RDONLY), kENotCapable);
+  EXPECT_ERRNO(fs_->OpenAt(pre, "/top", O_RDONLY), kENotCapable);
+  EXPECT_ERRNO(fs_->OpenAt(pre, "abs", O_RDONLY), kENotCapable);
+}
+
+TEST_F(ConfinementTest, LinuxOpenAtMayClimbAboveTheDescriptor) {
+  ASSERT_OK(fs_->Mkdir("/pre", 0755));
+  WriteFile("/top", "outside");
+  Fd pre = OpenOrDie("/pre", O_RDONLY | O_DIRECTORY);
+  EXPECT_OK(fs_->OpenAt(pre, "../top", O_RDONLY));  // openat(2) without RESOLVE_BENEATH
+  EXPECT_OK(fs_->OpenAt(pre, "/top", O_RDONLY));
+}
+
 TEST_F(ConfinementTest, DotDotThroughASymlinkStopsAtTheRoot) {
   ASSERT_OK(fs_->Mkdir("/d", 0755));
   ASSERT_OK(fs_->Mkdir("/d/e", 0755));
