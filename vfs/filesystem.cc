@@ -13,9 +13,12 @@
 
 namespace vfs {
 
+// [VFS choice] The coarse real-time clock, as Linux's current_time() uses
+// for file timestamps: a tick (1-4 ms) of resolution, read without a
+// hardware counter, so a write does not pay for a precise time.
 Timespec RealTimeNow() {
   struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
+  clock_gettime(CLOCK_REALTIME_COARSE, &ts);
   return Timespec{ts.tv_sec, ts.tv_nsec};
 }
 
@@ -33,6 +36,10 @@ Timespec Filesystem::Now() const { return options_.clock ? options_.clock() : Re
 void Filesystem::TouchLocked(Inode& inode, bool mtime, bool ctime) {
   inode.mu.AssertHeld();  // the declaration cannot name inode.mu
   const Timespec now = Now();
+  // As Linux's inode_needs_update_time(): times that already read `now`
+  // need no update, so the inode is not dirtied again (a run of writes
+  // within one clock tick dirties it once).
+  if ((!mtime || inode.mtime == now) && (!ctime || inode.ctime == now)) return;
   if (mtime) inode.mtime = now;
   if (ctime) inode.ctime = now;
   if (options_.lazytime && !(inode.dirty & (kDirtySync | kDirtyDatasync))) {
@@ -132,13 +139,56 @@ Result<PageRef> Filesystem::LoadPageLocked(Inode& inode, PageIndex index) {
   return *data;
 }
 
+uint64_t Filesystem::CachedPages() const {
+  return accounts_->cached_pages.load(std::memory_order_relaxed);
+}
+
+bool Filesystem::CacheOverLimit() const {
+  return accounts_->cached_pages.load(std::memory_order_relaxed) > cache_limit_pages_;
+}
+
+void Filesystem::ShrinkCache() {
+  MutexLock shrink(&shrink_mu_);
+  if (!CacheOverLimit()) return;  // another thread's scan made room
+  // Scan down to 7/8 of the limit, so one scan makes room for many inserts.
+  const uint64_t target = cache_limit_pages_ - cache_limit_pages_ / 8;
+  std::vector<std::shared_ptr<Inode>> files;
+  {
+    ReaderLock lock(&ns_mu_);
+    for (const auto& [ino, inode] : inodes_) {
+      if (inode->is_reg()) files.push_back(inode);
+    }
+  }
+  if (files.empty()) return;
+  // Two rounds of the clock: the first spares pages used since the last scan
+  // (clearing their mark), the second takes any clean page left.
+  for (int round = 0; round < 2; ++round) {
+    for (size_t visited = 0; visited < files.size(); ++visited) {
+      const uint64_t cached = accounts_->cached_pages.load(std::memory_order_relaxed);
+      if (cached <= target) return;
+      Inode& inode = *files[shrink_hand_++ % files.size()];
+      MutexLock lock(&inode.mu);
+      inode.pages.EvictClean(cached - target, /*second_chance=*/round == 0);
+    }
+  }
+}
+
 Result<size_t> Filesystem::ReadAt(OpenFile& file, char* buf, size_t count, int64_t offset) {
+  auto n = ReadPages(file, buf, count, offset);
+  ShrinkCacheIfOver();
+  return n;
+}
+
+Result<size_t> Filesystem::ReadPages(OpenFile& file, char* buf, size_t count, int64_t offset) {
   Inode& inode = *file.inode;
   MutexLock lock(&inode.mu);
   if (offset < 0) return Error(EINVAL);
   const uint64_t pos = static_cast<uint64_t>(offset);
   if (pos >= inode.size || count == 0) return size_t{0};
   const size_t n = static_cast<size_t>(std::min<uint64_t>(count, inode.size - pos));
+  // Over the cache limit, pages read from the store are copied out and not
+  // kept, so one large read cannot grow the cache past it.
+  const bool keep = !CacheOverLimit();
   size_t done = 0;
   while (done < n) {
     const uint64_t at = pos + done;
@@ -146,13 +196,20 @@ Result<size_t> Filesystem::ReadAt(OpenFile& file, char* buf, size_t count, int64
     const uint32_t in_page = static_cast<uint32_t>(at & (page_size_ - 1));
     const size_t chunk = std::min<size_t>(n - done, page_size_ - in_page);
     CachedPage* page = inode.pages.Find(index);
+    PageRef uncached;
     if (page == nullptr && inode.pages.OnStore(index)) {
       auto data = LoadPageLocked(inode, index);
       if (!data.ok()) return Error(data.error());
-      if (*data) page = inode.pages.Insert(index, *std::move(data), /*stored=*/true);
+      if (*data && keep) {
+        page = inode.pages.Insert(index, *std::move(data), /*stored=*/true);
+      } else {
+        uncached = *std::move(data);
+      }
     }
     if (page != nullptr) {
       std::memcpy(buf + done, page->data()->data() + in_page, chunk);
+    } else if (uncached) {
+      std::memcpy(buf + done, uncached->data() + in_page, chunk);
     } else {
       std::memset(buf + done, 0, chunk);  // a hole reads as zeros
     }
@@ -273,6 +330,7 @@ Result<size_t> Filesystem::WriteAt(OpenFile& file, const char* buf, size_t count
     if (end > inode.size) inode.size = end;
     TouchLocked(inode, /*mtime=*/true, /*ctime=*/true);
   }
+  ShrinkCacheIfOver();
   if (sync_flags != 0) {
     // Rules O1 / O2: vfs_fsync_range over the bytes just written.
     const int mode = (sync_flags & (O_SYNC & ~O_DSYNC)) ? kSyncFile : kSyncData;

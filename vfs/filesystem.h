@@ -234,6 +234,8 @@ class Filesystem {
     bool has_record = false;
   };
   Result<DirtySummary> DirtySummaryOf(Fd fd);
+  // Pages in the page cache, over every file (Options::max_cache_bytes).
+  uint64_t CachedPages() const;
   const MountReport& mount_report() const { return mount_report_; }
   uint32_t page_size() const { return page_size_; }
   const Options& options() const { return options_; }
@@ -261,6 +263,14 @@ class Filesystem {
   Result<void> ReserveBytes(uint64_t pages);
   void ReleaseBytes(uint64_t pages);
   Result<size_t> ReadAt(OpenFile& file, char* buf, size_t count, int64_t offset);
+  Result<size_t> ReadPages(OpenFile& file, char* buf, size_t count, int64_t offset);
+  // Options::max_cache_bytes: drops clean pages until the cache is below the
+  // limit. Call with no inode lock held.
+  bool CacheOverLimit() const;
+  void ShrinkCacheIfOver() {
+    if (CacheOverLimit()) ShrinkCache();
+  }
+  void ShrinkCache();
   Result<size_t> WriteAt(OpenFile& file, const char* buf, size_t count, int64_t* offset,
                          bool append, int sync_flags);
   Result<void> TruncateInode(Inode& inode, int64_t length);
@@ -306,6 +316,7 @@ class Filesystem {
   const Options options_;
   const uint32_t page_size_;
   const uint32_t page_shift_;
+  const uint64_t cache_limit_pages_;  // Options::max_cache_bytes in pages
   std::atomic<bool> stopped_{false};
   MountReport mount_report_;
 
@@ -327,6 +338,11 @@ class Filesystem {
   mutable SharedMutex fd_mu_;
   std::vector<std::shared_ptr<OpenFile>> fds_ ABSL_GUARDED_BY(fd_mu_);
   uint32_t open_fds_ ABSL_GUARDED_BY(fd_mu_) = 0;
+
+  // The cache's clock hand: where the next eviction scan starts, as an index
+  // into the inodes it lists. Only one scan runs at a time.
+  Mutex shrink_mu_;
+  size_t shrink_hand_ ABSL_GUARDED_BY(shrink_mu_) = 0;
 
   // Rule W1: the filesystem-wide error sequence syncfs reports.
   Errseq sb_err_;

@@ -27,6 +27,7 @@ Filesystem::Filesystem(std::shared_ptr<Store> store, Options options, uint32_t p
       options_(std::move(options)),
       page_size_(page_size),
       page_shift_(Log2(page_size)),
+      cache_limit_pages_(options_.max_cache_bytes / page_size),
       accounts_(std::make_shared<Accounts>()) {}
 
 Result<std::unique_ptr<Filesystem>> Filesystem::Mount(std::shared_ptr<Store> store,

@@ -152,6 +152,7 @@ std::shared_ptr<Inode> Filesystem::NewInode(InodeId ino, uint32_t mode) {
   accounts_->inodes.fetch_add(1, std::memory_order_relaxed);
   const Timespec now = Now();
   MutexLock lock(&inode->mu);
+  inode->pages.CountInto(&accounts_->cached_pages);
   inode->mode = mode;
   inode->atime = inode->mtime = inode->ctime = now;
   // A new inode has never been written: its record is due (rule M2).

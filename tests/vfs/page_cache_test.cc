@@ -3,6 +3,7 @@
 // writeback batches a ranged wait looks up.
 #include "vfs/page_cache.h"
 
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -435,6 +436,100 @@ TEST(PageCacheTest, TicketsInForgetsAFinishedBatch) {
   EXPECT_EQ(cache.TicketsIn(PageIndex(0), PageIndex(0)), std::vector<Ticket>({2}));
   cache.batches().clear();
   EXPECT_FALSE(cache.HasWriteback());
+}
+
+// ---- The radix index: far-apart pages, growth, pruning ----
+
+TEST(PageCacheTest, PagesFarApartAreFoundIteratedAndCounted) {
+  PageCache cache(kPageSize);
+  const std::vector<uint64_t> indexes = {0, 15, 16, 1023, uint64_t{1} << 20, uint64_t{1} << 40};
+  for (uint64_t i : indexes) cache.Insert(PageIndex(i), Filled('p'), /*stored=*/true);
+  EXPECT_EQ(cache.cached_pages(), indexes.size());
+  for (uint64_t i : indexes) EXPECT_NE(cache.Find(PageIndex(i)), nullptr) << i;
+  for (uint64_t i : {1u, 14u, 17u, 1022u, 1024u}) EXPECT_EQ(cache.Find(PageIndex(i)), nullptr) << i;
+  std::vector<uint64_t> seen;
+  cache.ForEachCached(PageIndex(0), PageIndex(~uint64_t{0} >> 8),
+                      [&](CachedPage* page) { seen.push_back(page->index().value()); });
+  EXPECT_EQ(seen, indexes);
+  seen.clear();
+  cache.ForEachCached(PageIndex(16), PageIndex(uint64_t{1} << 20),
+                      [&](CachedPage* page) { seen.push_back(page->index().value()); });
+  EXPECT_EQ(seen, (std::vector<uint64_t>{16, 1023, uint64_t{1} << 20}));
+  EXPECT_EQ(cache.NextAllocated(PageIndex(1024)), PageIndex(uint64_t{1} << 20));
+  EXPECT_EQ(cache.NextAllocated(PageIndex((uint64_t{1} << 20) + 1)), PageIndex(uint64_t{1} << 40));
+  EXPECT_EQ(cache.NextAllocated(PageIndex((uint64_t{1} << 40) + 1)), std::nullopt);
+  EXPECT_EQ(cache.NextHole(PageIndex(15)), PageIndex(17));  // 15, 16 span two leaves
+  EXPECT_EQ(cache.NextHole(PageIndex(uint64_t{1} << 40)), PageIndex((uint64_t{1} << 40) + 1));
+}
+
+TEST(PageCacheTest, DropFromKeepsEarlierPagesAndForgetsLaterOnes) {
+  PageCache cache(kPageSize);
+  for (uint64_t i = 0; i < 100; ++i) cache.Insert(PageIndex(i), Filled('d'), /*stored=*/true);
+  cache.MarkOnStore(PageIndex(5000));
+  InsertDirty(cache, 150);
+  EXPECT_EQ(cache.allocated_pages(), 102u);
+  cache.DropFrom(PageIndex(33));
+  EXPECT_EQ(cache.cached_pages(), 33u);
+  EXPECT_EQ(cache.allocated_pages(), 33u);
+  EXPECT_FALSE(cache.HasDirty());
+  EXPECT_NE(cache.Find(PageIndex(32)), nullptr);
+  EXPECT_EQ(cache.StateOf(PageIndex(33)), PageState::kHole);
+  EXPECT_EQ(cache.StateOf(PageIndex(5000)), PageState::kHole);
+  EXPECT_EQ(cache.NextAllocated(PageIndex(33)), std::nullopt);
+  // The index works after pruning: pages can come back anywhere.
+  cache.Insert(PageIndex(40), Filled('e'), /*stored=*/false);
+  EXPECT_EQ(cache.NextAllocated(PageIndex(33)), PageIndex(40));
+  cache.DropFrom(PageIndex(0));
+  EXPECT_EQ(cache.allocated_pages(), 0u);
+  EXPECT_EQ(cache.NextHole(PageIndex(0)), PageIndex(0));
+}
+
+// ---- Eviction (Options::max_cache_bytes) ----
+
+TEST(PageCacheTest, EvictCleanTakesOnlyCleanStoredPagesIdle) {
+  PageCache cache(kPageSize);
+  cache.Insert(PageIndex(0), Filled('s'), /*stored=*/true);   // clean, on the store
+  cache.Insert(PageIndex(1), Filled('n'), /*stored=*/false);  // clean, never stored
+  InsertDirty(cache, 2);
+  CachedPage* flight = cache.Insert(PageIndex(3), Filled('w'), /*stored=*/true);
+  cache.SetWriteback(flight, Ticket{9});
+  EXPECT_EQ(cache.EvictClean(10, /*second_chance=*/false), 1u);
+  EXPECT_EQ(cache.StateOf(PageIndex(0)), PageState::kOnStore);
+  EXPECT_EQ(cache.StateOf(PageIndex(1)), PageState::kClean);
+  EXPECT_EQ(cache.StateOf(PageIndex(2)), PageState::kDirty);
+  EXPECT_EQ(cache.StateOf(PageIndex(3)), PageState::kWriteback);
+  EXPECT_EQ(cache.cached_pages(), 3u);
+  EXPECT_EQ(cache.allocated_pages(), 4u);
+}
+
+TEST(PageCacheTest, EvictCleanSparesARecentlyUsedPageOnce) {
+  PageCache cache(kPageSize);
+  cache.Insert(PageIndex(0), Filled('a'), /*stored=*/true);
+  cache.Insert(PageIndex(1), Filled('b'), /*stored=*/true);
+  // Both were just inserted (used): the first round only clears the marks.
+  EXPECT_EQ(cache.EvictClean(2, /*second_chance=*/true), 0u);
+  ASSERT_NE(cache.Find(PageIndex(1)), nullptr);  // used again
+  EXPECT_EQ(cache.EvictClean(2, /*second_chance=*/true), 1u);
+  EXPECT_EQ(cache.StateOf(PageIndex(0)), PageState::kOnStore);
+  EXPECT_EQ(cache.StateOf(PageIndex(1)), PageState::kClean);
+}
+
+TEST(PageCacheTest, CountIntoFollowsInsertEvictDropAndDestruction) {
+  std::atomic<uint64_t> total{0};
+  {
+    PageCache cache(kPageSize);
+    cache.Insert(PageIndex(0), Filled('a'), /*stored=*/true);
+    cache.CountInto(&total);
+    EXPECT_EQ(total.load(), 1u);
+    cache.Insert(PageIndex(1), Filled('b'), /*stored=*/true);
+    cache.Insert(PageIndex(2), Filled('c'), /*stored=*/true);
+    EXPECT_EQ(total.load(), 3u);
+    EXPECT_EQ(cache.EvictClean(1, /*second_chance=*/false), 1u);
+    EXPECT_EQ(total.load(), 2u);
+    cache.DropFrom(PageIndex(2));
+    EXPECT_EQ(total.load(), 1u);
+  }
+  EXPECT_EQ(total.load(), 0u);
 }
 
 }  // namespace

@@ -26,6 +26,7 @@ struct Filesystem::Lookup {
 struct Filesystem::Accounts {
   std::atomic<uint64_t> used_pages{0};  // allocated pages, cached or on store
   std::atomic<uint64_t> inodes{0};      // live named inodes
+  std::atomic<uint64_t> cached_pages{0};  // pages in every inode's cache
   Mutex mu;
   // Inodes gone from memory that the store may still hold.
   std::vector<InodeId> dead ABSL_GUARDED_BY(mu);
