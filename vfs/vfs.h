@@ -49,7 +49,8 @@ enum vfs_store_kind {
 /* Whose answers the calls give (docs/embedding.md, "Personalities"). */
 enum vfs_personality {
   VFS_PERSONALITY_LINUX = 0, /* default */
-  VFS_PERSONALITY_WASI = 1,  /* fsync / fdatasync answer as fd_sync / fd_datasync */
+  VFS_PERSONALITY_WASI = 1,  /* fsync / fdatasync answer as fd_sync / fd_datasync;
+                                openat stays beneath its descriptor */
   VFS_PERSONALITY_AIX = 2    /* E5 fsync strictness, O5 O_SYNC, O6 O_DEFER */
 };
 
