@@ -835,11 +835,18 @@ bool Driver::CheckDurable(NodeId dir, const std::vector<VfsNode>& tree, int inde
   for (const auto& [name, id] : d.durable_children) {
     if (d.changed_names.count(name)) continue;
     const std::string child_path = path + "/" + name;
+    const ModelNode& m = model_.node(id);
+    if (m.kind == Kind::kDir) {
+      // D3: a directory moved between two directories is durable under the
+      // new name only when both are fsynced; with one, both names are
+      // durable and the mount keeps one of them.
+      auto r = refs.find(id);
+      if (r != refs.end() && r->second > 1) continue;
+    }
     auto it = v.children.find(name);
     if (it == v.children.end()) {
       return Fail(absl::StrCat("after the crash ", Quote(child_path), " is gone, but its directory was fsynced with it"));
     }
-    const ModelNode& m = model_.node(id);
     const VfsNode& c = tree[it->second];
     if (c.kind != m.kind) {
       return Fail(absl::StrCat("after the crash ", Quote(child_path), " is a ", KindName(c.kind),
@@ -852,8 +859,6 @@ bool Driver::CheckDurable(NodeId dir, const std::vector<VfsNode>& tree, int inde
     }
     if (!c.data_known) continue;
     if (m.kind == Kind::kDir) {
-      auto r = refs.find(id);
-      if (r != refs.end() && r->second > 1) continue;
       if (!CheckDurable(id, tree, it->second, child_path, refs, seen, inos)) return false;
     } else if (m.kind == Kind::kSymlink) {
       if (c.data != m.data) return Fail(absl::StrCat("after the crash ", Quote(child_path), " points to ", Quote(c.data), ", durably to ", Quote(m.data)));
