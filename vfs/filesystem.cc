@@ -295,11 +295,17 @@ Result<size_t> Filesystem::WriteAt(OpenFile& file, const char* buf, size_t count
     // Check and prepare everything before the first byte changes: a failed
     // write changes nothing.
     uint64_t new_pages = 0;
+    bool on_store = false;  // some page must be read back before the write
     for (uint64_t i = first.value(); i <= last.value(); ++i) {
-      if (!inode.pages.Allocated(PageIndex(i))) ++new_pages;
+      if (inode.pages.Find(PageIndex(i)) != nullptr) continue;
+      if (inode.pages.OnStore(PageIndex(i))) {
+        on_store = true;
+      } else {
+        ++new_pages;
+      }
     }
     if (auto reserved = ReserveBytes(new_pages); !reserved.ok()) return Error(reserved.error());
-    for (uint64_t i = first.value(); i <= last.value(); ++i) {
+    for (uint64_t i = first.value(); on_store && i <= last.value(); ++i) {
       const PageIndex index(i);
       if (inode.pages.Find(index) != nullptr || !inode.pages.OnStore(index)) continue;
       auto data = LoadPageLocked(inode, index);
