@@ -28,7 +28,7 @@ ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   "$dir/fuzz/vfs_fuzzer" "$dir/corpus" fuzz/corpus \
   -seed="${FUZZ_SEED:-1}" -max_total_time="$seconds" -max_len=2048 -timeout=20 \
   -artifact_prefix="$dir/" -print_final_stats=1 ${FUZZ_ARGS:-} "$@" >"$log" 2>&1 || status=$?
-tail -n 25 "$log"
+if [ "$status" -ne 0 ]; then tail -n 60 "$log"; else grep -E '^(Done|stat::)' "$log" || true; fi
 runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
 echo "executions: ${runs:-unknown}"
 if [ "$status" -ne 0 ]; then
