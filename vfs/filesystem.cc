@@ -232,15 +232,16 @@ Result<size_t> Filesystem::Read(Fd fd, void* buf, size_t count) {
   if (inode.is_fifo()) {
     MutexLock lock(&inode.mu);
     if (count == 0) return size_t{0};
-    if (inode.fifo_data.empty()) {
+    if (inode.fifo_data == nullptr || inode.fifo_data->empty()) {
       if (inode.fifo_writers > 0) return Error(EAGAIN);
       return size_t{0};
     }
-    const size_t n = std::min(count, inode.fifo_data.size());
-    std::memcpy(buf, inode.fifo_data.data(), n);
-    inode.fifo_data.erase(0, n);
+    std::string& fifo = *inode.fifo_data;
+    const size_t n = std::min(count, fifo.size());
+    std::memcpy(buf, fifo.data(), n);
+    fifo.erase(0, n);
     if (!inode.anonymous) {
-      const uint64_t pages = (inode.fifo_data.size() + page_size_ - 1) >> page_shift_;
+      const uint64_t pages = (fifo.size() + page_size_ - 1) >> page_shift_;
       ReleaseBytes(inode.fifo_pages - pages);
       inode.fifo_pages = pages;
     }
@@ -370,20 +371,22 @@ Result<size_t> Filesystem::Write(Fd fd, const void* buf, size_t count) {
     constexpr size_t kFifoCapacity = 65536;  // Linux's default pipe size
     MutexLock lock(&inode.mu);
     if (count == 0) return size_t{0};
-    const size_t room = kFifoCapacity - inode.fifo_data.size();
+    if (inode.fifo_data == nullptr) inode.fifo_data = std::make_unique<std::string>();
+    std::string& fifo = *inode.fifo_data;
+    const size_t room = kFifoCapacity - fifo.size();
     if (room == 0) return Error(EAGAIN);
     const size_t n = std::min(count, room);
     if (!inode.anonymous) {
       // [VFS choice] A named FIFO keeps its bytes with no descriptor open,
       // so they count against max_bytes as file pages do (a pipe's die with
       // its descriptors, which max_open_fds bounds).
-      const uint64_t pages = (inode.fifo_data.size() + n + page_size_ - 1) >> page_shift_;
+      const uint64_t pages = (fifo.size() + n + page_size_ - 1) >> page_shift_;
       if (auto reserved = ReserveBytes(pages - inode.fifo_pages); !reserved.ok()) {
         return Error(reserved.error());
       }
       inode.fifo_pages = pages;
     }
-    inode.fifo_data.append(static_cast<const char*>(buf), n);
+    fifo.append(static_cast<const char*>(buf), n);
     return n;
   }
   if (file.flags & kAixODefer) {
@@ -583,7 +586,7 @@ StatBuf Filesystem::StatOf(Inode& inode) {
   st.nlink = inode.nlink;
   st.uid = inode.uid;
   st.gid = inode.gid;
-  st.size = inode.is_symlink() ? inode.symlink_target.size() : inode.size;
+  st.size = inode.is_symlink() ? inode.symlink_target().size() : inode.size;
   st.blocks = inode.pages.allocated_pages() * (page_size_ / 512);
   st.blksize = page_size_;
   st.atime = inode.atime;

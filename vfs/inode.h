@@ -13,6 +13,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "absl/container/btree_map.h"
 #include "vfs/errseq.h"
@@ -38,35 +39,41 @@ struct Inode : std::enable_shared_from_this<Inode> {
   bool is_symlink() const { return S_ISLNK(type); }
   bool is_fifo() const { return S_ISFIFO(type); }
 
+  // Fields are ordered by size so the struct packs without holes: every
+  // file pays for this layout (docs/benchmarks.md, memory per empty file).
   const InodeId ino;
   const uint32_t type;  // S_IFMT bits; never changes
-
-  Mutex mu;
   uint32_t mode ABSL_GUARDED_BY(mu) = 0;  // type | permission bits
   uint32_t uid ABSL_GUARDED_BY(mu) = 0;
   uint32_t gid ABSL_GUARDED_BY(mu) = 0;
+  Mutex mu;
+  int fifo_writers ABSL_GUARDED_BY(mu) = 0;
   uint64_t nlink ABSL_GUARDED_BY(mu) = 0;
   uint64_t size ABSL_GUARDED_BY(mu) = 0;
   Timespec atime ABSL_GUARDED_BY(mu), mtime ABSL_GUARDED_BY(mu), ctime ABSL_GUARDED_BY(mu);
-  uint8_t dirty ABSL_GUARDED_BY(mu) = 0;  // DirtyFlag bits
   PageCache pages ABSL_GUARDED_BY(mu);    // regular files only
-  // What the store holds: whether a record was sent; whether the store may
-  // hold pages (so a dead inode must be freed there); and a shrinking
-  // truncation not yet sent: the smallest size since the last record, and the
-  // generation the truncation took (pages written later carry it).
-  bool has_record ABSL_GUARDED_BY(mu) = false;
-  bool has_store_pages ABSL_GUARDED_BY(mu) = false;
-  bool truncated ABSL_GUARDED_BY(mu) = false;
+  // What the store holds: whether a record was sent (has_record); whether
+  // the store may hold pages, so a dead inode must be freed there
+  // (has_store_pages); and a shrinking truncation not yet sent (truncated):
+  // the smallest size since the last record, and the generation the
+  // truncation took (pages written later carry it).
   uint64_t min_size ABSL_GUARDED_BY(mu) = 0;
   uint64_t generation ABSL_GUARDED_BY(mu) = 0;
-  std::string symlink_target;  // set at creation, then immutable
-  std::string fifo_data ABSL_GUARDED_BY(mu);  // FIFOs and pipes
-  int fifo_writers ABSL_GUARDED_BY(mu) = 0;
+  // Symlinks: the target, set at creation, then immutable; "" for others.
+  const std::string& symlink_target() const {
+    static const std::string kNone;
+    return symlink_ != nullptr ? *symlink_ : kNone;
+  }
+  void set_symlink_target(std::string_view target) {
+    symlink_ = target.empty() ? nullptr : std::make_unique<std::string>(target);
+  }
+  // FIFOs and pipes: the bytes written and not yet read; allocated at the
+  // first write. Kinds' own parts sit behind pointers so a regular file
+  // does not pay for them.
+  std::unique_ptr<std::string> fifo_data ABSL_GUARDED_BY(mu);
+  std::unique_ptr<std::string> symlink_;
   // Pages of max_bytes that fifo_data holds (named FIFOs only).
   uint64_t fifo_pages ABSL_GUARDED_BY(mu) = 0;
-  // Rule O6: an O_DEFER description dirtied pages; sync() and syncfs() skip
-  // the file until a sync call leaves it without dirty pages.
-  bool deferred ABSL_GUARDED_BY(mu) = false;
 
   // Rule M5: the writeback error sequence.
   Errseq wb_err;
@@ -74,6 +81,14 @@ struct Inode : std::enable_shared_from_this<Inode> {
   static constexpr uint8_t kAsEio = 1;
   static constexpr uint8_t kAsEnospc = 2;
   std::atomic<uint8_t> legacy_errors{0};
+  uint8_t dirty ABSL_GUARDED_BY(mu) = 0;  // DirtyFlag bits
+  bool has_record ABSL_GUARDED_BY(mu) = false;
+  bool has_store_pages ABSL_GUARDED_BY(mu) = false;
+  bool truncated ABSL_GUARDED_BY(mu) = false;
+  // Rule O6: an O_DEFER description dirtied pages; sync() and syncfs() skip
+  // the file until a sync call leaves it without dirty pages.
+  bool deferred ABSL_GUARDED_BY(mu) = false;
+  bool anonymous = false;   // a pipe: no name, never stored
 
   // Guarded by Filesystem::ns_mu_.
   absl::btree_map<std::string, Inode*, std::less<>> children;  // directories
@@ -82,7 +97,6 @@ struct Inode : std::enable_shared_from_this<Inode> {
   absl::btree_map<std::string, InodeId, std::less<>> pending_entries;
   // Directories: the parent (the root is its own); null once removed.
   Inode* parent = nullptr;
-  bool anonymous = false;   // a pipe: no name, never stored
 };
 
 }  // namespace vfs

@@ -104,10 +104,10 @@ Result<void> Filesystem::Build(DurableImage image) {
     inode->dirty = 0;
     inode->has_record = true;
     inode->min_size = inode->size;
-    inode->symlink_target = record.symlink_target;
     if (S_ISLNK(record.mode)) {
       inode->size = record.symlink_target.size();
-      if (record.symlink_target.empty()) inode->symlink_target = "?";  // never empty
+      // Never empty: a damaged record's link points nowhere, visibly.
+      inode->set_symlink_target(record.symlink_target.empty() ? "?" : record.symlink_target);
     }
     all.emplace(ino, std::move(inode));
     max_ino = std::max(max_ino, ino.value());

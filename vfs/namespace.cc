@@ -102,7 +102,7 @@ Result<Filesystem::Lookup> Filesystem::Resolve(Fd dir, std::string_view path, bo
     }
     if (child->is_symlink() && (!last || follow_last || out.trailing_slash)) {
       if (++followed > options_.max_symlink_depth) return Error(ELOOP);
-      const std::string& target = child->symlink_target;
+      const std::string& target = child->symlink_target();
       if (target[0] == '/') {
         if (beneath != nullptr) return Error(escape);
         cur = root_.get();
@@ -208,7 +208,7 @@ Result<void> Filesystem::CreateLocked(const Lookup& where, uint32_t mode,
     inode->nlink = S_ISDIR(mode) ? 2 : 1;
     if (S_ISLNK(mode)) inode->size = symlink_target.size();
   }
-  inode->symlink_target = std::string(symlink_target);
+  inode->set_symlink_target(symlink_target);
   if (S_ISDIR(mode)) inode->parent = where.parent;
   inodes_.emplace(inode->ino, inode);
   AddEntryLocked(*where.parent, where.name, *inode);
@@ -358,7 +358,7 @@ Result<std::string> Filesystem::Readlink(std::string_view path) {
   auto inode = ResolveInode(kCwd, path, /*follow_last=*/false);
   if (!inode.ok()) return Error(inode.error());
   if (!(*inode)->is_symlink()) return Error(EINVAL);
-  return (*inode)->symlink_target;
+  return (*inode)->symlink_target();
 }
 
 Result<void> Filesystem::Rmdir(std::string_view path) {

@@ -203,7 +203,8 @@ bool PageCache::HasDirtyIn(PageIndex first, PageIndex last) const {
 
 std::vector<Ticket> PageCache::TicketsIn(PageIndex first, PageIndex last) const {
   std::vector<Ticket> tickets;
-  for (const WritebackBatch& batch : batches_) {
+  if (batches_ == nullptr) return tickets;
+  for (const WritebackBatch& batch : *batches_) {
     if (batch.last < first || batch.first > last) continue;
     for (PageIndex index : batch.pages) {
       if (index >= first && index <= last) {

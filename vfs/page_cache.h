@@ -158,8 +158,11 @@ class PageCache {
   bool HasDirtyIn(PageIndex first, PageIndex last) const;
 
   // Writeback batches in flight.
-  std::vector<WritebackBatch>& batches() { return batches_; }
-  bool HasWriteback() const { return !batches_.empty(); }
+  std::vector<WritebackBatch>& batches() {
+    if (batches_ == nullptr) batches_ = std::make_unique<std::vector<WritebackBatch>>();
+    return *batches_;
+  }
+  bool HasWriteback() const { return batches_ != nullptr && !batches_->empty(); }
   // Tickets of batches with a page in [first, last].
   std::vector<Ticket> TicketsIn(PageIndex first, PageIndex last) const;
 
@@ -229,8 +232,8 @@ class PageCache {
   static void FreeSubtree(void* at, int h);
 
   const uint32_t page_size_;
-  void* root_ = nullptr;  // Leaf* at height 0, else Node*
   int height_ = 0;
+  void* root_ = nullptr;  // Leaf* at height 0, else Node*
   uint64_t cached_ = 0;
   uint64_t on_store_ = 0;
   std::atomic<uint64_t>* total_ = nullptr;  // see CountInto
@@ -239,7 +242,8 @@ class PageCache {
     if (total_ != nullptr) total_->fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
   }
   DirtySet dirty_;
-  std::vector<WritebackBatch> batches_;
+  // Allocated at a file's first write-back: most files never sync.
+  std::unique_ptr<std::vector<WritebackBatch>> batches_;
 };
 
 }  // namespace vfs

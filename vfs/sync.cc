@@ -28,7 +28,7 @@ InodeRecord RecordOf(const Inode& inode) ABSL_NO_THREAD_SAFETY_ANALYSIS {
   record.atime = inode.atime;
   record.mtime = inode.mtime;
   record.ctime = inode.ctime;
-  record.symlink_target = inode.symlink_target;
+  record.symlink_target = inode.symlink_target();
   return record;
 }
 

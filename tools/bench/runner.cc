@@ -301,7 +301,17 @@ absl::StatusOr<std::unique_ptr<Target>> MakeTarget(const Backend& backend) {
       break;
     }
   }
-  auto fs = Filesystem::Mount(store);
+  // Timestamps advance by one nanosecond at every call, so every write
+  // changes mtime and dirties the inode, as under a fine-grained clock: the
+  // store counters then depend on the job alone, not on how many writes fell
+  // within one tick of the kernel-style coarse clock (which would let some
+  // fsyncs skip the inode record).
+  Options fs_options;
+  fs_options.clock = [now = std::make_shared<std::atomic<int64_t>>(0)] {
+    const int64_t ns = now->fetch_add(1, std::memory_order_relaxed) + 1;
+    return Timespec{ns / 1000000000, ns % 1000000000};
+  };
+  auto fs = Filesystem::Mount(store, fs_options);
   if (!fs.ok()) {
     if (!scratch.empty()) {
       std::error_code ignored;

@@ -1,29 +1,58 @@
-// Mutex and SharedMutex: std::mutex and std::shared_mutex with Clang
-// thread-safety annotations.
+// Mutex and SharedMutex: a 4-byte futex mutex and std::shared_mutex, with
+// Clang thread-safety annotations.
 //
 // Debian's Abseil is not built with ThreadSanitizer, so TSan misreports races
-// on absl::Mutex. These wrappers keep both -Wthread-safety and TSan working.
+// on absl::Mutex. These keep both -Wthread-safety and TSan working: Mutex is
+// built on std::atomic with acquire/release ordering, which TSan follows.
+// Mutex is 4 bytes instead of std::mutex's 40 because every inode and every
+// open file description holds one (docs/benchmarks.md, memory per file).
 // Lock order in the library (outermost first): Filesystem::ns_mu_,
 // OpenFile::pos_mu_, Inode::mu_, OpenFile::err_mu_, the fd table lock, and a
 // store's own locks, which are leaves.
 #ifndef VFS_INTERNAL_MUTEX_H_
 #define VFS_INTERNAL_MUTEX_H_
 
-#include <mutex>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdint>
 #include <shared_mutex>
 
 #include "absl/base/thread_annotations.h"
 
 namespace vfs {
 
+// The three-state futex mutex (0 unlocked, 1 locked, 2 locked with
+// waiters), after Drepper's "Futexes Are Tricky": an uncontended lock and
+// unlock are one atomic each and no system call.
 class ABSL_LOCKABLE Mutex {
  public:
-  void Lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() { mu_.lock(); }
-  void Unlock() ABSL_UNLOCK_FUNCTION() { mu_.unlock(); }
+  void Lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() {
+    uint32_t seen = 0;
+    if (state_.compare_exchange_strong(seen, 1, std::memory_order_acquire)) return;
+    if (seen != 2) seen = state_.exchange(2, std::memory_order_acquire);
+    while (seen != 0) {
+      Futex(FUTEX_WAIT_PRIVATE, 2);
+      seen = state_.exchange(2, std::memory_order_acquire);
+    }
+  }
+  void Unlock() ABSL_UNLOCK_FUNCTION() {
+    if (state_.fetch_sub(1, std::memory_order_release) != 1) {
+      state_.store(0, std::memory_order_release);
+      Futex(FUTEX_WAKE_PRIVATE, 1);
+    }
+  }
   void AssertHeld() const ABSL_ASSERT_EXCLUSIVE_LOCK() {}
 
  private:
-  std::mutex mu_;
+  void Futex(int op, uint32_t value) {
+    // EAGAIN (the word changed) and EINTR only send the caller round again.
+    ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(&state_), op, value, nullptr, nullptr, 0);
+  }
+  static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t));
+  std::atomic<uint32_t> state_{0};
 };
 
 class ABSL_LOCKABLE SharedMutex {
