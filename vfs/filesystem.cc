@@ -71,14 +71,14 @@ void Filesystem::ReleaseBytes(uint64_t pages) {
 // ---- Descriptor table ----
 
 Result<std::shared_ptr<OpenFile>> Filesystem::GetFile(Fd fd) {
-  ReaderLock lock(&fd_mu_);
+  MutexLock lock(&fd_mu_);
   const int n = fd.value();
   if (n < 0 || static_cast<size_t>(n) >= fds_.size() || !fds_[n]) return Error(EBADF);
   return fds_[n];
 }
 
 Result<Fd> Filesystem::InstallFd(std::shared_ptr<OpenFile> file) {
-  WriterLock lock(&fd_mu_);
+  MutexLock lock(&fd_mu_);
   if (open_fds_ >= options_.max_open_fds) return Error(EMFILE);
   size_t slot = 0;
   while (slot < fds_.size() && fds_[slot]) ++slot;
@@ -109,7 +109,7 @@ Result<void> Filesystem::Close(Fd fd) {
   CallScope call(options_);
   std::shared_ptr<OpenFile> file;
   {
-    WriterLock lock(&fd_mu_);
+    MutexLock lock(&fd_mu_);
     const int n = fd.value();
     if (n < 0 || static_cast<size_t>(n) >= fds_.size() || !fds_[n]) return Error(EBADF);
     file = std::move(fds_[n]);

@@ -335,7 +335,7 @@ class Filesystem {
   uint64_t next_ino_ ABSL_GUARDED_BY(ns_mu_) = 2;
 
   // The descriptor table: lowest free slot first.
-  mutable SharedMutex fd_mu_;
+  mutable Mutex fd_mu_;
   std::vector<std::shared_ptr<OpenFile>> fds_ ABSL_GUARDED_BY(fd_mu_);
   uint32_t open_fds_ ABSL_GUARDED_BY(fd_mu_) = 0;
 

@@ -262,7 +262,7 @@ Result<Fd> Filesystem::OpenAt(Fd dir, std::string_view path, int flags, uint32_t
   if (create && (flags & O_DIRECTORY)) return Error(EINVAL);  // as Linux >= 6.4
   {
     // Refuse early when the table is full, so a failed open creates nothing.
-    ReaderLock lock(&fd_mu_);
+    MutexLock lock(&fd_mu_);
     if (open_fds_ >= options_.max_open_fds) return Error(EMFILE);
   }
   const bool excl = create && (flags & O_EXCL);
@@ -501,7 +501,7 @@ Result<std::pair<Fd, Fd>> Filesystem::Pipe() {
   CallScope call(options_);
   if (auto alive = CheckAlive(); !alive.ok()) return Error(alive.error());
   {
-    ReaderLock lock(&fd_mu_);
+    MutexLock lock(&fd_mu_);
     if (open_fds_ + 2 > options_.max_open_fds) return Error(EMFILE);
   }
   auto inode = std::make_shared<Inode>(InodeId(0), S_IFIFO | 0600, page_size_);

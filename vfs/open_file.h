@@ -43,7 +43,9 @@ struct OpenFile {
   std::string dir_last ABSL_GUARDED_BY(pos_mu);
 
   Mutex err_mu;
-  uint32_t wb_cursor ABSL_GUARDED_BY(err_mu) = 0;  // against Inode::wb_err
+  // Against Inode::wb_err: written under err_mu, read without it by the
+  // check's fast path (as Linux reads f_wb_err before taking f_lock).
+  std::atomic<uint32_t> wb_cursor{0};
   uint32_t sb_cursor ABSL_GUARDED_BY(err_mu) = 0;  // against the filesystem's
   // WASI rights (wasi.h): what this description may do, and what a
   // description opened through it may get. Changed only under err_mu, and

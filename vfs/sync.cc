@@ -85,8 +85,15 @@ int Filesystem::CheckAndAdvance(OpenFile& file) {
     if (flags & Inode::kAsEnospc) return ENOSPC;
     return 0;
   }
+  // W4: a cursor that matches the word has nothing to report; no lock, as
+  // Linux's file_check_and_advance_wb_err. A racing check on the same
+  // description may advance it meanwhile; either order is one it could see.
+  if (inode.wb_err.raw() == file.wb_cursor.load(std::memory_order_acquire)) return 0;
   MutexLock lock(&file.err_mu);
-  return inode.wb_err.CheckAndAdvance(&file.wb_cursor);  // W4
+  uint32_t cursor = file.wb_cursor.load(std::memory_order_relaxed);
+  const int err = inode.wb_err.CheckAndAdvance(&cursor);
+  file.wb_cursor.store(cursor, std::memory_order_release);
+  return err;
 }
 
 uint32_t Filesystem::SampleCursor(const Errseq& seq) const {
