@@ -298,17 +298,14 @@ Result<size_t> Filesystem::WriteAt(OpenFile& file, const char* buf, size_t count
     uint64_t new_pages = 0;
     bool on_store = false;  // some page must be read back before the write
     for (uint64_t i = first.value(); i <= last.value(); ++i) {
-      if (inode.pages.Find(PageIndex(i)) != nullptr) continue;
-      if (inode.pages.OnStore(PageIndex(i))) {
-        on_store = true;
-      } else {
-        ++new_pages;
-      }
+      const PageState state = inode.pages.StateOf(PageIndex(i));
+      if (state == PageState::kHole) ++new_pages;
+      if (state == PageState::kOnStore) on_store = true;
     }
     if (auto reserved = ReserveBytes(new_pages); !reserved.ok()) return Error(reserved.error());
     for (uint64_t i = first.value(); on_store && i <= last.value(); ++i) {
       const PageIndex index(i);
-      if (inode.pages.Find(index) != nullptr || !inode.pages.OnStore(index)) continue;
+      if (inode.pages.StateOf(index) != PageState::kOnStore) continue;
       auto data = LoadPageLocked(inode, index);
       if (!data.ok()) {
         ReleaseBytes(new_pages);
