@@ -297,7 +297,9 @@ Result<size_t> Filesystem::WriteAt(OpenFile& file, const char* buf, size_t count
     // write changes nothing.
     uint64_t new_pages = 0;
     bool on_store = false;  // some page must be read back before the write
-    for (uint64_t i = first.value(); i <= last.value(); ++i) {
+    // The common case, a write within one cached page, needs one lookup.
+    CachedPage* const single = first == last ? inode.pages.Find(first) : nullptr;
+    for (uint64_t i = first.value(); single == nullptr && i <= last.value(); ++i) {
       const PageState state = inode.pages.StateOf(PageIndex(i));
       if (state == PageState::kHole) ++new_pages;
       if (state == PageState::kOnStore) on_store = true;
@@ -321,7 +323,7 @@ Result<size_t> Filesystem::WriteAt(OpenFile& file, const char* buf, size_t count
       const PageIndex index(at >> page_shift_);
       const uint32_t in_page = static_cast<uint32_t>(at & (page_size_ - 1));
       const size_t chunk = std::min<size_t>(count - done, page_size_ - in_page);
-      CachedPage* page = inode.pages.Find(index);
+      CachedPage* page = single != nullptr ? single : inode.pages.Find(index);
       if (page == nullptr) {
         page = inode.pages.Insert(index, PageBuffer::Allocate(page_size_), /*stored=*/false);
       }

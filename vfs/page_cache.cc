@@ -94,9 +94,12 @@ CachedPage* PageCache::Insert(PageIndex index, PageRef data, bool stored) {
   } else {
     --on_store_;  // it was on store; now it is cached
   }
+  assert(data);
+  const bool shared = !data->unique();
   slot->data_ = std::move(data);
   slot->writeback_ticket_ = 0;
-  slot->bits_ = index.value() | (stored ? CachedPage::kStored : 0) | CachedPage::kReferenced;
+  slot->bits_ = index.value() | (stored ? CachedPage::kStored : 0) | CachedPage::kReferenced |
+                (shared ? CachedPage::kShared : 0);
   AddCached(1);
   return slot;
 }
@@ -111,8 +114,12 @@ void PageCache::MarkOnStore(PageIndex index) {
 }
 
 char* PageCache::BeginWrite(CachedPage* page) {
-  // Copy on write: the store or an in-flight request holds these bytes.
-  if (!page->data_->unique()) page->data_ = PageBuffer::Copy(*page->data_);
+  // Copy on write: the store or an in-flight request holds these bytes. A
+  // buffer never shared needs no look at its count.
+  if (page->bits_ & CachedPage::kShared) {
+    if (!page->data_->unique()) page->data_ = PageBuffer::Copy(*page->data_);
+    page->bits_ &= ~CachedPage::kShared;
+  }
   if (!page->dirty()) {
     page->bits_ |= CachedPage::kDirty;
     dirty_.insert(*page);

@@ -46,7 +46,9 @@ class CachedPage {
   CachedPage& operator=(const CachedPage&) = delete;
 
   PageIndex index() const { return PageIndex(bits_ & kIndexMask); }
-  const PageRef& data() const { return data_; }
+  // The page's bytes, to read. A reference for a store goes through
+  // PageCache::Share, so the cache knows the bytes may be shared.
+  const PageBuffer* data() const { return data_.get(); }
   bool dirty() const { return (bits_ & kDirty) != 0; }
   bool in_writeback() const { return writeback_ticket_ != 0; }
   Ticket writeback_ticket() const { return writeback_ticket_; }
@@ -63,6 +65,11 @@ class CachedPage {
   static constexpr uint64_t kStored = uint64_t{1} << 57;
   static constexpr uint64_t kOnStore = uint64_t{1} << 58;     // slot holds no data
   static constexpr uint64_t kReferenced = uint64_t{1} << 59;  // used since the last eviction scan
+  // Someone else may hold a reference to data_ (set by Share, or by Insert
+  // when the buffer came shared): BeginWrite looks at the buffer's count only
+  // then, so writing a private page never reads the buffer's header, a cache
+  // miss ahead of the copy when the page is cold.
+  static constexpr uint64_t kShared = uint64_t{1} << 60;
   bool empty() const { return !data_ && (bits_ & kOnStore) == 0; }
 
   using Hook = boost::intrusive::set_member_hook<boost::intrusive::optimize_size<true>>;
@@ -112,6 +119,12 @@ class PageCache {
   // The page's bytes, ready to be written: copied first if the store (or a
   // write in flight) shares them. Then marks the page dirty.
   char* BeginWrite(CachedPage* page);
+  // A reference to the page's bytes for someone outside the cache (a
+  // PutPage request): the next BeginWrite copies them if it is still held.
+  PageRef Share(CachedPage* page) {
+    page->bits_ |= CachedPage::kShared;
+    return page->data_;
+  }
   // Clears the dirty bit (the page's bytes were handed to the store).
   void ClearDirty(CachedPage* page);
   void SetWriteback(CachedPage* page, Ticket ticket) {

@@ -139,7 +139,7 @@ Result<void> Filesystem::StartWriteback(Inode& inode, PageIndex first, PageIndex
   bool allocates = false;
   for (CachedPage* page : pages) {
     allocates = allocates || !page->stored();
-    requests.push_back(PutPage{inode.ino, page->index(), page->data(), inode.generation});
+    requests.push_back(PutPage{inode.ino, page->index(), inode.pages.Share(page), inode.generation});
     batch.pages.push_back(page->index());
     // M1: starting writeback clears dirty. Rule W1: if the write fails the
     // page stays clean; it is never retried.

@@ -53,7 +53,7 @@ TEST(PageCacheTest, InsertedPageIsFoundCleanWithItsBuffer) {
   ASSERT_NE(page, nullptr);
   EXPECT_EQ(cache.Find(PageIndex(7)), page);
   EXPECT_EQ(page->index(), PageIndex(7));
-  EXPECT_EQ(page->data().get(), raw);
+  EXPECT_EQ(page->data(), raw);
   EXPECT_FALSE(page->dirty());
   EXPECT_FALSE(page->in_writeback());
   EXPECT_EQ(cache.StateOf(PageIndex(7)), PageState::kClean);
@@ -90,10 +90,10 @@ TEST(PageCacheTest, M1BeginWriteMarksThePageDirty) {
 TEST(PageCacheTest, BeginWriteWritesInPlaceWhenTheBufferIsUnique) {
   PageCache cache(kPageSize);
   CachedPage* page = cache.Insert(PageIndex(0), Filled('a'), /*stored=*/false);
-  PageBuffer* before = page->data().get();
+  const PageBuffer* before = page->data();
   ASSERT_TRUE(page->data()->unique());
   char* bytes = cache.BeginWrite(page);
-  EXPECT_EQ(page->data().get(), before);
+  EXPECT_EQ(page->data(), before);
   EXPECT_EQ(bytes, before->data());
   bytes[0] = 'b';
   EXPECT_EQ(page->data()->data()[0], 'b');
@@ -102,11 +102,11 @@ TEST(PageCacheTest, BeginWriteWritesInPlaceWhenTheBufferIsUnique) {
 TEST(PageCacheTest, BeginWriteCopiesASharedBufferAndLeavesTheHolderUnchanged) {
   PageCache cache(kPageSize);
   CachedPage* page = cache.Insert(PageIndex(0), Filled('a'), /*stored=*/false);
-  PageRef held = page->data();  // as the store holds a committed page
+  PageRef held = cache.Share(page);  // as the store holds a committed page
   ASSERT_FALSE(page->data()->unique());
   char* bytes = cache.BeginWrite(page);
   std::memset(bytes, 'b', 10);
-  EXPECT_NE(page->data().get(), held.get());
+  EXPECT_NE(page->data(), held.get());
   EXPECT_EQ(bytes, page->data()->data());
   // The holder's bytes are what they were.
   for (uint32_t i = 0; i < kPageSize; ++i) ASSERT_EQ(held->data()[i], 'a') << i;
@@ -115,9 +115,51 @@ TEST(PageCacheTest, BeginWriteCopiesASharedBufferAndLeavesTheHolderUnchanged) {
   EXPECT_EQ(page->data()->data()[kPageSize - 1], 'a');
   // The copy is now private to the cache: the next write is in place.
   EXPECT_TRUE(page->data()->unique());
-  PageBuffer* copy = page->data().get();
+  const PageBuffer* copy = page->data();
   cache.BeginWrite(page);
-  EXPECT_EQ(page->data().get(), copy);
+  EXPECT_EQ(page->data(), copy);
+}
+
+TEST(PageCacheTest, BeginWriteCopiesABufferInsertedWhileSomeoneElseHoldsIt) {
+  // A page loaded from a store that keeps its own reference (the memory
+  // store's image) is shared from the start, with no Share call.
+  PageCache cache(kPageSize);
+  PageRef store_copy = Filled('s');
+  CachedPage* page = cache.Insert(PageIndex(2), store_copy, /*stored=*/true);
+  cache.BeginWrite(page)[0] = 'w';
+  EXPECT_NE(page->data(), store_copy.get());
+  EXPECT_EQ(store_copy->data()[0], 's');
+  EXPECT_EQ(page->data()->data()[0], 'w');
+  EXPECT_EQ(page->data()->data()[1], 's');
+}
+
+TEST(PageCacheTest, BeginWriteAfterTheHolderLetGoWritesInPlace) {
+  PageCache cache(kPageSize);
+  CachedPage* page = cache.Insert(PageIndex(0), Filled('a'), /*stored=*/false);
+  const PageBuffer* before = page->data();
+  {
+    PageRef held = cache.Share(page);  // a request the store has finished with
+  }
+  cache.BeginWrite(page)[0] = 'b';
+  EXPECT_EQ(page->data(), before);
+  EXPECT_EQ(page->data()->data()[0], 'b');
+}
+
+TEST(PageCacheTest, EachShareIsCopiedOnTheNextWrite) {
+  // Commit, write, commit, write: each write after a commit whose reference
+  // is still held must leave that commit's bytes alone.
+  PageCache cache(kPageSize);
+  CachedPage* page = cache.Insert(PageIndex(0), Filled('0'), /*stored=*/false);
+  std::vector<PageRef> commits;
+  for (char c = '1'; c <= '3'; ++c) {
+    commits.push_back(cache.Share(page));
+    cache.BeginWrite(page)[0] = c;
+  }
+  ASSERT_EQ(commits.size(), 3u);
+  EXPECT_EQ(commits[0]->data()[0], '0');
+  EXPECT_EQ(commits[1]->data()[0], '1');
+  EXPECT_EQ(commits[2]->data()[0], '2');
+  EXPECT_EQ(page->data()->data()[0], '3');
 }
 
 TEST(PageCacheTest, BeginWriteOfADirtyPageDoesNotCountItTwice) {
@@ -132,7 +174,7 @@ TEST(PageCacheTest, BeginWriteOfADirtyPageDoesNotCountItTwice) {
 TEST(PageCacheTest, BeginWriteOfASharedDirtyPageKeepsItDirtyOnce) {
   PageCache cache(kPageSize);
   CachedPage* page = InsertDirty(cache, 4);
-  PageRef held = page->data();
+  PageRef held = cache.Share(page);
   cache.BeginWrite(page)[0] = 'y';
   EXPECT_EQ(held->data()[0], 'x');
   EXPECT_EQ(cache.dirty_pages(), 1u);
@@ -383,7 +425,7 @@ TEST(PageCacheTest, PageStateNamesAreDistinct) {
 TEST(PageCacheTest, BeginWriteOfAPageInWritebackCopiesTheBufferTheStoreHolds) {
   PageCache cache(kPageSize);
   CachedPage* page = InsertDirty(cache, 0);
-  PageRef in_flight = page->data();  // the PutPage request's reference
+  PageRef in_flight = cache.Share(page);  // the PutPage request's reference
   cache.ClearDirty(page);
   cache.SetWriteback(page, 1);
   cache.BeginWrite(page)[0] = 'z';
