@@ -169,6 +169,55 @@ void BM_TmpfsPwrite(benchmark::State& state) {
 }
 BENCHMARK(BM_TmpfsPwrite)->Arg(64)->Arg(4096);
 
+// ---- (a') the same from several threads on one filesystem ----
+
+// Each thread writes 64 bytes into its own file (range 0: own descriptor)
+// or all into one descriptor (range 1: shared). Shows what the descriptor
+// lookup costs when threads run together: a call takes no table lock and
+// no reference on the description (docs/architecture.md).
+void BM_VfsPwriteThreads(benchmark::State& state) {
+  static std::unique_ptr<Filesystem> fs;
+  static std::vector<Fd> fds;
+  const bool shared = state.range(0) == 1;
+  if (state.thread_index() == 0) {
+    fs = Filesystem::Mount(NewMemoryStore()).value();
+    fds.clear();
+    for (int i = 0; i < state.threads(); ++i) {
+      auto fd = fs->Open("/t" + std::to_string(i), O_RDWR | O_CREAT, 0644);
+      if (!fd.ok() || !fs->Pwrite(*fd, "x", 1, kMiB).ok()) return state.SkipWithError("setup failed");
+      fds.push_back(*fd);
+    }
+  }
+  const std::string buf(64, 'y');
+  for (auto _ : state) {
+    const Fd fd = fds[shared ? 0 : state.thread_index()];
+    auto wrote = fs->Pwrite(fd, buf.data(), buf.size(), 4096 * state.thread_index());
+    if (!wrote.ok()) {
+      state.SkipWithError(std::strerror(wrote.error()));
+      break;
+    }
+    benchmark::DoNotOptimize(wrote);
+  }
+  state.SetItemsProcessed(state.iterations());
+  if (state.thread_index() == 0) fs.reset();
+}
+BENCHMARK(BM_VfsPwriteThreads)->ArgName("shared_fd")->Arg(0)->Arg(1)->Threads(1)->Threads(2)->UseRealTime();
+
+void BM_TmpfsPwriteThreads(benchmark::State& state) {
+  TmpfsFile f(state, ("threads" + std::to_string(state.thread_index())).c_str());
+  if (!f.ok()) return;
+  if (!f.Fill(kMiB)) return state.SkipWithError("fill failed");
+  const std::string buf(64, 'y');
+  for (auto _ : state) {
+    if (::pwrite(f.fd(), buf.data(), buf.size(), 0) != static_cast<ssize_t>(buf.size())) {
+      state.SkipWithError(std::strerror(errno));
+      break;
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_TmpfsPwriteThreads)->Threads(1)->Threads(2)->UseRealTime();
+
 // ---- (b) 4 KiB random overwrite in a file of <MiB> ----
 
 void BM_VfsRandomOverwrite4K(benchmark::State& state) {

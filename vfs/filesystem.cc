@@ -70,7 +70,21 @@ void Filesystem::ReleaseBytes(uint64_t pages) {
 
 // ---- Descriptor table ----
 
-Result<std::shared_ptr<OpenFile>> Filesystem::GetFile(Fd fd) {
+Result<FileRef> Filesystem::GetFile(Fd fd) {
+  FileRef ref;
+  if (fd_slots_.Get(fd.value(), &ref)) {
+    if (ref.file_ == nullptr) return Error(EBADF);
+    return ref;
+  }
+  // Every hazard slot of this thread is in use (nested calls): a reference.
+  auto shared = GetFileShared(fd);
+  if (!shared.ok()) return Error(shared.error());
+  ref.owner_ = *std::move(shared);
+  ref.file_ = ref.owner_.get();
+  return ref;
+}
+
+Result<std::shared_ptr<OpenFile>> Filesystem::GetFileShared(Fd fd) {
   MutexLock lock(&fd_mu_);
   const int n = fd.value();
   if (n < 0 || static_cast<size_t>(n) >= fds_.size() || !fds_[n]) return Error(EBADF);
@@ -83,6 +97,7 @@ Result<Fd> Filesystem::InstallFd(std::shared_ptr<OpenFile> file) {
   size_t slot = 0;
   while (slot < fds_.size() && fds_[slot]) ++slot;
   if (slot == fds_.size()) fds_.emplace_back();
+  fd_slots_.Set(static_cast<int>(slot), file.get());
   fds_[slot] = std::move(file);
   ++open_fds_;
   return Fd(static_cast<int>(slot));
@@ -112,6 +127,7 @@ Result<void> Filesystem::Close(Fd fd) {
     MutexLock lock(&fd_mu_);
     const int n = fd.value();
     if (n < 0 || static_cast<size_t>(n) >= fds_.size() || !fds_[n]) return Error(EBADF);
+    fd_slots_.Set(n, nullptr);
     file = std::move(fds_[n]);
     --open_fds_;
   }
@@ -125,7 +141,7 @@ Result<void> Filesystem::Close(Fd fd) {
 Result<Fd> Filesystem::Dup(Fd fd) {
   CallScope call(options_);
   if (auto alive = CheckAlive(); !alive.ok()) return Error(alive.error());
-  auto file = GetFile(fd);
+  auto file = GetFileShared(fd);
   if (!file.ok()) return Error(file.error());
   return InstallFd(*std::move(file));
 }

@@ -41,6 +41,7 @@
 #include "vfs/internal/mutex.h"
 #include "vfs/options.h"
 #include "vfs/errseq.h"
+#include "vfs/fd_table.h"
 #include "vfs/page_cache.h"
 #include "vfs/result.h"
 #include "vfs/types.h"
@@ -254,7 +255,11 @@ class Filesystem {
   Result<void> Build(DurableImage image);
 
   // filesystem.cc
-  Result<std::shared_ptr<OpenFile>> GetFile(Fd fd);
+  // The description behind `fd` for the length of a call, or EBADF. No
+  // lock and no reference count: a hazard pointer (fd_table.h).
+  Result<FileRef> GetFile(Fd fd);
+  // The same as a reference that may outlive the call (dup).
+  Result<std::shared_ptr<OpenFile>> GetFileShared(Fd fd);
   Result<Fd> InstallFd(std::shared_ptr<OpenFile> file);
   // Ok if `file` holds every right in `needed`; else EACCES or kENotCapable.
   Result<void> CheckRights(const OpenFile& file, uint64_t needed) const;
@@ -310,7 +315,7 @@ class Filesystem {
   // Rule W3 (W6 for the older models): the cursor a new description starts at.
   uint32_t SampleCursor(const Errseq& seq) const;
   int CheckAndAdvanceSb(OpenFile& file);
-  Result<std::shared_ptr<OpenFile>> SyncTarget(Fd fd);
+  Result<FileRef> SyncTarget(Fd fd);
 
   const std::shared_ptr<Store> store_;
   const Options options_;
@@ -334,9 +339,11 @@ class Filesystem {
   std::shared_ptr<Inode> cwd_ ABSL_GUARDED_BY(ns_mu_);
   uint64_t next_ino_ ABSL_GUARDED_BY(ns_mu_) = 2;
 
-  // The descriptor table: lowest free slot first.
+  // The descriptor table: lowest free slot first. fds_ owns the
+  // descriptions; fd_slots_ mirrors it for lookups without the lock.
   mutable Mutex fd_mu_;
   std::vector<std::shared_ptr<OpenFile>> fds_ ABSL_GUARDED_BY(fd_mu_);
+  FdSlots fd_slots_;  // Set under fd_mu_; Get from anywhere
   uint32_t open_fds_ ABSL_GUARDED_BY(fd_mu_) = 0;
 
   // The cache's clock hand: where the next eviction scan starts, as an index

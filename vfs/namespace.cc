@@ -42,7 +42,7 @@ Result<Filesystem::Lookup> Filesystem::Resolve(Fd dir, std::string_view path, bo
   if (path.size() >= options_.max_path_length) return Error(ENAMETOOLONG);
   if (path.find('\0') != std::string_view::npos) return Error(EINVAL);
   Inode* cur = nullptr;
-  std::shared_ptr<OpenFile> base;  // keeps a directory descriptor's inode alive
+  FileRef base;  // keeps a directory descriptor's inode alive
   // The wasi personality resolves a path through a directory descriptor
   // beneath it, as a WASI runtime does for a preopened directory: no
   // absolute path, no ".." above it, no absolute symlink. [VFS choice] The
@@ -300,7 +300,7 @@ Result<Fd> Filesystem::OpenAt(Fd dir, std::string_view path, int flags, uint32_t
       }
     }
   }
-  auto file = std::make_shared<OpenFile>(inode, flags & ~(O_CREAT | O_EXCL | O_TRUNC));
+  auto file = MakeOpenFile(inode, flags & ~(O_CREAT | O_EXCL | O_TRUNC));
   file->rights_base.store(base, std::memory_order_relaxed);
   file->rights_inheriting.store(inheriting, std::memory_order_relaxed);
   if (inode->is_fifo() && file->writable()) {
@@ -513,9 +513,9 @@ Result<std::pair<Fd, Fd>> Filesystem::Pipe() {
     inode->atime = inode->mtime = inode->ctime = Now();
     inode->fifo_writers = 1;
   }
-  auto read_end = InstallFd(std::make_shared<OpenFile>(inode, O_RDONLY));
+  auto read_end = InstallFd(MakeOpenFile(inode, O_RDONLY));
   if (!read_end.ok()) return Error(read_end.error());
-  auto write_end = InstallFd(std::make_shared<OpenFile>(inode, O_WRONLY));
+  auto write_end = InstallFd(MakeOpenFile(inode, O_WRONLY));
   if (!write_end.ok()) {
     // Only a racing open can fill the table between the check and here.
     (void)Close(*read_end);

@@ -14,13 +14,19 @@
 #include <string>
 
 #include "vfs/inode.h"
+#include "vfs/internal/hazard.h"
 #include "vfs/internal/mutex.h"
 
 namespace vfs {
 
+struct OpenFile;
+std::shared_ptr<OpenFile> MakeOpenFile(std::shared_ptr<Inode> inode, int flags);
+
 struct OpenFile {
-  OpenFile(std::shared_ptr<Inode> inode, int flags)
-      : inode(std::move(inode)), flags(flags) {}
+  // The only way to make one (fd_table.h): the last reference retires it,
+  // so a call that found it through the descriptor table without a
+  // reference finishes before it is deleted.
+  friend std::shared_ptr<OpenFile> MakeOpenFile(std::shared_ptr<Inode> inode, int flags);
   ~OpenFile();
 
   bool is_path() const { return (flags & O_PATH) != 0; }
@@ -52,7 +58,16 @@ struct OpenFile {
   // only narrowed; read without a lock by every call's rights check.
   std::atomic<uint64_t> rights_base{~0ull};
   std::atomic<uint64_t> rights_inheriting{~0ull};
+
+ private:
+  OpenFile(std::shared_ptr<Inode> inode, int flags) : inode(std::move(inode)), flags(flags) {}
 };
+
+inline std::shared_ptr<OpenFile> MakeOpenFile(std::shared_ptr<Inode> inode, int flags) {
+  return std::shared_ptr<OpenFile>(new OpenFile(std::move(inode), flags), [](OpenFile* file) {
+    hazard::Retire(file, [](void* p) { delete static_cast<OpenFile*>(p); });
+  });
+}
 
 }  // namespace vfs
 

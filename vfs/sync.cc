@@ -454,7 +454,7 @@ class Filesystem::SyncCallScope {
 };
 thread_local int Filesystem::SyncCallScope::depth_ = 0;
 
-Result<std::shared_ptr<OpenFile>> Filesystem::SyncTarget(Fd fd) {
+Result<FileRef> Filesystem::SyncTarget(Fd fd) {
   if (auto alive = CheckAlive(); !alive.ok()) return Error(alive.error());
   auto file = GetFile(fd);
   if (!file.ok()) return Error(EBADF);
@@ -512,7 +512,7 @@ Result<void> Filesystem::SyncFileRange(Fd fd, int64_t offset, int64_t nbytes, un
     if (offset < 0 || sum < 0 || sum < offset) return EINVAL;  // E2.4
     return 0;
   };
-  std::shared_ptr<OpenFile> file;
+  FileRef file;
   if (options_.sync_file_range_pre_5_2) {
     // E3: all EINVAL checks before EBADF.
     if (int err = argument_check(); err != 0) return Error(err);
