@@ -38,6 +38,15 @@ void PushReversed(std::string_view path, std::vector<std::string>* stack) {
   stack->insert(stack->end(), parts.rbegin(), parts.rend());
 }
 
+// Whether `path` ends in a slash after a last name that is not "." or ".."
+// (those are directories whatever follows them).
+bool SlashAfterName(std::string_view path) {
+  if (path.empty() || path.back() != '/') return false;
+  std::vector<std::string> parts;
+  PushReversed(path, &parts);
+  return !parts.empty() && parts.front() != "." && parts.front() != "..";
+}
+
 }  // namespace
 
 bool ModelOfd::is_path() const { return (flags & O_PATH) != 0; }
@@ -126,16 +135,21 @@ Result<int> ReferenceModel::Install(std::shared_ptr<ModelOfd> ofd) {
 }
 
 // path_resolution(7): every component but the last must be a searchable
-// directory; symlinks are followed in every component but the last, and in
-// the last when the call follows or when a trailing slash forces it (the
-// trailing slash also requires a directory). ".." of the root is the root.
+// directory; symlinks are followed in every component but the last. The
+// last: a lookup follows it when the call follows, or when a slash comes
+// after it, and then needs a directory (Linux's lookup_last); a call on the
+// name itself (mkdir, rmdir, unlink, rename, symlink, link's new name)
+// never follows it and judges the slash itself; open with O_CREAT follows
+// it unless a slash comes after it. A slash at the end of a final symlink's
+// target counts as one after the name. ".." of the root is the root.
 // [order] empty path ENOENT, then ENAMETOOLONG for the whole path, then
 // EINVAL for an embedded NUL (the C API could not even pass one), then per
 // component ENOTDIR, ENAMETOOLONG, ENOENT; ELOOP after max_symlink_depth
-// symlinks in one lookup. Inside a removed directory every lookup is ENOENT
-// (Linux answers "." there too; the VFS and the model refuse it).
+// symlinks in one lookup. Inside a removed directory "." and ".." still
+// resolve (".." to where it was removed from) and every other name is
+// ENOENT, as on Linux.
 Result<ReferenceModel::Lookup> ReferenceModel::Resolve(int dir, std::string_view path,
-                                                        bool follow_last) const {
+                                                        Last last_mode) const {
   if (path.empty()) return Error(ENOENT);
   if (path.size() >= limits_.max_path_length) return Error(ENAMETOOLONG);
   if (path.find('\0') != std::string_view::npos) return Error(EINVAL);
@@ -147,9 +161,9 @@ Result<ReferenceModel::Lookup> ReferenceModel::Resolve(int dir, std::string_view
     if (node(cur).kind != Kind::kDir) return Error(ENOTDIR);
   }
   Lookup out;
-  out.trailing_slash = path.back() == '/';
   out.parent = cur;
   out.node = cur;
+  bool slash = SlashAfterName(path);
   std::vector<std::string> stack;
   PushReversed(path, &stack);
   uint32_t followed = 0;
@@ -160,33 +174,40 @@ Result<ReferenceModel::Lookup> ReferenceModel::Resolve(int dir, std::string_view
     const ModelNode& here = node(cur);
     if (here.kind != Kind::kDir) return Error(ENOTDIR);
     if (name.size() > limits_.max_name_length) return Error(ENAMETOOLONG);
-    if (here.removed) return Error(ENOENT);
     if (name == "." || name == "..") {
       if (name == "..") cur = here.parent;
       if (last) {
         out.parent = cur;
         out.name = name;
         out.node = cur;
+        out.trailing_slash = false;
       }
       continue;
     }
+    if (here.removed) return Error(ENOENT);
     auto it = here.children.find(name);
     if (it == here.children.end()) {
       if (!last) return Error(ENOENT);
       out.parent = cur;
       out.name = name;
       out.node.reset();
+      out.trailing_slash = slash;
       return out;
     }
     const ModelNode& child = node(it->second);
-    if (child.kind == Kind::kSymlink && (!last || follow_last || out.trailing_slash)) {
+    const bool follow = !last || last_mode == Last::kFollow ||
+                        (last_mode == Last::kNoFollow && slash) ||
+                        (last_mode == Last::kCreate && !slash);
+    if (child.kind == Kind::kSymlink && follow) {
       if (++followed > limits_.max_symlink_depth) return Error(ELOOP);
       if (child.data[0] == '/') cur = root_;
       PushReversed(child.data, &stack);
+      if (last) slash = slash || SlashAfterName(child.data);
       if (last && stack.empty()) {  // the link pointed at "/" (or "//")
         out.parent = cur;
         out.name.clear();
         out.node = cur;
+        out.trailing_slash = false;
       }
       continue;
     }
@@ -194,10 +215,14 @@ Result<ReferenceModel::Lookup> ReferenceModel::Resolve(int dir, std::string_view
       out.parent = cur;
       out.name = name;
       out.node = child.id;
+      out.trailing_slash = slash;
     }
     cur = child.id;
   }
-  if (out.node && out.trailing_slash && node(*out.node).kind != Kind::kDir) return Error(ENOTDIR);
+  const bool lookup = last_mode == Last::kFollow || last_mode == Last::kNoFollow;
+  if (lookup && out.node && out.trailing_slash && node(*out.node).kind != Kind::kDir) {
+    return Error(ENOTDIR);
+  }
   return out;
 }
 
@@ -243,9 +268,9 @@ bool ReferenceModel::Inside(NodeId dir, NodeId ancestor) const {
 // ---- Descriptors ----
 
 // open(2). [order] EOPNOTSUPP for O_TMPFILE; EINVAL for O_CREAT|O_DIRECTORY
-// (Linux >= 6.4); EMFILE before the path is looked up; O_CREAT with a
-// trailing slash is EISDIR once the leading components resolve (Linux
-// open_last_lookups); then resolution errors, ENOENT, EEXIST, ELOOP
+// (Linux >= 6.4); EMFILE before the path is looked up; resolution errors;
+// O_CREAT with a slash after the last name (in the path or a followed
+// link's target) is EISDIR (Linux open_last_lookups); then ENOENT, EEXIST, ELOOP
 // (O_NOFOLLOW on a symlink), ENOTDIR (O_DIRECTORY), EISDIR (a directory
 // opened for writing, with O_TRUNC, or with O_CREAT). O_CREAT|O_EXCL never
 // follows the last symlink. O_PATH keeps only O_DIRECTORY and O_NOFOLLOW.
@@ -268,15 +293,11 @@ Result<int> ReferenceModel::OpenAt(int dir, std::string_view path, int flags, ui
   if (OpenCount() >= limits_.max_open_fds) return Error(EMFILE);
   const bool excl = create && (flags & O_EXCL);
   const bool path_only = (flags & O_PATH) != 0;
-  if (create && !path.empty() && path.back() == '/') {
-    std::string_view bare = path;
-    while (bare.size() > 1 && bare.back() == '/') bare.remove_suffix(1);
-    auto found = Resolve(dir, bare, /*follow_last=*/false);
-    if (!found.ok()) return Error(found.error());
-    return Error(EISDIR);
-  }
-  auto found = Resolve(dir, path, /*follow_last=*/!(flags & O_NOFOLLOW) && !excl);
+  Last last_mode = (flags & O_NOFOLLOW) ? Last::kNoFollow : Last::kFollow;
+  if (create) last_mode = (excl || (flags & O_NOFOLLOW)) ? Last::kName : Last::kCreate;
+  auto found = Resolve(dir, path, last_mode);
   if (!found.ok()) return Error(found.error());
+  if (create && found->trailing_slash) return Error(EISDIR);
   NodeId target = 0;
   if (!found->node) {
     if (!create) return Error(ENOENT);
@@ -481,7 +502,7 @@ Result<void> ReferenceModel::Ftruncate(int fd, int64_t length) {
 
 Result<void> ReferenceModel::Truncate(std::string_view path, int64_t length) {
   if (length < 0) return Error(EINVAL);
-  auto found = Resolve(kCwdFd, path, /*follow_last=*/true);
+  auto found = Resolve(kCwdFd, path, Last::kFollow);
   if (!found.ok()) return Error(found.error());
   if (!found->node) return Error(ENOENT);
   ModelNode& n = mutable_node(*found->node);
@@ -492,11 +513,11 @@ Result<void> ReferenceModel::Truncate(std::string_view path, int64_t length) {
 
 // ---- Namespace ----
 
-// mkdir(2): the last component is not followed, but a trailing slash
-// forces it as in every lookup here (path_resolution(7)); EEXIST if
-// anything is there.
+// mkdir(2): the last component is never followed, not even with a trailing
+// slash (Linux filename_create); EEXIST if anything, a symlink included, is
+// there.
 Result<void> ReferenceModel::Mkdir(std::string_view path, uint32_t mode) {
-  auto found = Resolve(kCwdFd, path, /*follow_last=*/false);
+  auto found = Resolve(kCwdFd, path, Last::kName);
   if (!found.ok()) return Error(found.error());
   if (found->node) return Error(EEXIST);
   const NodeId dir = NewNode(Kind::kDir, mode & 07777);
@@ -505,9 +526,10 @@ Result<void> ReferenceModel::Mkdir(std::string_view path, uint32_t mode) {
 }
 
 // rmdir(2): [order] ENOENT, EBUSY for the root, EINVAL for a last
-// component ".", ENOTEMPTY for "..", ENOTDIR, ENOTEMPTY.
+// component ".", ENOTEMPTY for "..", ENOTDIR (a symlink, trailing slash or
+// not: Linux do_rmdir never follows it), ENOTEMPTY.
 Result<void> ReferenceModel::Rmdir(std::string_view path) {
-  auto found = Resolve(kCwdFd, path, /*follow_last=*/false);
+  auto found = Resolve(kCwdFd, path, Last::kName);
   if (!found.ok()) return Error(found.error());
   if (!found->node) return Error(ENOENT);
   if (found->name.empty()) return Error(EBUSY);
@@ -521,29 +543,32 @@ Result<void> ReferenceModel::Rmdir(std::string_view path) {
   return Ok();
 }
 
-// unlink(2): EISDIR for a directory (Linux's answer). An open file keeps
-// its data.
+// unlink(2): EISDIR for a directory (Linux's answer), ENOTDIR for anything
+// else with a trailing slash (do_unlinkat). An open file keeps its data.
 Result<void> ReferenceModel::Unlink(std::string_view path) {
-  auto found = Resolve(kCwdFd, path, /*follow_last=*/false);
+  auto found = Resolve(kCwdFd, path, Last::kName);
   if (!found.ok()) return Error(found.error());
   if (!found->node) return Error(ENOENT);
   if (node(*found->node).kind == Kind::kDir) return Error(EISDIR);
+  if (found->trailing_slash) return Error(ENOTDIR);
   RemoveEntry(found->parent, found->name);
   DropLink(*found->node);
   return Ok();
 }
 
-// link(2): EPERM for a directory, EEXIST if `to` exists, ENOENT for a
-// missing `to` with a trailing slash. Symlinks are linked, not followed.
+// link(2): [order] lookup of `from` (ENOENT), then EEXIST if `to` exists,
+// ENOENT for a missing `to` with a trailing slash, then EPERM for a
+// directory (Linux do_linkat). Symlinks are linked, not followed, unless a
+// slash follows `from`'s last name.
 Result<void> ReferenceModel::Link(std::string_view from, std::string_view to) {
-  auto src = Resolve(kCwdFd, from, /*follow_last=*/false);
+  auto src = Resolve(kCwdFd, from, Last::kNoFollow);
   if (!src.ok()) return Error(src.error());
   if (!src->node) return Error(ENOENT);
-  if (node(*src->node).kind == Kind::kDir) return Error(EPERM);
-  auto dst = Resolve(kCwdFd, to, /*follow_last=*/false);
+  auto dst = Resolve(kCwdFd, to, Last::kName);
   if (!dst.ok()) return Error(dst.error());
   if (dst->node) return Error(EEXIST);
   if (dst->trailing_slash) return Error(ENOENT);
+  if (node(*src->node).kind == Kind::kDir) return Error(EPERM);
   AddEntry(dst->parent, dst->name, *src->node);
   ++mutable_node(*src->node).links;
   return Ok();
@@ -556,7 +581,7 @@ Result<void> ReferenceModel::Symlink(std::string_view target, std::string_view p
   if (target.empty()) return Error(ENOENT);
   if (target.find('\0') != std::string_view::npos) return Error(EINVAL);
   if (target.size() >= limits_.max_path_length) return Error(ENAMETOOLONG);
-  auto found = Resolve(kCwdFd, path, /*follow_last=*/false);
+  auto found = Resolve(kCwdFd, path, Last::kName);
   if (!found.ok()) return Error(found.error());
   if (found->node) return Error(EEXIST);
   if (found->trailing_slash) return Error(ENOENT);
@@ -568,8 +593,10 @@ Result<void> ReferenceModel::Symlink(std::string_view target, std::string_view p
   return Ok();
 }
 
+// readlink(2): a lookup; a trailing slash follows the link (EINVAL for the
+// directory it names).
 Result<std::string> ReferenceModel::Readlink(std::string_view path) {
-  auto found = Resolve(kCwdFd, path, /*follow_last=*/false);
+  auto found = Resolve(kCwdFd, path, Last::kNoFollow);
   if (!found.ok()) return Error(found.error());
   if (!found->node) return Error(ENOENT);
   const ModelNode& n = node(*found->node);
@@ -577,32 +604,39 @@ Result<std::string> ReferenceModel::Readlink(std::string_view path) {
   return n.data;
 }
 
-// rename(2) / renameat2(2). [order] EINVAL for unknown or conflicting
-// flags; lookup of `from` (ENOENT if missing), lookup of `to`; EBUSY when
-// either last component is ".", ".." or the root; RENAME_EXCHANGE with a
-// missing target ENOENT; a missing target with a trailing slash ENOTDIR
-// unless a directory moves; RENAME_NOREPLACE EEXIST; EINVAL for a directory
-// into its own subtree; the same file on both sides: success, nothing done
-// (POSIX); then ENOTDIR / EISDIR for a kind mismatch and ENOTEMPTY.
+// rename(2) / renameat2(2), Linux do_renameat2. [order] EINVAL for unknown
+// or conflicting flags; the walks to both parents; EBUSY when `from`'s last
+// component is ".", ".." or the root, and when `to`'s is (EEXIST with
+// RENAME_NOREPLACE); ENOENT for a missing source; RENAME_NOREPLACE EEXIST;
+// RENAME_EXCHANGE with a missing target ENOENT, with a trailing slash on a
+// target that is not a directory ENOTDIR; a source that is not a directory:
+// ENOTDIR for a trailing slash on it, or (not exchanging) on the target;
+// EINVAL for a directory into its own subtree; the same file on both
+// sides: success, nothing done (POSIX); then ENOTDIR / EISDIR for a kind
+// mismatch and ENOTEMPTY. Neither last name is followed.
 Result<void> ReferenceModel::Rename(std::string_view from, std::string_view to, unsigned flags) {
   constexpr unsigned kNoReplace = 1;
   constexpr unsigned kExchange = 2;
   if (flags & ~(kNoReplace | kExchange)) return Error(EINVAL);
   if ((flags & kNoReplace) && (flags & kExchange)) return Error(EINVAL);
-  auto src = Resolve(kCwdFd, from, /*follow_last=*/false);
+  auto src = Resolve(kCwdFd, from, Last::kName);
   if (!src.ok()) return Error(src.error());
-  if (!src->node) return Error(ENOENT);
-  auto dst = Resolve(kCwdFd, to, /*follow_last=*/false);
+  auto dst = Resolve(kCwdFd, to, Last::kName);
   if (!dst.ok()) return Error(dst.error());
   auto special = [](const std::string& name) { return name.empty() || name == "." || name == ".."; };
-  if (special(src->name) || special(dst->name)) return Error(EBUSY);
+  if (special(src->name)) return Error(EBUSY);
+  if (special(dst->name)) return Error((flags & kNoReplace) ? EEXIST : EBUSY);
+  if (!src->node) return Error(ENOENT);
   const NodeId moving = *src->node;
   const bool moving_dir = node(moving).kind == Kind::kDir;
-  if (!dst->node) {
-    if (flags & kExchange) return Error(ENOENT);
-    if (dst->trailing_slash && !moving_dir) return Error(ENOTDIR);
-  } else if (flags & kNoReplace) {
-    return Error(EEXIST);
+  if (dst->node && (flags & kNoReplace)) return Error(EEXIST);
+  if (flags & kExchange) {
+    if (!dst->node) return Error(ENOENT);
+    if (dst->trailing_slash && node(*dst->node).kind != Kind::kDir) return Error(ENOTDIR);
+  }
+  if (!moving_dir) {
+    if (src->trailing_slash) return Error(ENOTDIR);
+    if (!(flags & kExchange) && dst->trailing_slash) return Error(ENOTDIR);
   }
   if (moving_dir && Inside(dst->parent, moving)) return Error(EINVAL);
   if ((flags & kExchange) && node(*dst->node).kind == Kind::kDir && Inside(src->parent, *dst->node)) {
@@ -660,7 +694,7 @@ ModelStat StatOf(const ModelNode& n) {
 }  // namespace
 
 Result<ModelStat> ReferenceModel::Stat(std::string_view path, bool follow) {
-  auto found = Resolve(kCwdFd, path, follow);
+  auto found = Resolve(kCwdFd, path, follow ? Last::kFollow : Last::kNoFollow);
   if (!found.ok()) return Error(found.error());
   if (!found->node) return Error(ENOENT);
   ModelStat st = StatOf(node(*found->node));
@@ -692,15 +726,16 @@ Result<ModelStat> ReferenceModel::Fstat(int fd) {
 
 // readdir(3): "." and ".." first, then the names in byte order (the VFS's
 // documented order). A name added after the position is seen if it sorts
-// after the last name returned; a removed directory lists nothing.
+// after the last name returned; a removed directory is ENOENT (Linux
+// iterate_dir).
 Result<std::vector<ModelDirEntry>> ReferenceModel::ReadDir(int fd, size_t max) {
   auto got = GetOfd(fd);
   if (!got.ok() || (*got)->is_path()) return Error(EBADF);
   ModelOfd& ofd = **got;
   const ModelNode& d = node(ofd.node);
   if (d.kind != Kind::kDir) return Error(ENOTDIR);
+  if (d.removed) return Error(ENOENT);
   std::vector<ModelDirEntry> out;
-  if (d.removed) return out;
   while (out.size() < max) {
     if (ofd.dir_stage == 0) {
       out.push_back({d.id, "."});

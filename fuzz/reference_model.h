@@ -179,9 +179,18 @@ class ReferenceModel {
     NodeId parent = 0;
     std::string name;  // "" for the root or a symlink to "/"
     std::optional<NodeId> node;
+    // A slash follows the last name (not ".", ".." or the root), in the
+    // path or in the target of a final symlink that was followed.
     bool trailing_slash = false;
   };
-  Result<Lookup> Resolve(int dir, std::string_view path, bool follow_last) const;
+  // What a call does with the last name (path_resolution(7), fs/namei.c).
+  enum class Last {
+    kFollow,    // looked up, a symlink followed
+    kNoFollow,  // looked up, a symlink followed only when a slash follows it
+    kName,      // the name itself, never followed (mkdir, unlink, rename, ...)
+    kCreate,    // open O_CREAT: followed unless a slash follows it
+  };
+  Result<Lookup> Resolve(int dir, std::string_view path, Last last_mode) const;
   Result<std::shared_ptr<ModelOfd>> GetOfd(int fd) const;
   Result<int> Install(std::shared_ptr<ModelOfd> ofd);
   size_t OpenCount() const;

@@ -91,7 +91,8 @@ class Filesystem {
   // O_TRUNC, O_APPEND, O_DIRECTORY, O_NOFOLLOW, O_PATH, O_SYNC, O_DSYNC (others
   // are accepted and ignored, as Linux ignores unknown flags). `dir` is
   // kCwd or a directory descriptor for a relative path. Errors: ENOENT,
-  // ENOTDIR, EISDIR (directory opened for writing, or O_CREAT on one), EEXIST
+  // ENOTDIR, EISDIR (directory opened for writing, or O_CREAT on one or on a
+  // name followed by a slash), EEXIST
   // (O_CREAT|O_EXCL), ELOOP (O_NOFOLLOW on a symlink, or too many symlinks),
   // ENAMETOOLONG, EINVAL (O_CREAT with O_DIRECTORY, or a NUL in the path),
   // EACCES / kENotCapable (wasi personality: a path through `dir` that would
@@ -134,23 +135,42 @@ class Filesystem {
   Result<void> Ftruncate(Fd fd, int64_t length);
 
   // ---- Namespace ----
+  //
+  // Paths resolve as on Linux. A lookup (open without O_CREAT, Stat, Lstat,
+  // Chdir, Chmod, Utimens, Truncate, Readlink, Link's `from`) follows a final
+  // symlink when a slash follows its name, even Lstat and O_NOFOLLOW, and
+  // then needs a directory (ENOTDIR). The calls that act on the last name
+  // itself (Mkdir, Mkfifo, Symlink, Link's `to`, Rmdir, Unlink, Rename,
+  // O_CREAT) never follow it; their answers for a trailing slash are below.
+  // Inside a removed directory "." and ".." still resolve (".." to the
+  // directory it was removed from); any other name is ENOENT.
 
+  // mkdir(2): EEXIST if anything, a symlink included, has the name (even
+  // with a trailing slash).
   Result<void> Mkdir(std::string_view path, uint32_t mode);
-  // rmdir(2): ENOTEMPTY, ENOTDIR, EBUSY (the root), EINVAL (last component ".").
+  // rmdir(2): ENOTEMPTY, ENOTDIR (a symlink too, with or without a trailing
+  // slash), EBUSY (the root), EINVAL (last component ".").
   Result<void> Rmdir(std::string_view path);
-  // unlink(2): EISDIR for a directory. An open file keeps its data until its
-  // last descriptor closes.
+  // unlink(2): EISDIR for a directory; ENOTDIR for anything else followed by
+  // a slash. An open file keeps its data until its last descriptor closes.
   Result<void> Unlink(std::string_view path);
   // renameat2(2) semantics: atomic, replaces a target; flags kRenameNoReplace
   // (EEXIST if the target exists) and kRenameExchange (ENOENT if it does not).
-  // EINVAL (a directory into its own subtree, or bad flags), EISDIR, ENOTDIR,
-  // ENOTEMPTY, EBUSY ("." or ".." or the root).
+  // EINVAL (a directory into its own subtree, or bad flags), EISDIR, ENOTDIR
+  // (also a trailing slash on a side that is not a directory), ENOTEMPTY,
+  // EBUSY ("." or ".." or the root; EEXIST for the target with
+  // kRenameNoReplace).
   Result<void> Rename(std::string_view from, std::string_view to, unsigned flags = 0);
-  // link(2): EPERM for a directory, EEXIST if `to` exists.
+  // link(2): EEXIST if `to` exists, ENOENT if it is missing and followed by a
+  // slash, then EPERM for a directory. A symlink `from` is linked, not
+  // followed.
   Result<void> Link(std::string_view from, std::string_view to);
+  // symlink(2): EEXIST if `path` exists; ENOENT if it is missing and followed
+  // by a slash.
   Result<void> Symlink(std::string_view target, std::string_view path);
   // readlink(2): EINVAL if `path` is not a symlink.
   Result<std::string> Readlink(std::string_view path);
+  // mkfifo(3): as Symlink for `path`.
   Result<void> Mkfifo(std::string_view path, uint32_t mode);
   // pipe(2): {read end, write end}. Pipes never block: EAGAIN instead.
   Result<std::pair<Fd, Fd>> Pipe();
@@ -172,7 +192,8 @@ class Filesystem {
   Result<void> Futimens(Fd fd, const std::array<Timespec, 2>& times);
   // The next entries of a directory ("." and ".." first, then names in byte
   // order), at most `max`; empty at the end. lseek(fd, 0, SEEK_SET) rewinds.
-  // ENOTDIR if `fd` is not a directory, EBADF if not open or O_PATH.
+  // ENOTDIR if `fd` is not a directory, EBADF if not open or O_PATH, ENOENT
+  // if the directory was removed.
   Result<std::vector<DirEntry>> ReadDir(Fd fd, size_t max = SIZE_MAX);
   Result<StatFs> Statfs();
 
@@ -284,7 +305,26 @@ class Filesystem {
   std::shared_ptr<Inode> NewInode(InodeId ino, uint32_t mode);
 
   // namespace.cc
-  Result<Lookup> Resolve(Fd dir, std::string_view path, bool follow_last)
+  // What Resolve does with the last name of a path, as Linux's path walk
+  // does for each kind of call.
+  enum class Final {
+    // A lookup that follows a final symlink (stat, open, chdir).
+    kFollow,
+    // A lookup that does not, unless a slash follows the name (lstat,
+    // O_NOFOLLOW, readlink, link's source): Linux's lookup_last.
+    kNoFollow,
+    // The entry itself, never followed; a trailing slash is the call's to
+    // judge (mkdir, rmdir, unlink, rename, symlink, mkfifo, link's new name,
+    // O_CREAT|O_EXCL): Linux's filename_parentat callers.
+    kEntry,
+    // open with O_CREAT: a final symlink is followed unless a slash follows
+    // its name (then open_last_lookups answers EISDIR).
+    kCreate,
+  };
+  // For kFollow and kNoFollow a name followed by a slash must be a
+  // directory (ENOTDIR); for kEntry and kCreate Lookup::trailing_slash says
+  // there was one.
+  Result<Lookup> Resolve(Fd dir, std::string_view path, Final final)
       ABSL_SHARED_LOCKS_REQUIRED(ns_mu_);
   Result<std::shared_ptr<Inode>> ResolveInode(Fd dir, std::string_view path, bool follow_last);
   void AddEntryLocked(Inode& dir, std::string_view name, Inode& child)

@@ -97,6 +97,9 @@ struct Inode : std::enable_shared_from_this<Inode> {
   absl::btree_map<std::string, InodeId, std::less<>> pending_entries;
   // Directories: the parent (the root is its own); null once removed.
   Inode* parent = nullptr;
+  // A removed directory: the directory it was removed from, kept alive so
+  // that ".." still names it, as a Linux dentry keeps its d_parent.
+  std::shared_ptr<Inode> removed_from;
 };
 
 }  // namespace vfs

@@ -35,9 +35,24 @@ uint8_t DirentType(const Inode& inode) {
   return DT_UNKNOWN;
 }
 
+// A name is followed by a slash when `path` ends in one after it; "." and
+// ".." are directories whatever follows them, so Linux's trailing-slash rules
+// (lookup_last, open_last_lookups, filename_create, do_unlinkat,
+// do_renameat2) look only at a normal last name.
+bool EndsInSlashAfterName(std::string_view path) {
+  size_t end = path.size();
+  if (end == 0 || path[end - 1] != '/') return false;
+  while (end > 0 && path[end - 1] == '/') --end;
+  if (end == 0) return false;  // only slashes: the root
+  size_t begin = path.rfind('/', end - 1);
+  begin = begin == std::string_view::npos ? 0 : begin + 1;
+  const std::string_view name = path.substr(begin, end - begin);
+  return name != "." && name != "..";
+}
+
 }  // namespace
 
-Result<Filesystem::Lookup> Filesystem::Resolve(Fd dir, std::string_view path, bool follow_last) {
+Result<Filesystem::Lookup> Filesystem::Resolve(Fd dir, std::string_view path, Final final) {
   if (path.empty()) return Error(ENOENT);
   if (path.size() >= options_.max_path_length) return Error(ENAMETOOLONG);
   if (path.find('\0') != std::string_view::npos) return Error(EINVAL);
@@ -65,9 +80,11 @@ Result<Filesystem::Lookup> Filesystem::Resolve(Fd dir, std::string_view path, bo
   }
 
   Lookup out;
-  out.trailing_slash = path.back() == '/';
   out.parent = cur;
   out.inode = cur;  // a path of only slashes names its start, the root
+  // Whether a slash follows the last name still to be looked up: the
+  // path's, or the target's of a final symlink followed.
+  bool slash_after_last = EndsInSlashAfterName(path);
   std::vector<std::string_view> stack;
   PushComponents(path, &stack);
   uint32_t followed = 0;
@@ -77,20 +94,27 @@ Result<Filesystem::Lookup> Filesystem::Resolve(Fd dir, std::string_view path, bo
     const bool last = stack.empty();
     if (!cur->is_dir()) return Error(ENOTDIR);
     if (name.size() > options_.max_name_length) return Error(ENAMETOOLONG);
-    if (cur->parent == nullptr) return Error(ENOENT);  // a removed directory
     if (name == "." || name == "..") {
-      // ".." at the root stays at the root: resolution never leaves the tree.
+      // ".." at the root stays at the root: resolution never leaves the
+      // tree. A removed directory still answers "." and "..", as on Linux
+      // (its dentry keeps d_parent); only names in it are gone.
       if (name == "..") {
         if (cur == beneath) return Error(escape);
-        cur = cur->parent;
+        if (cur->parent != nullptr) {
+          cur = cur->parent;
+        } else if (cur->removed_from != nullptr) {
+          cur = cur->removed_from.get();
+        }
       }
       if (last) {
         out.parent = cur;
         out.name = std::string(name);
         out.inode = cur;
+        out.trailing_slash = false;
       }
       continue;
     }
+    if (cur->parent == nullptr) return Error(ENOENT);  // a removed directory
     auto it = cur->children.find(name);
     Inode* child = it == cur->children.end() ? nullptr : it->second;
     if (child == nullptr) {
@@ -98,9 +122,19 @@ Result<Filesystem::Lookup> Filesystem::Resolve(Fd dir, std::string_view path, bo
       out.parent = cur;
       out.name = std::string(name);
       out.inode = nullptr;
+      out.trailing_slash = slash_after_last;
       return out;
     }
-    if (child->is_symlink() && (!last || follow_last || out.trailing_slash)) {
+    bool follow = !last;
+    if (last) {
+      switch (final) {
+        case Final::kFollow: follow = true; break;
+        case Final::kNoFollow: follow = slash_after_last; break;
+        case Final::kEntry: follow = false; break;
+        case Final::kCreate: follow = !slash_after_last; break;
+      }
+    }
+    if (child->is_symlink() && follow) {
       if (++followed > options_.max_symlink_depth) return Error(ELOOP);
       const std::string& target = child->symlink_target();
       if (target[0] == '/') {
@@ -108,10 +142,14 @@ Result<Filesystem::Lookup> Filesystem::Resolve(Fd dir, std::string_view path, bo
         cur = root_.get();
       }
       PushComponents(target, &stack);
+      // A slash after the link's own name stays in force for its target (it
+      // sets LOOKUP_DIRECTORY for the rest of Linux's walk).
+      if (last) slash_after_last = slash_after_last || EndsInSlashAfterName(target);
       if (last && stack.empty()) {  // the target was "/"
         out.parent = cur;
         out.name.clear();
         out.inode = cur;
+        out.trailing_slash = false;
       }
       continue;
     }
@@ -119,17 +157,21 @@ Result<Filesystem::Lookup> Filesystem::Resolve(Fd dir, std::string_view path, bo
       out.parent = cur;
       out.name = std::string(name);
       out.inode = child;
+      out.trailing_slash = slash_after_last;
     }
     cur = child;
   }
-  if (out.inode != nullptr && out.trailing_slash && !out.inode->is_dir()) return Error(ENOTDIR);
+  const bool lookup = final == Final::kFollow || final == Final::kNoFollow;
+  if (lookup && out.inode != nullptr && out.trailing_slash && !out.inode->is_dir()) {
+    return Error(ENOTDIR);
+  }
   return out;
 }
 
 Result<std::shared_ptr<Inode>> Filesystem::ResolveInode(Fd dir, std::string_view path,
                                                          bool follow_last) {
   ReaderLock lock(&ns_mu_);
-  auto found = Resolve(dir, path, follow_last);
+  auto found = Resolve(dir, path, follow_last ? Final::kFollow : Final::kNoFollow);
   if (!found.ok()) return Error(found.error());
   if (found->inode == nullptr) return Error(ENOENT);
   return found->inode->shared_from_this();
@@ -184,6 +226,7 @@ void Filesystem::DropLinkLocked(Inode& inode) {
     MutexLock lock(&inode.mu);
     if (inode.is_dir()) {
       inode.nlink = 0;
+      inode.removed_from = inode.parent->shared_from_this();
       inode.parent = nullptr;
     } else {
       --inode.nlink;
@@ -270,18 +313,18 @@ Result<Fd> Filesystem::OpenAt(Fd dir, std::string_view path, int flags, uint32_t
   std::shared_ptr<Inode> inode;
   {
     WriterLock lock(&ns_mu_);
-    if (create && !path.empty() && path.back() == '/') {
-      // As Linux's open_last_lookups: O_CREAT with a trailing slash is EISDIR
-      // whatever the name is, once the components before it resolve.
-      std::string_view bare = path;
-      while (bare.size() > 1 && bare.back() == '/') bare.remove_suffix(1);
-      auto found = Resolve(dir, bare, /*follow_last=*/false);
-      if (!found.ok()) return Error(found.error());
-      return Error(EISDIR);
-    }
-    // O_CREAT|O_EXCL never follows a final symlink (it exists: EEXIST).
-    auto found = Resolve(dir, path, /*follow_last=*/!(flags & O_NOFOLLOW) && !excl);
+    // O_CREAT|O_EXCL never follows a final symlink (it exists: EEXIST), nor
+    // does O_NOFOLLOW; a slash after the last name makes it follow for a
+    // lookup, not for O_CREAT.
+    const Final final = !create ? ((flags & O_NOFOLLOW) ? Final::kNoFollow : Final::kFollow)
+                        : (excl || (flags & O_NOFOLLOW)) ? Final::kEntry
+                                                         : Final::kCreate;
+    auto found = Resolve(dir, path, final);
     if (!found.ok()) return Error(found.error());
+    // As Linux's open_last_lookups: O_CREAT with a slash after the last name
+    // (in the path or in a followed symlink's target) is EISDIR whatever the
+    // name is, once the components before it resolve.
+    if (create && found->trailing_slash) return Error(EISDIR);
     if (found->inode == nullptr) {
       if (!create) return Error(ENOENT);
       auto made = CreateLocked(*found, S_IFREG | (mode & 07777), "", &inode);
@@ -317,11 +360,14 @@ Result<Fd> Filesystem::OpenAt(Fd dir, std::string_view path, int flags, uint32_t
 
 // ---- Directories and links ----
 
+// mkdir, mkfifo, symlink and link's new name are Linux's filename_create:
+// whatever the last name is, a symlink included, it exists (EEXIST), and
+// only mkdir may name a missing one with a trailing slash (else ENOENT).
 Result<void> Filesystem::Mkdir(std::string_view path, uint32_t mode) {
   CallScope call(options_);
   if (auto alive = CheckAlive(); !alive.ok()) return alive;
   WriterLock lock(&ns_mu_);
-  auto found = Resolve(kCwd, path, /*follow_last=*/false);
+  auto found = Resolve(kCwd, path, Final::kEntry);
   if (!found.ok()) return Error(found.error());
   if (found->inode != nullptr) return Error(EEXIST);
   return CreateLocked(*found, S_IFDIR | (mode & 07777), "", nullptr);
@@ -331,7 +377,7 @@ Result<void> Filesystem::Mkfifo(std::string_view path, uint32_t mode) {
   CallScope call(options_);
   if (auto alive = CheckAlive(); !alive.ok()) return alive;
   WriterLock lock(&ns_mu_);
-  auto found = Resolve(kCwd, path, /*follow_last=*/false);
+  auto found = Resolve(kCwd, path, Final::kEntry);
   if (!found.ok()) return Error(found.error());
   if (found->inode != nullptr) return Error(EEXIST);
   if (found->trailing_slash) return Error(ENOENT);
@@ -345,7 +391,7 @@ Result<void> Filesystem::Symlink(std::string_view target, std::string_view path)
   if (target.find('\0') != std::string_view::npos) return Error(EINVAL);
   if (target.size() >= options_.max_path_length) return Error(ENAMETOOLONG);
   WriterLock lock(&ns_mu_);
-  auto found = Resolve(kCwd, path, /*follow_last=*/false);
+  auto found = Resolve(kCwd, path, Final::kEntry);
   if (!found.ok()) return Error(found.error());
   if (found->inode != nullptr) return Error(EEXIST);
   if (found->trailing_slash) return Error(ENOENT);
@@ -365,7 +411,7 @@ Result<void> Filesystem::Rmdir(std::string_view path) {
   CallScope call(options_);
   if (auto alive = CheckAlive(); !alive.ok()) return alive;
   WriterLock lock(&ns_mu_);
-  auto found = Resolve(kCwd, path, /*follow_last=*/false);
+  auto found = Resolve(kCwd, path, Final::kEntry);
   if (!found.ok()) return Error(found.error());
   if (found->inode == nullptr) return Error(ENOENT);
   if (found->name.empty()) return Error(EBUSY);      // the root
@@ -383,10 +429,13 @@ Result<void> Filesystem::Unlink(std::string_view path) {
   CallScope call(options_);
   if (auto alive = CheckAlive(); !alive.ok()) return alive;
   WriterLock lock(&ns_mu_);
-  auto found = Resolve(kCwd, path, /*follow_last=*/false);
+  auto found = Resolve(kCwd, path, Final::kEntry);
   if (!found.ok()) return Error(found.error());
   if (found->inode == nullptr) return Error(ENOENT);
   if (found->inode->is_dir()) return Error(EISDIR);
+  // As Linux's do_unlinkat: a name followed by a slash must be a directory,
+  // and the name itself is looked at, a symlink not followed.
+  if (found->trailing_slash) return Error(ENOTDIR);
   Inode& inode = *found->inode;
   RemoveEntryLocked(*found->parent, found->name);
   DropLinkLocked(inode);
@@ -397,14 +446,17 @@ Result<void> Filesystem::Link(std::string_view from, std::string_view to) {
   CallScope call(options_);
   if (auto alive = CheckAlive(); !alive.ok()) return alive;
   WriterLock lock(&ns_mu_);
-  auto src = Resolve(kCwd, from, /*follow_last=*/false);
+  // As Linux's do_linkat: the source is looked up (a final symlink linked,
+  // not followed, unless a slash follows it), then the new name is checked
+  // as filename_create does, then vfs_link refuses a directory.
+  auto src = Resolve(kCwd, from, Final::kNoFollow);
   if (!src.ok()) return Error(src.error());
   if (src->inode == nullptr) return Error(ENOENT);
-  if (src->inode->is_dir()) return Error(EPERM);
-  auto dst = Resolve(kCwd, to, /*follow_last=*/false);
+  auto dst = Resolve(kCwd, to, Final::kEntry);
   if (!dst.ok()) return Error(dst.error());
   if (dst->inode != nullptr) return Error(EEXIST);
   if (dst->trailing_slash) return Error(ENOENT);
+  if (src->inode->is_dir()) return Error(EPERM);
   if (dst->parent->children.size() >= options_.max_dir_entries) return Error(ENOSPC);
   Inode& inode = *src->inode;
   AddEntryLocked(*dst->parent, dst->name, inode);
@@ -420,20 +472,29 @@ Result<void> Filesystem::Rename(std::string_view from, std::string_view to, unsi
   if (flags & ~(kRenameNoReplace | kRenameExchange)) return Error(EINVAL);
   if ((flags & kRenameNoReplace) && (flags & kRenameExchange)) return Error(EINVAL);
   WriterLock lock(&ns_mu_);
-  auto src = Resolve(kCwd, from, /*follow_last=*/false);
+  // The order of Linux's do_renameat2: both parents, then "." / ".." / the
+  // root (EBUSY; EEXIST for the target with RENAME_NOREPLACE), a missing
+  // source, RENAME_NOREPLACE, RENAME_EXCHANGE's
+  // target, then trailing slashes, which need a directory on their side
+  // (neither last name is followed).
+  auto src = Resolve(kCwd, from, Final::kEntry);
   if (!src.ok()) return Error(src.error());
-  if (src->inode == nullptr) return Error(ENOENT);
-  auto dst = Resolve(kCwd, to, /*follow_last=*/false);
+  auto dst = Resolve(kCwd, to, Final::kEntry);
   if (!dst.ok()) return Error(dst.error());
   auto special = [](const std::string& name) { return name.empty() || name == "." || name == ".."; };
-  if (special(src->name) || special(dst->name)) return Error(EBUSY);
+  if (special(src->name)) return Error(EBUSY);
+  if (special(dst->name)) return Error((flags & kRenameNoReplace) ? EEXIST : EBUSY);
+  if (src->inode == nullptr) return Error(ENOENT);
   Inode* moving = src->inode;
   Inode* replaced = dst->inode;
-  if (replaced == nullptr) {
-    if (flags & kRenameExchange) return Error(ENOENT);
-    if (dst->trailing_slash && !moving->is_dir()) return Error(ENOTDIR);
-  } else if (flags & kRenameNoReplace) {
-    return Error(EEXIST);
+  if (replaced != nullptr && (flags & kRenameNoReplace)) return Error(EEXIST);
+  if (flags & kRenameExchange) {
+    if (replaced == nullptr) return Error(ENOENT);
+    if (dst->trailing_slash && !replaced->is_dir()) return Error(ENOTDIR);
+  }
+  if (!moving->is_dir()) {
+    if (src->trailing_slash) return Error(ENOTDIR);
+    if (!(flags & kRenameExchange) && dst->trailing_slash) return Error(ENOTDIR);
   }
   // A directory may not move into its own subtree.
   auto inside = [this](Inode* dir, Inode* ancestor) ABSL_SHARED_LOCKS_REQUIRED(ns_mu_) {
@@ -528,7 +589,7 @@ Result<void> Filesystem::Chdir(std::string_view path) {
   CallScope call(options_);
   if (auto alive = CheckAlive(); !alive.ok()) return alive;
   WriterLock lock(&ns_mu_);
-  auto found = Resolve(kCwd, path, /*follow_last=*/true);
+  auto found = Resolve(kCwd, path, Final::kFollow);
   if (!found.ok()) return Error(found.error());
   if (found->inode == nullptr) return Error(ENOENT);
   if (!found->inode->is_dir()) return Error(ENOTDIR);
@@ -568,7 +629,8 @@ Result<std::vector<DirEntry>> Filesystem::ReadDir(Fd fd, size_t max) {
   ReaderLock lock(&ns_mu_);
   MutexLock pos_lock(&file.pos_mu);
   std::vector<DirEntry> out;
-  if (dir.parent == nullptr) return out;  // removed: no entries at all
+  // A removed directory: ENOENT, as Linux's iterate_dir for a dead one.
+  if (dir.parent == nullptr) return Error(ENOENT);
   while (out.size() < max) {
     if (file.dir_stage == 0) {
       out.push_back({dir.ino, DT_DIR, "."});
@@ -589,7 +651,7 @@ Result<std::vector<DirEntry>> Filesystem::ReadDir(Fd fd, size_t max) {
 
 Result<size_t> Filesystem::PendingEntryCount(std::string_view path) {
   ReaderLock lock(&ns_mu_);
-  auto found = Resolve(kCwd, path, /*follow_last=*/true);
+  auto found = Resolve(kCwd, path, Final::kFollow);
   if (!found.ok()) return Error(found.error());
   if (found->inode == nullptr) return Error(ENOENT);
   if (!found->inode->is_dir()) return Error(ENOTDIR);

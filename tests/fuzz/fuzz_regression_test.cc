@@ -188,6 +188,39 @@ TEST(ReferenceModel, SymlinkLoopIsEloopAndDanglingLinkIsEnoent) {
   EXPECT_EQ(model.Stat("/d", true).error(), ENOENT);
 }
 
+// As Linux (tests/vfs/trailing_slash_test.cc has the table): a trailing
+// slash makes a lookup follow a final symlink, never mkdir, unlink, rename
+// or rmdir.
+TEST(ReferenceModel, TrailingSlashFollowsASymlinkOnlyForLookups) {
+  ReferenceModel model(ReferenceModel::Limits{});
+  ASSERT_TRUE(model.Mkdir("/d", 0755).ok());
+  ASSERT_TRUE(model.Symlink("d", "/ld").ok());
+  ASSERT_TRUE(model.Symlink("nowhere", "/ln").ok());
+  EXPECT_TRUE(model.Stat("/ld/", /*follow=*/false).ok());
+  EXPECT_EQ(model.Stat("/ln/", /*follow=*/false).error(), ENOENT);
+  EXPECT_EQ(model.Mkdir("/ln/", 0755).error(), EEXIST);
+  EXPECT_EQ(model.Stat("/nowhere", true).error(), ENOENT);
+  EXPECT_EQ(model.Rmdir("/ld/").error(), ENOTDIR);
+  EXPECT_EQ(model.Unlink("/ld/").error(), ENOTDIR);
+  EXPECT_EQ(model.Rename("/ld/", "/x", 0).error(), ENOTDIR);
+  EXPECT_EQ(model.Open("/ln/", O_CREAT | O_WRONLY, 0644).error(), EISDIR);
+  EXPECT_TRUE(model.Stat("/d", true).ok());
+}
+
+// As Linux: in a removed directory "." and ".." resolve, other names do not,
+// and readdir is ENOENT.
+TEST(ReferenceModel, DotResolvesInARemovedDirectory) {
+  ReferenceModel model(ReferenceModel::Limits{});
+  ASSERT_TRUE(model.Mkdir("/d", 0755).ok());
+  const int dir = *model.Open("/d", O_RDONLY | O_DIRECTORY, 0);
+  ASSERT_TRUE(model.Rmdir("/d").ok());
+  const int dot = *model.OpenAt(dir, ".", O_RDONLY, 0);
+  EXPECT_GE(dot, 0);
+  EXPECT_TRUE(model.OpenAt(dir, "..", O_RDONLY, 0).ok());
+  EXPECT_EQ(model.OpenAt(dir, "x", O_CREAT | O_WRONLY, 0644).error(), ENOENT);
+  EXPECT_EQ(model.ReadDir(dir, SIZE_MAX).error(), ENOENT);
+}
+
 TEST(ReferenceModel, RenameOfADirectoryIntoItselfIsEinval) {
   ReferenceModel model(ReferenceModel::Limits{});
   ASSERT_TRUE(model.Mkdir("/a", 0755).ok());

@@ -66,6 +66,19 @@ class WasiConfinementTest : public ConfinementTest {
   Fd pre_;
 };
 
+// A removed preopen still answers ".." with the missing-right errno, not
+// with its old parent.
+TEST_F(WasiConfinementTest, DotDotOfARemovedPreopenIsStillRefused) {
+  ASSERT_OK(fs_->Unlink("/pre/sub/file"));
+  ASSERT_OK(fs_->Unlink("/pre/sub/parent"));
+  ASSERT_OK(fs_->Rmdir("/pre/sub"));
+  for (const char* name : {"abs", "up", "in"}) ASSERT_OK(fs_->Unlink(std::string("/pre/") + name));
+  ASSERT_OK(fs_->Rmdir("/pre"));
+  EXPECT_ERRNO(fs_->OpenAt(pre_, "../top", O_RDONLY), Denied());
+  EXPECT_ERRNO(fs_->OpenAt(pre_, "..", O_RDONLY | O_DIRECTORY), Denied());
+  EXPECT_OK(fs_->OpenAt(pre_, ".", O_RDONLY | O_DIRECTORY));
+}
+
 TEST_F(WasiConfinementTest, PathsThroughADescriptorStayBeneathIt) {
   EXPECT_ERRNO(fs_->OpenAt(pre_, "../top", O_RDONLY), EACCES);
   EXPECT_ERRNO(fs_->OpenAt(pre_, "/top", O_RDONLY), EACCES);
@@ -223,13 +236,21 @@ TEST_F(ConfinementTest, RenamingADirectoryIntoItsOwnSubtreeIsEinval) {
   EXPECT_OK(fs_->Rename("/a/b/c", "/c", 0));  // moving out is fine
 }
 
-TEST_F(ConfinementTest, RemovedDirectoryCannotBeUsedToReachAnything) {
+// As Linux: a removed directory holds no names and nothing can be made in
+// it, but its ".." still names the directory it was removed from (inside
+// the VFS, like any ".." through a descriptor outside the wasi personality).
+TEST_F(ConfinementTest, RemovedDirectoryHoldsNothingAndItsDotDotIsItsOldParent) {
   ASSERT_OK(fs_->Mkdir("/gone", 0755));
   Fd dir = OpenOrDie("/gone", O_RDONLY | O_DIRECTORY);
   ASSERT_OK(fs_->Rmdir("/gone"));
   WriteFile("/top", "x");
-  EXPECT_ERRNO(fs_->OpenAt(dir, "../top", O_RDONLY), ENOENT);
+  EXPECT_ERRNO(fs_->OpenAt(dir, "top", O_RDONLY), ENOENT);
   EXPECT_ERRNO(fs_->OpenAt(dir, "new", O_RDWR | O_CREAT, 0644), ENOENT);
+  ASSERT_OK_AND_ASSIGN(up, fs_->OpenAt(dir, "../top", O_RDONLY));
+  ASSERT_OK_AND_ASSIGN(st, fs_->Fstat(up));
+  EXPECT_EQ(st.ino.value(), InoOf("/top"));
+  EXPECT_OK(fs_->Close(up));
+  EXPECT_EQ(InoOf("/.."), kRootInode.value());
 }
 
 }  // namespace

@@ -20,6 +20,8 @@ struct Filesystem::Lookup {
   Inode* parent = nullptr;  // the directory that holds `name`
   std::string name;         // the last component: "" for the root, or "." / ".."
   Inode* inode = nullptr;   // what the path names; null if it does not exist
+  // A slash follows the last name, which is not ".", ".." or the root: in
+  // the path, or in the target of a final symlink that was followed.
   bool trailing_slash = false;
 };
 
