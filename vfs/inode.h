@@ -62,16 +62,32 @@ struct Inode : std::enable_shared_from_this<Inode> {
   // Symlinks: the target, set at creation, then immutable; "" for others.
   const std::string& symlink_target() const {
     static const std::string kNone;
-    return symlink_ != nullptr ? *symlink_ : kNone;
+    return extra_ != nullptr ? extra_->symlink_target : kNone;
   }
   void set_symlink_target(std::string_view target) {
-    symlink_ = target.empty() ? nullptr : std::make_unique<std::string>(target);
+    if (target.empty() && extra_ == nullptr) return;
+    if (extra_ == nullptr) extra_ = std::make_unique<Extra>();
+    extra_->symlink_target = target;
+  }
+  // A removed directory: the directory it was removed from, kept alive so
+  // that ".." still names it, as a Linux dentry keeps its d_parent. Null
+  // for any other inode. Guarded by Filesystem::ns_mu_.
+  Inode* removed_from() const { return extra_ != nullptr ? extra_->removed_from.get() : nullptr; }
+  void set_removed_from(std::shared_ptr<Inode> parent) {
+    if (extra_ == nullptr) extra_ = std::make_unique<Extra>();
+    extra_->removed_from = std::move(parent);
   }
   // FIFOs and pipes: the bytes written and not yet read; allocated at the
   // first write. Kinds' own parts sit behind pointers so a regular file
   // does not pay for them.
   std::unique_ptr<std::string> fifo_data ABSL_GUARDED_BY(mu);
-  std::unique_ptr<std::string> symlink_;
+  // What only symlinks (the target) and removed directories (the old
+  // parent) need, behind one pointer.
+  struct Extra {
+    std::string symlink_target;
+    std::shared_ptr<Inode> removed_from;
+  };
+  std::unique_ptr<Extra> extra_;
   // Pages of max_bytes that fifo_data holds (named FIFOs only).
   uint64_t fifo_pages ABSL_GUARDED_BY(mu) = 0;
 
@@ -97,9 +113,6 @@ struct Inode : std::enable_shared_from_this<Inode> {
   absl::btree_map<std::string, InodeId, std::less<>> pending_entries;
   // Directories: the parent (the root is its own); null once removed.
   Inode* parent = nullptr;
-  // A removed directory: the directory it was removed from, kept alive so
-  // that ".." still names it, as a Linux dentry keeps its d_parent.
-  std::shared_ptr<Inode> removed_from;
 };
 
 }  // namespace vfs

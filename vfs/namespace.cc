@@ -102,8 +102,8 @@ Result<Filesystem::Lookup> Filesystem::Resolve(Fd dir, std::string_view path, Fi
         if (cur == beneath) return Error(escape);
         if (cur->parent != nullptr) {
           cur = cur->parent;
-        } else if (cur->removed_from != nullptr) {
-          cur = cur->removed_from.get();
+        } else if (cur->removed_from() != nullptr) {
+          cur = cur->removed_from();
         }
       }
       if (last) {
@@ -226,7 +226,7 @@ void Filesystem::DropLinkLocked(Inode& inode) {
     MutexLock lock(&inode.mu);
     if (inode.is_dir()) {
       inode.nlink = 0;
-      inode.removed_from = inode.parent->shared_from_this();
+      inode.set_removed_from(inode.parent->shared_from_this());
       inode.parent = nullptr;
     } else {
       --inode.nlink;
