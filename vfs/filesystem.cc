@@ -94,9 +94,12 @@ Result<std::shared_ptr<OpenFile>> Filesystem::GetFileShared(Fd fd) {
 Result<Fd> Filesystem::InstallFd(std::shared_ptr<OpenFile> file) {
   MutexLock lock(&fd_mu_);
   if (open_fds_ >= options_.max_open_fds) return Error(EMFILE);
-  size_t slot = 0;
+  // Lowest free first (POSIX); no free slot lies below the hint, as
+  // Linux's next_fd.
+  size_t slot = lowest_free_fd_;
   while (slot < fds_.size() && fds_[slot]) ++slot;
   if (slot == fds_.size()) fds_.emplace_back();
+  lowest_free_fd_ = slot + 1;
   fd_slots_.Set(static_cast<int>(slot), file.get());
   fds_[slot] = std::move(file);
   ++open_fds_;
@@ -129,6 +132,7 @@ Result<void> Filesystem::Close(Fd fd) {
     if (n < 0 || static_cast<size_t>(n) >= fds_.size() || !fds_[n]) return Error(EBADF);
     fd_slots_.Set(n, nullptr);
     file = std::move(fds_[n]);
+    lowest_free_fd_ = std::min<size_t>(lowest_free_fd_, static_cast<size_t>(n));
     --open_fds_;
   }
   // Rule W5.5: close does not report writeback errors. The description (and

@@ -384,6 +384,7 @@ class Filesystem {
   mutable Mutex fd_mu_;
   std::vector<std::shared_ptr<OpenFile>> fds_ ABSL_GUARDED_BY(fd_mu_);
   FdSlots fd_slots_;  // Set under fd_mu_; Get from anywhere
+  size_t lowest_free_fd_ ABSL_GUARDED_BY(fd_mu_) = 0;  // no free slot below it
   uint32_t open_fds_ ABSL_GUARDED_BY(fd_mu_) = 0;
 
   // The cache's clock hand: where the next eviction scan starts, as an index
