@@ -26,7 +26,9 @@ class CApiTest : public ::testing::Test {
     ASSERT_EQ(vfs_mount(&options_, &fs_), 0);
   }
   void TearDown() override {
-    if (fs_ != nullptr) EXPECT_EQ(vfs_unmount(fs_), 0);
+    if (fs_ != nullptr) {
+      EXPECT_EQ(vfs_unmount(fs_), 0);
+    }
   }
   void Remount(const vfs_options& options) {
     ASSERT_EQ(vfs_unmount(fs_), 0);

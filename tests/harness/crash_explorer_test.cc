@@ -51,7 +51,9 @@ Workload ReplaceByRename(bool fsync_temp) {
     ctx.Ack("/config", "old settings");
     Fd t = MustOpen(fs, "/config.tmp", O_WRONLY | O_CREAT);
     MustWrite(fs, t, "new settings");
-    if (fsync_temp) EXPECT_TRUE(fs.Fsync(t).ok());
+    if (fsync_temp) {
+      EXPECT_TRUE(fs.Fsync(t).ok());
+    }
     EXPECT_TRUE(fs.Close(t).ok());
     EXPECT_TRUE(fs.Rename("/config.tmp", "/config").ok());
     MustFsyncDir(fs, "/");
@@ -129,7 +131,9 @@ Workload AppendLog(bool sync_each) {
     for (int i = 0; i < 6; ++i) {
       const std::string rec = LogRecord(i);
       EXPECT_TRUE(fs.Write(log, rec.data(), rec.size()).ok());
-      if (sync_each) EXPECT_TRUE(fs.Fdatasync(log).ok());
+      if (sync_each) {
+        EXPECT_TRUE(fs.Fdatasync(log).ok());
+      }
       ctx.Ack("record", std::to_string(i));
     }
   };

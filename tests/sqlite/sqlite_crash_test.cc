@@ -87,8 +87,9 @@ Workload SqliteWorkload(const Config& config, bool sync_directory_of_new_journal
       std::transform(mode.begin(), mode.end(), mode.begin(), ::toupper);
       ASSERT_EQ(mode, config.journal_mode);
       ASSERT_EQ(db.Exec(std::string("PRAGMA synchronous=") + config.synchronous), SQLITE_OK);
-      if (wal)
+      if (wal) {
         ASSERT_EQ(db.Exec("PRAGMA wal_autocheckpoint=0"), SQLITE_OK);  // checkpoints are explicit
+      }
       ASSERT_EQ(db.Exec("CREATE TABLE tx(id INTEGER PRIMARY KEY); "
                         "CREATE TABLE rows(tx INTEGER, i INTEGER, payload TEXT)"),
                 SQLITE_OK);

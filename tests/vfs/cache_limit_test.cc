@@ -49,7 +49,9 @@ class CacheLimitTest : public ::testing::TestWithParam<std::string> {
     for (uint64_t i = 0; i < pages; ++i) {
       const std::string bytes = PageBytes(i, pass);
       ASSERT_TRUE(fs_->Pwrite(*fd, bytes.data(), kPage, static_cast<int64_t>(i * kPage)).ok());
-      if (i % 16 == 15) ASSERT_TRUE(fs_->Fsync(*fd).ok());
+      if (i % 16 == 15) {
+        ASSERT_TRUE(fs_->Fsync(*fd).ok());
+      }
     }
     ASSERT_TRUE(fs_->Fsync(*fd).ok());
     ASSERT_TRUE(fs_->Close(*fd).ok());
@@ -87,7 +89,9 @@ TEST_P(CacheLimitTest, OverwritingEvictedPagesReadsThemBackFirst) {
   ASSERT_TRUE(fd.ok());
   for (uint64_t i = 0; i < 4 * kLimitPages; ++i) {
     ASSERT_TRUE(fs_->Pwrite(*fd, "Z", 1, static_cast<int64_t>(i * kPage + 100)).ok());
-    if (i % 16 == 15) ASSERT_TRUE(fs_->Fsync(*fd).ok());
+    if (i % 16 == 15) {
+      ASSERT_TRUE(fs_->Fsync(*fd).ok());
+    }
   }
   ASSERT_TRUE(fs_->Fsync(*fd).ok());
   std::string got(kPage, '\0');
