@@ -123,6 +123,39 @@ Result<std::pair<uint64_t, uint64_t>> Filesystem::GetRights(Fd fd) {
   return std::make_pair((*got)->rights_base.load(), (*got)->rights_inheriting.load());
 }
 
+Result<int> Filesystem::GetStatusFlags(Fd fd) {
+  CallScope call(options_);
+  if (auto alive = CheckAlive(); !alive.ok()) return Error(alive.error());
+  auto got = GetFile(fd);
+  if (!got.ok()) return Error(got.error());
+  const OpenFile& file = **got;
+  // What open() keeps in f_flags: no O_CLOEXEC (a descriptor flag), no
+  // O_NOCTTY, nothing open() does not know.
+  constexpr int kReported = O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | O_DIRECT |
+                            O_NOATIME | O_DIRECTORY | O_NOFOLLOW | O_PATH | kAixODefer;
+  int flags = file.flags.load(std::memory_order_relaxed) & kReported;
+  if (!file.is_path() && !file.inode->anonymous) flags |= kKernelLargefile;
+  return flags;
+}
+
+Result<void> Filesystem::SetStatusFlags(Fd fd, int flags) {
+  CallScope call(options_);
+  if (auto alive = CheckAlive(); !alive.ok()) return alive;
+  auto got = GetFile(fd);
+  if (!got.ok()) return Error(got.error());
+  OpenFile& file = **got;
+  // As Linux's fcntl: F_SETFL is not among the commands an O_PATH
+  // descriptor takes.
+  if (file.is_path()) return Error(EBADF);
+  if (auto allowed = CheckRights(file, wasi::kRightFdFdstatSetFlags); !allowed.ok()) return allowed;
+  if (flags & O_NDELAY) flags |= O_NONBLOCK;
+  int old = file.flags.load(std::memory_order_relaxed);
+  while (!file.flags.compare_exchange_weak(
+      old, (flags & OpenFile::kSetflMask) | (old & ~OpenFile::kSetflMask), std::memory_order_relaxed)) {
+  }
+  return Ok();
+}
+
 Result<void> Filesystem::Close(Fd fd) {
   CallScope call(options_);
   std::shared_ptr<OpenFile> file;

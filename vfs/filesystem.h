@@ -107,6 +107,20 @@ class Filesystem {
   Result<void> Close(Fd fd);
   // dup(2): the lowest free descriptor, sharing the open file description.
   Result<Fd> Dup(Fd fd);
+  // fcntl(F_GETFL): the description's access mode and status flags as Linux
+  // reports them: O_CLOEXEC, O_NOCTTY and bits open() does not know are not
+  // among them, and a description made by open() other than O_PATH carries
+  // the kernel's O_LARGEFILE bit (kKernelLargefile; glibc's O_LARGEFILE is
+  // 0 on 64-bit targets), a pipe's does not. EBADF if `fd` is not open.
+  Result<int> GetStatusFlags(Fd fd);
+  // fcntl(F_SETFL): sets O_APPEND, O_NONBLOCK, O_DIRECT and O_NOATIME to their
+  // values in `flags` (O_NDELAY is O_NONBLOCK) and ignores every other bit:
+  // the access mode, and O_SYNC / O_DSYNC, which Linux silently ignores here
+  // (rule O3), so a description's sync mode is the one it was opened with.
+  // O_ASYNC is ignored too (the VFS sends no signals). The description is
+  // shared, so dups see the change. EBADF (not open, or O_PATH, as Linux),
+  // and the WASI right fd_fdstat_set_flags (EACCES or kENotCapable).
+  Result<void> SetStatusFlags(Fd fd, int flags);
 
   // read(2), write(2), pread(2), pwrite(2). EBADF (not open, O_PATH, or the
   // wrong access mode), EISDIR (read of a directory), ESPIPE (pread/pwrite on

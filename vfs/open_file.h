@@ -9,6 +9,8 @@
 #ifndef VFS_OPEN_FILE_H_
 #define VFS_OPEN_FILE_H_
 
+#include <fcntl.h>
+
 #include <atomic>
 #include <memory>
 #include <string>
@@ -38,7 +40,11 @@ struct OpenFile {
   }
 
   const std::shared_ptr<Inode> inode;
-  const int flags;  // open(2) flags as given, less O_CREAT/O_EXCL/O_TRUNC
+  // open(2) flags as given, less O_CREAT/O_EXCL/O_TRUNC. fcntl(F_SETFL)
+  // (Filesystem::SetStatusFlags) changes the kSetflMask bits of it and
+  // nothing else; calls read it without a lock, as Linux reads f_flags.
+  std::atomic<int> flags;
+  static constexpr int kSetflMask = O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME;
 
   // The file position lock: held across a whole read or write, as Linux's
   // f_pos_lock, so an O_DSYNC write advances the offset only on success.

@@ -99,6 +99,16 @@ inline constexpr int kRwfDsync = 0x2;
 inline constexpr int kRwfSync = 0x4;
 inline constexpr int kRwfAppend = 0x10;
 
+// The bit Linux's F_GETFL shows for O_LARGEFILE, which open() forces on
+// 64-bit kernels; the C library's O_LARGEFILE is 0 there, so it has no name.
+#if defined(__x86_64__)
+inline constexpr int kKernelLargefile = 0100000;
+#elif defined(__aarch64__)
+inline constexpr int kKernelLargefile = 0400000;
+#else
+inline constexpr int kKernelLargefile = 0;
+#endif
+
 // renameat2(2) flags (Linux values).
 inline constexpr unsigned kRenameNoReplace = 1;
 inline constexpr unsigned kRenameExchange = 2;

@@ -188,6 +188,11 @@ int vfs_open(vfs_fs* fs, const char* path, int flags, uint32_t mode);
 int vfs_openat(vfs_fs* fs, int dirfd, const char* path, int flags, uint32_t mode);
 int vfs_close(vfs_fs* fs, int fd);
 int vfs_dup(vfs_fs* fs, int fd);
+/* fcntl(F_GETFL): the access mode and status flags, or -errno. */
+int vfs_getfl(vfs_fs* fs, int fd);
+/* fcntl(F_SETFL): sets O_APPEND, O_NONBLOCK, O_DIRECT, O_NOATIME; other bits,
+ * O_SYNC and O_DSYNC among them, are ignored as Linux does. */
+int vfs_setfl(vfs_fs* fs, int fd, int flags);
 int64_t vfs_read(vfs_fs* fs, int fd, void* buf, size_t count);
 int64_t vfs_write(vfs_fs* fs, int fd, const void* buf, size_t count);
 int64_t vfs_pread(vfs_fs* fs, int fd, void* buf, size_t count, int64_t offset);

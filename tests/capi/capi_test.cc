@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "vfs/types.h"  // kKernelLargefile
 
 namespace {
 
@@ -141,6 +142,19 @@ TEST_F(CApiTest, FileCallsReturnCountsAndNegatedErrnos) {
   EXPECT_EQ(vfs_close(fs_, copy), 0);
   EXPECT_EQ(vfs_open(fs_, "/missing", O_RDONLY, 0), -ENOENT);
   EXPECT_EQ(vfs_open(fs_, "/f", O_RDONLY | O_CREAT | O_EXCL, 0644), -EEXIST);
+}
+
+// fcntl(F_GETFL / F_SETFL) through the C API: the flags, or a negated errno;
+// O_DSYNC cannot be cleared (rule O3).
+TEST_F(CApiTest, GetflAndSetflMapExactly) {
+  int fd = vfs_open(fs_, "/f", O_RDWR | O_CREAT | O_DSYNC, 0644);
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(vfs_getfl(fs_, fd), O_RDWR | O_DSYNC | vfs::kKernelLargefile);
+  EXPECT_EQ(vfs_setfl(fs_, fd, O_APPEND), 0);
+  EXPECT_EQ(vfs_getfl(fs_, fd), O_RDWR | O_APPEND | O_DSYNC | vfs::kKernelLargefile);
+  EXPECT_EQ(vfs_close(fs_, fd), 0);
+  EXPECT_EQ(vfs_getfl(fs_, fd), -EBADF);
+  EXPECT_EQ(vfs_setfl(fs_, fd, 0), -EBADF);
 }
 
 TEST_F(CApiTest, NamespaceCallsMapExactly) {

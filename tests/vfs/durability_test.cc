@@ -1184,6 +1184,110 @@ TEST_F(DurabilityTest, Pwrite2SyncPersistsMtime) {
   EXPECT_EQ(StatOrDie("/a").mtime, before.mtime);
 }
 
+// ---- O3: fcntl(F_GETFL / F_SETFL) ----
+
+// Rule O3: F_SETFL ignores O_SYNC and O_DSYNC: a description opened O_DSYNC
+// keeps syncing every write after F_SETFL clears every flag.
+TEST_F(DurabilityTest, SetflCannotClearODsync) {
+  MakeDurable("/a", Fill('a'));
+  Fd fd = OpenOrDie("/a", O_WRONLY | O_DSYNC);
+  ASSERT_OK(fs_->SetStatusFlags(fd, 0));
+  ASSERT_OK_AND_ASSIGN(flags, fs_->GetStatusFlags(fd));
+  EXPECT_EQ(flags & O_DSYNC, O_DSYNC);
+  WriteAt(fd, 0, "x");
+  EXPECT_EQ(StateAt(fd, 0), PageState::kClean);
+  CrashAndRemount();
+  EXPECT_EQ(ReadRange("/a", 0, 2), "xa");
+}
+
+// Rule O3: F_SETFL cannot turn O_SYNC on either: writes through a plain
+// description stay in the cache and a crash loses them.
+TEST_F(DurabilityTest, SetflCannotSetOSync) {
+  MakeDurable("/a", Fill('a'));
+  Fd fd = OpenOrDie("/a", O_WRONLY);
+  ASSERT_OK(fs_->SetStatusFlags(fd, O_SYNC));
+  ASSERT_OK_AND_ASSIGN(flags, fs_->GetStatusFlags(fd));
+  EXPECT_EQ(flags & O_DSYNC, 0);
+  WriteAt(fd, 0, "x");
+  EXPECT_EQ(StateAt(fd, 0), PageState::kDirty);
+  CrashAndRemount();
+  EXPECT_EQ(ReadRange("/a", 0, 2), "aa");
+}
+
+// F_GETFL as Linux: the access mode and the status flags open() kept, less
+// O_CLOEXEC and O_NOCTTY, with the kernel's O_LARGEFILE bit.
+TEST_F(DurabilityTest, GetflReportsWhatOpenKept) {
+  Fd fd = OpenOrDie("/a", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND | O_DSYNC | O_NOCTTY);
+  ASSERT_OK_AND_ASSIGN(flags, fs_->GetStatusFlags(fd));
+  EXPECT_EQ(flags, O_RDWR | O_APPEND | O_DSYNC | kKernelLargefile);
+  Fd sync = OpenOrDie("/a", O_RDONLY | O_SYNC);
+  ASSERT_OK_AND_ASSIGN(sync_flags, fs_->GetStatusFlags(sync));
+  EXPECT_EQ(sync_flags, O_RDONLY | O_SYNC | kKernelLargefile);
+  Fd dir = OpenOrDie("/", O_RDONLY | O_DIRECTORY);
+  ASSERT_OK_AND_ASSIGN(dir_flags, fs_->GetStatusFlags(dir));
+  EXPECT_EQ(dir_flags, O_RDONLY | O_DIRECTORY | kKernelLargefile);
+  Fd path = OpenOrDie("/a", O_PATH | O_CLOEXEC | O_NOFOLLOW);
+  ASSERT_OK_AND_ASSIGN(path_flags, fs_->GetStatusFlags(path));
+  EXPECT_EQ(path_flags, O_PATH | O_NOFOLLOW);
+  ASSERT_OK_AND_ASSIGN(ends, fs_->Pipe());
+  ASSERT_OK_AND_ASSIGN(read_flags, fs_->GetStatusFlags(ends.first));
+  ASSERT_OK_AND_ASSIGN(write_flags, fs_->GetStatusFlags(ends.second));
+  EXPECT_EQ(read_flags, O_RDONLY);
+  EXPECT_EQ(write_flags, O_WRONLY);
+}
+
+// F_SETFL changes O_APPEND, O_NONBLOCK, O_DIRECT and O_NOATIME and nothing
+// else: the access mode stays.
+TEST_F(DurabilityTest, SetflChangesOnlyTheStatusFlagsLinuxLets) {
+  Fd fd = OpenOrDie("/a", O_RDWR | O_CREAT | O_APPEND);
+  ASSERT_OK(fs_->SetStatusFlags(fd, O_WRONLY | O_NONBLOCK | O_NOATIME | O_DIRECT | O_TRUNC));
+  ASSERT_OK_AND_ASSIGN(flags, fs_->GetStatusFlags(fd));
+  EXPECT_EQ(flags, O_RDWR | O_NONBLOCK | O_NOATIME | O_DIRECT | kKernelLargefile);
+  ASSERT_OK(fs_->SetStatusFlags(fd, -1));
+  ASSERT_OK_AND_ASSIGN(all, fs_->GetStatusFlags(fd));
+  EXPECT_EQ(all, O_RDWR | O_APPEND | O_NONBLOCK | O_NOATIME | O_DIRECT | kKernelLargefile);
+}
+
+// F_SETFL's O_APPEND acts on the shared description: a dup's writes go to
+// the end once it is set, and to the offset again once it is cleared.
+TEST_F(DurabilityTest, SetflAppendActsOnTheSharedDescription) {
+  Fd fd = OpenOrDie("/a", O_RDWR | O_CREAT);
+  WriteAt(fd, 0, "hello");
+  ASSERT_OK_AND_ASSIGN(dup, fs_->Dup(fd));
+  ASSERT_OK(fs_->SetStatusFlags(fd, O_APPEND));
+  ASSERT_OK_AND_ASSIGN(n, fs_->Pwrite(dup, "!", 1, 0));  // O_APPEND: pwrite appends
+  ASSERT_EQ(n, 1u);
+  EXPECT_EQ(ReadFile("/a"), "hello!");
+  ASSERT_OK(fs_->SetStatusFlags(dup, 0));
+  ASSERT_OK_AND_ASSIGN(m, fs_->Pwrite(fd, "J", 1, 0));
+  ASSERT_EQ(m, 1u);
+  EXPECT_EQ(ReadFile("/a"), "Jello!");
+}
+
+// F_SETFL is EBADF on an O_PATH descriptor (Linux's fcntl allows it only
+// F_GETFL and the descriptor commands), and both are EBADF on a closed one;
+// a refused call changes nothing.
+TEST_F(DurabilityTest, SetflOnOPathOrClosedDescriptorIsEbadf) {
+  OpenOrDie("/a", O_WRONLY | O_CREAT);
+  Fd path = OpenOrDie("/a", O_PATH);
+  EXPECT_ERRNO(fs_->SetStatusFlags(path, O_APPEND), EBADF);
+  ASSERT_OK_AND_ASSIGN(flags, fs_->GetStatusFlags(path));
+  EXPECT_EQ(flags, O_PATH);
+  ASSERT_OK(fs_->Close(path));
+  EXPECT_ERRNO(fs_->SetStatusFlags(path, O_APPEND), EBADF);
+  EXPECT_ERRNO(fs_->GetStatusFlags(path), EBADF);
+}
+
+// Rule E6 / E7: F_SETFL needs the WASI right fd_fdstat_set_flags; without it
+// the call is refused and the flags stay.
+TEST_F(DurabilityTest, SetflNeedsTheFdstatSetFlagsRight) {
+  Fd fd = OpenOrDie("/a", O_WRONLY | O_CREAT);
+  ASSERT_OK(fs_->SetRights(fd, ~wasi::kRightFdFdstatSetFlags, ~0ull));
+  EXPECT_ERRNO(fs_->SetStatusFlags(fd, O_APPEND), EACCES);
+  ASSERT_OK_AND_ASSIGN(flags, fs_->GetStatusFlags(fd));
+  EXPECT_EQ(flags & O_APPEND, 0);
+}
+
 // ---- D6: AIX fsync_range, O_NOCACHE ----
 // A suite of its own, registered last so it runs last: evicting pages while
 // iterating the cache is undefined behaviour in the library today and can

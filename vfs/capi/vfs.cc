@@ -235,6 +235,19 @@ int vfs_dup(vfs_fs* fs, int fd) {
   return Guard([&] { return FdOrError(fs->fs->Dup(vfs::Fd(fd))); });
 }
 
+int vfs_getfl(vfs_fs* fs, int fd) {
+  VFS_FS_OR_FAIL(fs);
+  return Guard([&]() -> int {
+    auto flags = fs->fs->GetStatusFlags(vfs::Fd(fd));
+    return flags.ok() ? *flags : -flags.error();
+  });
+}
+
+int vfs_setfl(vfs_fs* fs, int fd, int flags) {
+  VFS_FS_OR_FAIL(fs);
+  return Guard([&] { return Status(fs->fs->SetStatusFlags(vfs::Fd(fd), flags)); });
+}
+
 int64_t vfs_read(vfs_fs* fs, int fd, void* buf, size_t count) {
   VFS_FS_OR_FAIL(fs);
   if (buf == nullptr && count > 0) return -EFAULT;
