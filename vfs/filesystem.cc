@@ -441,13 +441,15 @@ Result<size_t> Filesystem::Write(Fd fd, const void* buf, size_t count) {
     fifo.append(static_cast<const char*>(buf), n);
     return n;
   }
-  if (file.flags & kAixODefer) {
+  // One read of the flags word F_SETFL may change under this call.
+  const int flags = file.flags.load(std::memory_order_relaxed);
+  if (flags & kAixODefer) {
     MutexLock lock(&inode.mu);
     inode.deferred = true;  // Rule O6: sync() leaves these pages alone
   }
   MutexLock pos_lock(&file.pos_mu);
   return WriteAt(file, static_cast<const char*>(buf), count, &file.offset,
-                 (file.flags & O_APPEND) != 0, SyncFlagsOf(file.flags));
+                 (flags & O_APPEND) != 0, SyncFlagsOf(flags));
 }
 
 Result<size_t> Filesystem::Pwrite(Fd fd, const void* buf, size_t count, int64_t offset) {
@@ -475,12 +477,13 @@ Result<size_t> Filesystem::Pwrite2(Fd fd, const void* buf, size_t count, int64_t
   if (!file.writable()) return Error(EBADF);
   if (file.inode->is_fifo()) return Error(ESPIPE);
   // Rule O3: RWF_DSYNC / RWF_SYNC apply O1 / O2 to this call only.
-  int sync_flags = SyncFlagsOf(file.flags);
+  const int flags = file.flags.load(std::memory_order_relaxed);  // once: F_SETFL may change it
+  int sync_flags = SyncFlagsOf(flags);
   if (rwf_flags & kRwfSync) sync_flags = O_SYNC;
   else if ((rwf_flags & kRwfDsync) && sync_flags == 0) sync_flags = O_DSYNC;
   // As Linux: pwrite on an O_APPEND description appends.
-  const bool append = (file.flags & O_APPEND) || (rwf_flags & kRwfAppend);
-  if (file.flags & kAixODefer) {
+  const bool append = (flags & O_APPEND) || (rwf_flags & kRwfAppend);
+  if (flags & kAixODefer) {
     MutexLock lock(&file.inode->mu);
     file.inode->deferred = true;  // Rule O6
   }

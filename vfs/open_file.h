@@ -31,12 +31,16 @@ struct OpenFile {
   friend std::shared_ptr<OpenFile> MakeOpenFile(std::shared_ptr<Inode> inode, int flags);
   ~OpenFile();
 
-  bool is_path() const { return (flags & O_PATH) != 0; }
+  // O_PATH and the access mode never change after open, so one relaxed
+  // load of the word answers these.
+  bool is_path() const { return (flags.load(std::memory_order_relaxed) & O_PATH) != 0; }
   bool readable() const {
-    return !is_path() && ((flags & O_ACCMODE) == O_RDONLY || (flags & O_ACCMODE) == O_RDWR);
+    const int f = flags.load(std::memory_order_relaxed);
+    return !(f & O_PATH) && ((f & O_ACCMODE) == O_RDONLY || (f & O_ACCMODE) == O_RDWR);
   }
   bool writable() const {
-    return !is_path() && ((flags & O_ACCMODE) == O_WRONLY || (flags & O_ACCMODE) == O_RDWR);
+    const int f = flags.load(std::memory_order_relaxed);
+    return !(f & O_PATH) && ((f & O_ACCMODE) == O_WRONLY || (f & O_ACCMODE) == O_RDWR);
   }
 
   const std::shared_ptr<Inode> inode;

@@ -237,10 +237,7 @@ int vfs_dup(vfs_fs* fs, int fd) {
 
 int vfs_getfl(vfs_fs* fs, int fd) {
   VFS_FS_OR_FAIL(fs);
-  return Guard([&]() -> int {
-    auto flags = fs->fs->GetStatusFlags(vfs::Fd(fd));
-    return flags.ok() ? *flags : -flags.error();
-  });
+  return Guard([&] { return static_cast<int>(Count(fs->fs->GetStatusFlags(vfs::Fd(fd)))); });
 }
 
 int vfs_setfl(vfs_fs* fs, int fd, int flags) {
