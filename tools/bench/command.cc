@@ -9,13 +9,13 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
-#include <sstream>
 #include <vector>
 
 #include "tools/bench/job.h"
 #include "tools/bench/report.h"
 #include "tools/bench/runner.h"
 #include "tools/bench/text.h"
+#include "tools/input_file.h"
 
 namespace vfs::bench {
 namespace {
@@ -31,17 +31,8 @@ struct Flags {
 };
 
 int UsageError(const std::string& message) {
-  std::fprintf(stderr, "vfs bench: %s\n(vfs bench --help for the options)\n", message.c_str());
+  std::fprintf(stderr, "vfs bench: %s (vfs bench --help lists the options)\n", message.c_str());
   return 2;
-}
-
-bool ReadFile(const std::string& path, std::string* out) {
-  std::ifstream in(path);
-  if (!in) return false;
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  *out = buffer.str();
-  return true;
 }
 
 bool WriteFile(const std::string& path, const std::string& text) {
@@ -115,10 +106,8 @@ absl::StatusOr<std::vector<Job>> LoadJobs(const Flags& flags) {
   }
   std::vector<Job> jobs;
   for (const std::string& path : flags.job_files) {
-    std::string text;
-    if (!ReadFile(path, &text)) {
-      return absl::InvalidArgumentError(Cat(path, ": ", std::strerror(errno)));
-    }
+    std::string text, why;
+    if (!ReadInputFile(path, "job file", &text, &why)) return absl::InvalidArgumentError(why);
     auto parsed = ParseJobFile(text, path, flags.options);
     if (!parsed.ok()) return parsed.status();
     for (Job& job : *parsed) jobs.push_back(std::move(job));
@@ -133,6 +122,12 @@ int RunMatrix(const Flags& flags, const std::string& command) {
   if (!flags.job_files.empty()) return UsageError("--matrix takes key=value options, not --job files");
   auto base = ParseJobArgs(flags.options);
   if (!base.ok()) return UsageError(std::string(base.status().message()));
+  for (const Backend& backend : base->backends) {
+    if (auto fits = CheckJobFits(*base, backend); !fits.ok()) {
+      std::fprintf(stderr, "vfs bench: %s\n", std::string(fits.message()).c_str());
+      return 1;
+    }
+  }
   if (!MakeDirs(flags.matrix_dir)) {
     std::fprintf(stderr, "vfs bench: cannot create %s: %s\n", flags.matrix_dir.c_str(), std::strerror(errno));
     return 1;
@@ -274,6 +269,16 @@ int BenchMain(int argc, char** argv) {
 
   auto jobs = LoadJobs(flags);
   if (!jobs.ok()) return UsageError(std::string(jobs.status().message()));
+  // Every job is checked before the first runs: one that cannot fit is
+  // refused up front, not after the others' minutes.
+  for (const Job& job : *jobs) {
+    for (const Backend& backend : job.backends) {
+      if (auto fits = CheckJobFits(job, backend); !fits.ok()) {
+        std::fprintf(stderr, "vfs bench: %s\n", std::string(fits.message()).c_str());
+        return 1;
+      }
+    }
+  }
   RunOptions run_options;
   run_options.progress = flags.progress;
   std::vector<JobResult> results;
