@@ -563,8 +563,13 @@ Result<int64_t> Filesystem::Lseek(Fd fd, int64_t offset, int whence) {
     case SEEK_HOLE: {
       if (offset < 0 || offset >= size) return Error(ENXIO);
       const PageIndex hole = inode.pages.NextHole(PageIndex(static_cast<uint64_t>(offset) >> page_shift_));
-      const uint64_t start = hole.value() << page_shift_;
-      result = std::min<int64_t>(std::max<int64_t>(offset, static_cast<int64_t>(start)), size);
+      // The hole may start at or past the end, even at 2^63 (the page after
+      // the last one below it), whose byte offset does not fit int64: the
+      // answer is then the size, the implicit hole at the end of the file.
+      const uint64_t end = static_cast<uint64_t>(size);
+      const uint64_t start =
+          hole.value() > (end >> page_shift_) ? end : std::min(hole.value() << page_shift_, end);
+      result = std::max<int64_t>(offset, static_cast<int64_t>(start));
       break;
     }
     default:

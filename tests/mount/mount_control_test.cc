@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <future>
@@ -161,6 +162,46 @@ TEST_F(MountControlTest, IdleClientBlocksNeitherCtlNorUmountAndDataSurvives) {
   EXPECT_EQ(Shell("cat '" + mountpoint_ + "/f'").output, "kept\n");
   ASSERT_EQ(Umount(), "");
   EXPECT_EQ(again.Wait(), 0);
+}
+
+// Counts the mounts at `path` in /proc/self/mountinfo.
+int MountsAt(const std::string& path) {
+  std::FILE* f = std::fopen("/proc/self/mountinfo", "r");
+  if (f == nullptr) return -1;
+  char line[8192];
+  int count = 0;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    std::string s(line);
+    size_t pos = 0;
+    for (int field = 0; field < 4 && pos != std::string::npos; ++field) pos = s.find(' ', pos + 1);
+    if (pos == std::string::npos) continue;
+    const size_t end = s.find(' ', pos + 1);
+    count += s.substr(pos + 1, end - pos - 1) == path ? 1 : 0;
+  }
+  std::fclose(f);
+  return count;
+}
+
+// A second `vfs mount` on a served mount point, with or without a control
+// socket, is refused before it mounts anything: it would hide the first
+// mount's files, and for --no-control nothing else would stop it.
+TEST_F(MountControlTest, SecondMountOnAServedMountPointIsRefused) {
+  MountProcess first;
+  const std::string printed = first.Start({"--no-control"}, mountpoint_);
+  ASSERT_TRUE(IsMounted(mountpoint_)) << printed;
+  ASSERT_EQ(Shell("echo first > '" + mountpoint_ + "/f'").status, 0);
+  for (const std::string& options :
+       std::vector<std::string>{"--no-control", "", "--control " + tmp_.path() + "/other.ctl"}) {
+    SCOPED_TRACE(options);
+    auto second = Shell("timeout 20 " + VfsBinary() + " mount " + options + " '" + mountpoint_ + "'");
+    EXPECT_EQ(second.status, 1) << second.output;
+    EXPECT_NE(second.output.find("is already a FUSE mount"), std::string::npos) << second.output;
+    EXPECT_EQ(std::count(second.output.begin(), second.output.end(), '\n'), 1) << second.output;
+    EXPECT_EQ(MountsAt(mountpoint_), 1);
+  }
+  EXPECT_EQ(Shell("cat '" + mountpoint_ + "/f'").output, "first\n");
+  ASSERT_EQ(Umount(), "");
+  EXPECT_EQ(first.Wait(), 0);
 }
 
 }  // namespace
