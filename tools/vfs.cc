@@ -32,6 +32,7 @@
 #include "tools/mount/mount_command.h"
 #endif
 #include "vfs/filesystem.h"
+#include "vfs/version.h"
 
 namespace {
 
@@ -255,6 +256,12 @@ int Demo(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // `vfs --version`: vfs/version.h, the version the library was built as.
+  if (argc >= 2 && std::strcmp(argv[1], "--version") == 0) {
+    std::printf("vfs %s\n", VFS_VERSION_STRING);
+    return 0;
+  }
+  const bool help = argc >= 2 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0);
   if (argc >= 2 && std::strcmp(argv[1], "demo") == 0) return Demo(argc - 2, argv + 2);
   if (argc >= 2 && std::strcmp(argv[1], "bench") == 0) return vfs::bench::BenchMain(argc - 2, argv + 2);
   if (argc >= 2 && std::strcmp(argv[1], "crash") == 0) return vfs::CrashCommand(argc - 2, argv + 2);
@@ -262,7 +269,7 @@ int main(int argc, char** argv) {
   if (argc >= 2 && std::strcmp(argv[1], "mount") == 0) return vfs::MountCommand(argc - 2, argv + 2);
   if (argc >= 2 && std::strcmp(argv[1], "ctl") == 0) return vfs::CtlCommand(argc - 2, argv + 2);
 #endif
-  std::fprintf(stderr,
+  std::fprintf(help ? stdout : stderr,
                "usage: vfs demo [--page-size N] [--volatile-cache]\n"
                "  runs every durability call on a memory store, crashes, and prints what survived\n"
                "usage: vfs bench [--job FILE] [--output table|json|csv] [--matrix DIR] [key=value ...]\n"
@@ -275,6 +282,7 @@ int main(int argc, char** argv) {
                "usage: vfs ctl SOCKET crash|fault ...|clear|sync|stats|dirty|help\n"
                "  controls a running mount\n"
 #endif
-               );
-  return 2;
+               "usage: vfs --version\n"
+               "  prints the version\n");
+  return help ? 0 : 2;
 }
