@@ -125,8 +125,16 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/vfsConfigVersion.cmake
   VERSION ${PROJECT_VERSION} COMPATIBILITY SameMajorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/vfsConfig.cmake ${PROJECT_BINARY_DIR}/vfsConfigVersion.cmake
   DESTINATION ${VFS_INSTALL_CMAKEDIR})
-configure_file(${PROJECT_SOURCE_DIR}/cmake/vfs.pc.in ${PROJECT_BINARY_DIR}/vfs.pc @ONLY)
-install(FILES ${PROJECT_BINARY_DIR}/vfs.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+# vfs.pc names the prefix it is installed in (`cmake --install --prefix P`,
+# or /usr in the .deb), so it is written at install time.
+install(CODE "
+  set(VFS_PC_PREFIX \"\${CMAKE_INSTALL_PREFIX}\")
+  set(CMAKE_INSTALL_INCLUDEDIR \"${CMAKE_INSTALL_INCLUDEDIR}\")
+  set(CMAKE_INSTALL_LIBDIR \"${CMAKE_INSTALL_LIBDIR}\")
+  set(PROJECT_VERSION \"${PROJECT_VERSION}\")
+  set(VFS_HOMEPAGE \"${VFS_HOMEPAGE}\")
+  configure_file(\"${PROJECT_SOURCE_DIR}/cmake/vfs.pc.in\" \"${PROJECT_BINARY_DIR}/pkgconfig/vfs.pc\" @ONLY)")
+install(FILES ${PROJECT_BINARY_DIR}/pkgconfig/vfs.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 
 # --- The man page ------------------------------------------------------------
 

@@ -23,7 +23,7 @@ dpkg-deb --info "$deb" | sed -n 's/^ \(Package\|Version\|Depends\):/  \1:/p'
 # Installed by apt-get from the file, so its Depends are resolved as a user's would be.
 "${sudo_cmd[@]}" apt-get install -y -q "./$deb" >/dev/null
 cleanup() {
-  if [ "${KEEP_PACKAGE:-}" != 1 ]; then "${sudo_cmd[@]}" apt-get remove -y -q vfs >/dev/null || true; fi
+  if [ "${KEEP_PACKAGE:-}" != 1 ]; then "${sudo_cmd[@]}" apt-get purge -y -q vfs >/dev/null || true; fi
 }
 trap cleanup EXIT
 

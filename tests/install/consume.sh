@@ -21,8 +21,10 @@ case "$kind" in
     echo "pkg-config --cflags --libs vfs: $(pkg-config --cflags --libs vfs)"
     libdir="$(pkg-config --variable=libdir vfs)"
     # The C compiler, as C99: the header is plain C.
+    rpath=()
+    if [ "$prefix" != /usr ]; then rpath=(-Wl,-rpath,"$libdir"); fi
     cc -std=c99 -Wall -Wextra -pedantic -Werror -o "$work/c_consumer" "$here/c_consumer.c" \
-      $(pkg-config --cflags --libs vfs) -Wl,-rpath,"$libdir"
+      $(pkg-config --cflags --libs vfs) "${rpath[@]}"
     # It loads the installed libvfs.so.MAJOR, not a copy in the build tree.
     ldd "$work/c_consumer" | grep -E "libvfs\.so\.[0-9]+ => " || { echo "consume.sh: not linked to libvfs.so" >&2; exit 1; }
     "$work/c_consumer"
