@@ -37,7 +37,7 @@ for r in $(seq 1 "$rounds"); do
 import json, os, sys
 d = json.load(open(sys.argv[1]))
 for j in d["jobs"]:
-    o = dict(d["global options"]); o.update(j["job options"])
+    o = dict(d["global options"]); o.update(j.get("job options", {}))
     path = os.path.join(o.get("directory", "."), j["jobname"] + ".0.0")
     if os.path.isfile(path): os.remove(path)' "$out/fio.$r.json"
   table "$out/fio.$r.json" "fio, host, round $r"
