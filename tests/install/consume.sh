@@ -37,6 +37,11 @@ case "$kind" in
     cmake --build "$work"
     "$work/cxx_consumer"
     "$work/c_consumer_cmake"
+    # The static C API carries no libvfs.so dependency.
+    if ldd "$work/c_consumer_static" | grep -q 'libvfs\.so'; then
+      echo "consume.sh: c_consumer_static loads libvfs.so" >&2; exit 1
+    fi
+    "$work/c_consumer_static"
     ;;
   *)
     echo "usage: consume.sh c|cxx PREFIX WORKDIR" >&2
