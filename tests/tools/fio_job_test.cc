@@ -107,6 +107,10 @@ TEST(FioJob, RuntimeAloneCutsOnePassShortAndTimeBasedLoops) {
   EXPECT_EQ(loop.duration_ns, 500'000'000u);
   EXPECT_EQ(loop.TotalOps(), 0u);  // unbounded: the time limit stops it
   EXPECT_EQ(OneJob("runtime=1m\n").duration_ns, 60'000'000'000u);
+  EXPECT_EQ(OneJob("runtime=2h\n").duration_ns, 7'200'000'000'000u);
+  // fio's runtime=0 is no limit.
+  EXPECT_EQ(OneJob("runtime=0\n").duration_ns, 0u);
+  EXPECT_TRUE(Contains(ErrorOf("[j]\nsize=1m\nruntime=99999999h\n"), "runtime=99999999h: too long"));
 }
 
 TEST(FioJob, FilesAreInTheCurrentDirectoryOnTheHostUnlessABackendIsGiven) {

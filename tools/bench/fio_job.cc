@@ -59,10 +59,13 @@ absl::StatusOr<uint64_t> FioDuration(const Option& o) {
   if (!v.empty() && v.back() == 'h') {
     Option minutes = o;
     minutes.value = v.substr(0, v.size() - 1);
-    auto n = PositiveCount(minutes, false);
+    auto n = PositiveCount(minutes, true);
     if (!n.ok()) return absl::InvalidArgumentError(Cat(o.key, "=", o.value, ": not a duration"));
-    return *n * 3600ull * 1000000000ull;
+    constexpr uint64_t kHour = 3600ull * 1000000000ull;
+    if (*n > UINT64_MAX / kHour) return absl::InvalidArgumentError(Cat(o.key, "=", o.value, ": too long"));
+    return *n * kHour;
   }
+  if (v.find_first_not_of('0') == std::string::npos && !v.empty()) return 0;  // fio: no limit
   auto ns = ParseDurationNanos(v);
   if (!ns.ok()) return absl::InvalidArgumentError(Cat(o.key, "=", o.value, ": ", ns.status().message()));
   return *ns;
