@@ -148,6 +148,14 @@ TEST(FioJob, UnsupportedValuesAreRefusedNamingOptionAndValue) {
   EXPECT_TRUE(Contains(ErrorOf("[j]\nsize=1m\nbs=3k\n"), "not nrfiles=1 files of a whole number of bs=3k"));
 }
 
+TEST(FioJob, AJobSectionReplacesTheGlobalValueOfAnOption) {
+  auto file = ParseFioJobFile("[global]\nsize=1m\nfsync=1\n[j]\nfsync=4\n[k]\nstonewall\nfsync=0\nfdatasync=2\n",
+                              "t.fio", {});
+  ASSERT_TRUE(file.ok()) << file.status();
+  EXPECT_EQ(file->jobs[0].sync.Label(), "fsync:4");
+  EXPECT_EQ(file->jobs[1].sync.Label(), "fdatasync:2");
+}
+
 TEST(FioJob, TwoStrategiesInOneJobAreRefused) {
   EXPECT_TRUE(Contains(ErrorOf("[global]\nfsync=1\n[j]\nsize=1m\nfdatasync=1\n"),
                        "fsync and fdatasync both set a sync strategy"));

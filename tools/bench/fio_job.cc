@@ -34,12 +34,12 @@ constexpr const char* kSupported =
     "iodepth, stonewall, wait_for_previous, group_reporting, thread";
 
 absl::StatusOr<uint64_t> PositiveCount(const Option& o, bool zero_ok) {
-  uint64_t n = 0;
+  // At most nine digits: every count fits, and stoull cannot overflow.
   if (o.value.empty() || o.value.find_first_not_of("0123456789") != std::string::npos ||
       o.value.size() > 9) {
     return absl::InvalidArgumentError(Cat(o.key, "=", o.value, ": not a whole number"));
   }
-  n = std::stoull(o.value);
+  const uint64_t n = std::stoull(o.value);
   if (n == 0 && !zero_ok) return absl::InvalidArgumentError(Cat(o.key, "=", o.value, ": must be at least 1"));
   return n;
 }
@@ -96,13 +96,11 @@ struct Settings {
 absl::Status Apply(const Option& o, Settings* s) {
   const std::string& k = o.key;
   const std::string v = Lower(o.value);
+  // A later line of the same option replaces it (a job section overriding
+  // [global]); "" clears it. Two different options stay two, an error later.
   auto set_strategy = [&](std::string spec) {
-    if (spec.empty()) {
-      std::erase_if(s->strategies, [&](const auto& p) { return p.first == k; });
-    } else {
-      std::erase_if(s->strategies, [&](const auto& p) { return p.first == k; });
-      s->strategies.emplace_back(k, std::move(spec));
-    }
+    std::erase_if(s->strategies, [&](const auto& p) { return p.first == k; });
+    if (!spec.empty()) s->strategies.emplace_back(k, std::move(spec));
   };
   if (k == "rw" || k == "readwrite") {
     if (v == "write") {
