@@ -19,11 +19,7 @@ function(run_help out)
                   RESULT_VARIABLE rc OUTPUT_VARIABLE text ERROR_VARIABLE err)
   if(NOT rc EQUAL 0 OR text STREQUAL "")
     string(JOIN " " what vfs ${ARGN} --help)
-    if(NOT DEFINED VFS_MAN_FAILURE_MODE)
-      set(VFS_MAN_FAILURE_MODE FATAL_ERROR)
-    endif()
-    set(text "(${what} exited ${rc})\n")
-    message(${VFS_MAN_FAILURE_MODE} "man page: `${what}` exited ${rc} with no help on stdout "
+    message(FATAL_ERROR "man page: `${what}` exited ${rc} with no help on stdout "
                         "(every subcommand answers --help with status 0): ${err}")
   endif()
   set(${out} "${text}" PARENT_SCOPE)

@@ -6,7 +6,7 @@ set(VFS_MAN_DIR ${PROJECT_BINARY_DIR}/man)
 add_custom_command(
   OUTPUT ${VFS_MAN_DIR}/vfs.1
   COMMAND ${CMAKE_COMMAND} -DVFS_TOOL=$<TARGET_FILE:vfs_tool> -DOUT_DIR=${VFS_MAN_DIR}
-          -DVFS_VERSION=${PROJECT_VERSION} -DVFS_MAN_FAILURE_MODE=WARNING -P ${PROJECT_SOURCE_DIR}/cmake/GenerateManPage.cmake
+          -DVFS_VERSION=${PROJECT_VERSION} -P ${PROJECT_SOURCE_DIR}/cmake/GenerateManPage.cmake
   DEPENDS vfs_tool ${PROJECT_SOURCE_DIR}/cmake/GenerateManPage.cmake
   COMMENT "Generating the vfs man pages from vfs --help"
   VERBATIM)

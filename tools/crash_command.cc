@@ -4,86 +4,121 @@
 #include "tools/crash_command.h"
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <sstream>
 #include <string>
 
 #include "absl/strings/numbers.h"
 #include "harness/workload_script.h"
+#include "tools/input_file.h"
 
 namespace vfs {
 namespace {
 
 constexpr char kUsage[] =
     "usage: vfs crash SCRIPT [options]\n"
+    "  runs SCRIPT (a workload, docs/crash-testing.md; at most 16 MiB), crashes it at\n"
+    "  every point and checks every crash state; exit 0 all pass, 1 failures, 2 usage\n"
     "  --profile strict|ordered|writeback|weakest   crash model (default ordered)\n"
     "  --points requests|syscalls|syncs|marked      where to crash (default requests)\n"
-    "  --sector BYTES        tearing unit of the weakest profile (default 512)\n"
+    "  --sector BYTES        tearing unit of the weakest profile: a power of two,\n"
+    "                        at most the page size (default 512)\n"
     "  --limit N             states per point enumerated in full (default 4096)\n"
     "  --samples N           states per point sampled beyond the limit (default 256)\n"
     "  --seed N              sampling seed (default 1)\n"
     "  --shard I/N           check only shard I of N (from 0)\n"
-    "  --page-size BYTES     the filesystem's page size (default 4096)\n"
+    "  --page-size BYTES     the filesystem's page size: a power of two from 512\n"
+    "                        to 65536 (default 4096)\n"
     "  --max-failures N      stop after N failures (default 20)\n"
     "  --no-shrink           report failures as found\n"
     "  --json FILE           also write the report as JSON ('-' for stdout)\n"
     "  --replay NAME         check the named crash state alone\n";
 
-int Usage(const char* why) {
-  std::fprintf(stderr, "vfs crash: %s\n%s", why, kUsage);
+// Errors are one line: what is wrong and where to look (--help).
+int Usage(const std::string& why) {
+  std::fprintf(stderr, "vfs crash: %s (vfs crash --help lists the options)\n", why.c_str());
   return 2;
 }
+
+bool PowerOfTwo(uint64_t n) { return n != 0 && (n & (n - 1)) == 0; }
 
 }  // namespace
 
 int CrashCommand(int argc, char** argv) {
-  if (argc < 1) return Usage("no script given");
-  const std::string script_path = argv[0];
+  std::string script_path;
   CrashExplorerOptions options;
   WorkloadScript::Points script_points = WorkloadScript::Points::kNone;
   std::string json_path, replay;
-  for (int i = 1; i < argc; ++i) {
+  uint64_t sector = 0;  // 0: not given
+  for (int i = 0; i < argc; ++i) {
     const std::string arg = argv[i];
-    auto value = [&]() -> std::string { return i + 1 < argc ? argv[++i] : std::string(); };
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (arg.empty() || arg[0] != '-') {
+      if (!script_path.empty()) return Usage("more than one script: '" + script_path + "' and '" + arg + "'");
+      script_path = arg;
+      continue;
+    }
+    const bool takes_value = arg != "--no-shrink";
+    if (takes_value && i + 1 >= argc) return Usage(arg + " needs a value");
+    const std::string v = takes_value ? argv[++i] : std::string();
+    // A whole number in [lo, hi], or a one-line error naming the option.
     uint64_t n = 0;
+    auto number = [&](uint64_t lo, uint64_t hi) {
+      return absl::SimpleAtoi(v, &n) && n >= lo && n <= hi;
+    };
+    auto range = [&](uint64_t lo, uint64_t hi) {
+      return arg + " " + v + ": give a whole number from " + std::to_string(lo) + " to " + std::to_string(hi);
+    };
     if (arg == "--profile") {
-      auto profile = ParseCrashProfile(value());
+      auto profile = ParseCrashProfile(v);
       if (!profile.ok()) return Usage("--profile takes strict, ordered, writeback or weakest");
       options.profile = *profile;
     } else if (arg == "--points") {
-      const std::string p = value();
-      if (p == "requests") {
+      if (v == "requests") {
         options.points = CrashPoints::kStoreRequest;
-      } else if (p == "syncs") {
+      } else if (v == "syncs") {
         options.points = CrashPoints::kSyncCalls;  // reported by the VFS itself
-      } else if (p == "syscalls" || p == "marked") {
+      } else if (v == "syscalls" || v == "marked") {
         options.points = CrashPoints::kMarked;
-        script_points = p == "syscalls" ? WorkloadScript::Points::kSyscalls
+        script_points = v == "syscalls" ? WorkloadScript::Points::kSyscalls
                                         : WorkloadScript::Points::kMarked;
       } else {
         return Usage("--points takes requests, syscalls, syncs or marked");
       }
-    } else if (arg == "--sector" && absl::SimpleAtoi(value(), &n) && n > 0 && n <= 65536) {
-      options.sector_size = static_cast<uint32_t>(n);
-    } else if (arg == "--limit" && absl::SimpleAtoi(value(), &n) && n > 0) {
-      options.exhaustive_limit = n;
-    } else if (arg == "--samples" && absl::SimpleAtoi(value(), &n)) {
-      options.samples = n;
-    } else if (arg == "--seed" && absl::SimpleAtoi(value(), &n)) {
-      options.seed = n;
-    } else if (arg == "--page-size" && absl::SimpleAtoi(value(), &n)) {
+    } else if (arg == "--sector") {
+      if (!number(1, 65536) || !PowerOfTwo(n)) {
+        return Usage("--sector " + v + ": must be a power of two from 1 to 65536 (512, 4096, ...)");
+      }
+      sector = n;
+    } else if (arg == "--page-size") {
+      if (!number(512, 65536) || !PowerOfTwo(n)) {
+        return Usage("--page-size " + v + ": must be a power of two from 512 to 65536 (4096, ...)");
+      }
       options.fs_options.page_size = static_cast<uint32_t>(n);
-    } else if (arg == "--max-failures" && absl::SimpleAtoi(value(), &n) && n > 0) {
+    } else if (arg == "--limit") {
+      if (!number(1, UINT64_MAX)) return Usage(range(1, UINT64_MAX));
+      options.exhaustive_limit = n;
+    } else if (arg == "--samples") {
+      if (!number(0, UINT64_MAX)) return Usage(range(0, UINT64_MAX));
+      options.samples = n;
+    } else if (arg == "--seed") {
+      if (!number(0, UINT64_MAX)) return Usage(range(0, UINT64_MAX));
+      options.seed = n;
+    } else if (arg == "--max-failures") {
+      if (!number(1, UINT32_MAX)) return Usage(range(1, UINT32_MAX));
       options.max_failures = static_cast<uint32_t>(n);
     } else if (arg == "--shard") {
-      const std::string s = value();
-      const size_t slash = s.find('/');
+      const size_t slash = v.find('/');
       uint64_t shard = 0, shards = 0;
-      if (slash == std::string::npos || !absl::SimpleAtoi(s.substr(0, slash), &shard) ||
-          !absl::SimpleAtoi(s.substr(slash + 1), &shards) || shards == 0 || shard >= shards) {
+      if (slash == std::string::npos || !absl::SimpleAtoi(v.substr(0, slash), &shard) ||
+          !absl::SimpleAtoi(v.substr(slash + 1), &shards) || shards == 0 || shard >= shards ||
+          shards > UINT32_MAX) {
         return Usage("--shard takes I/N with 0 <= I < N");
       }
       options.shard = static_cast<uint32_t>(shard);
@@ -91,23 +126,32 @@ int CrashCommand(int argc, char** argv) {
     } else if (arg == "--no-shrink") {
       options.shrink = false;
     } else if (arg == "--json") {
-      json_path = value();
+      json_path = v;
     } else if (arg == "--replay") {
-      replay = value();
+      replay = v;
     } else {
-      return Usage(("bad argument '" + arg + "'").c_str());
+      return Usage("unknown option '" + arg + "'");
     }
   }
+  if (script_path.empty()) return Usage("no script given: vfs crash SCRIPT [options]");
+  // The weakest profile tears pages into sectors: a sector must divide the
+  // page (both are powers of two, so it must not be larger).
+  const uint64_t page_size = options.fs_options.page_size != 0 ? options.fs_options.page_size : 4096;
+  if (sector != 0) {
+    if (sector > page_size) {
+      return Usage("--sector " + std::to_string(sector) + " is larger than the page size " +
+                   std::to_string(page_size) + ": give a sector that divides the page");
+    }
+    options.sector_size = static_cast<uint32_t>(sector);
+  }
 
-  std::ifstream in(script_path);
-  if (!in) {
-    std::fprintf(stderr, "vfs crash: cannot read %s: %s\n", script_path.c_str(), std::strerror(errno));
+  std::string text, why;
+  if (!ReadInputFile(script_path, "script", &text, &why)) {
+    std::fprintf(stderr, "vfs crash: %s\n", why.c_str());
     return 2;
   }
-  std::stringstream text;
-  text << in.rdbuf();
   std::string error;
-  auto script = WorkloadScript::Parse(text.str(), &error);
+  auto script = WorkloadScript::Parse(text, &error);
   if (!script.ok()) {
     std::fprintf(stderr, "vfs crash: %s:%s\n", script_path.c_str(), error.c_str());
     return 2;

@@ -6,7 +6,7 @@
 //       docs/semantics.md say must survive. Exits non-zero if any scenario
 //       does not match.
 //
-//   vfs bench [--job FILE] [--output table|json|csv] [--matrix DIR] [key=value ...]
+//   vfs bench [--job FILE | --fio FILE] [--output table|json|csv|fio-json] [--matrix DIR] [key=value ...]
 //       Runs a write workload with a sync strategy on the VFS (memory, disk
 //       or fault store) or the host kernel, and reports throughput, latency
 //       percentiles and store counters (tools/bench/, docs/benchmarks.md).
@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "backends/memory/memory_store.h"
 #include "tools/bench/command.h"
 #include "tools/crash_command.h"
@@ -210,18 +211,39 @@ std::vector<Scenario> Scenarios(bool volatile_cache) {
   return list;
 }
 
+constexpr char kDemoUsage[] =
+    "usage: vfs demo [--page-size BYTES] [--volatile-cache]\n"
+    "  runs each durability call on a memory store, cuts the power, mounts the store\n"
+    "  again and prints what survived next to what the rules say must survive;\n"
+    "  exit 0 if every scenario matches\n"
+    "  --page-size BYTES   a power of two from 512 to 65536 (default 4096)\n"
+    "  --volatile-cache    the store has a volatile write cache\n";
+
+int DemoUsage(const std::string& why) {
+  std::fprintf(stderr, "vfs demo: %s (vfs demo --help shows the usage)\n", why.c_str());
+  return 2;
+}
+
 int Demo(int argc, char** argv) {
   vfs::Options options;
   vfs::MemoryStoreOptions store_options;
   for (int i = 0; i < argc; ++i) {
     std::string arg = argv[i];
-    if (arg == "--page-size" && i + 1 < argc) {
-      options.page_size = static_cast<uint32_t>(std::strtoul(argv[++i], nullptr, 10));
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kDemoUsage, stdout);
+      return 0;
+    } else if (arg == "--page-size") {
+      uint32_t n = 0;
+      if (i + 1 >= argc) return DemoUsage("--page-size needs a value");
+      const std::string v = argv[++i];
+      if (!absl::SimpleAtoi(v, &n) || n < 512 || n > 65536 || (n & (n - 1)) != 0) {
+        return DemoUsage("--page-size " + v + ": must be a power of two from 512 to 65536");
+      }
+      options.page_size = n;
     } else if (arg == "--volatile-cache") {
       store_options.volatile_cache = true;
     } else {
-      std::fprintf(stderr, "vfs demo: unknown argument '%s'\n", arg.c_str());
-      return 2;
+      return DemoUsage("unknown argument '" + arg + "'");
     }
   }
   std::printf("Each scenario runs on a fresh memory store%s, then the power is cut\n"
@@ -255,13 +277,29 @@ int Demo(int argc, char** argv) {
 
 }  // namespace
 
+constexpr char kUsage[] =
+    "usage: vfs demo [--page-size N] [--volatile-cache]\n"
+    "  runs every durability call on a memory store, crashes, and prints what survived\n"
+    "usage: vfs bench [--job FILE | --fio FILE] [--output table|json|csv|fio-json] [--matrix DIR] [key=value ...]\n"
+    "  measures sync strategies on the VFS and the host kernel (vfs bench --help)\n"
+    "usage: vfs crash SCRIPT [--profile P] [--points P] [--shard I/N] [--replay NAME] ...\n"
+    "  crashes a workload script at every point and checks every crash state\n"
+#ifdef VFS_HAVE_MOUNT
+    "usage: vfs mount [--backend B] [--profile P] [--control SOCKET] MOUNTPOINT\n"
+    "  serves the VFS through FUSE (vfs mount --help)\n"
+    "usage: vfs ctl SOCKET crash|fault ...|clear|sync|stats|dirty|help\n"
+    "  controls a running mount\n"
+#endif
+    "usage: vfs --version\n"
+    "  prints the version\n"
+    "Each command answers --help with its own usage.\n";
+
 int main(int argc, char** argv) {
   // `vfs --version`: vfs/version.h, the version the library was built as.
   if (argc >= 2 && std::strcmp(argv[1], "--version") == 0) {
     std::printf("vfs %s\n", VFS_VERSION_STRING);
     return 0;
   }
-  const bool help = argc >= 2 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0);
   if (argc >= 2 && std::strcmp(argv[1], "demo") == 0) return Demo(argc - 2, argv + 2);
   if (argc >= 2 && std::strcmp(argv[1], "bench") == 0) return vfs::bench::BenchMain(argc - 2, argv + 2);
   if (argc >= 2 && std::strcmp(argv[1], "crash") == 0) return vfs::CrashCommand(argc - 2, argv + 2);
@@ -269,20 +307,21 @@ int main(int argc, char** argv) {
   if (argc >= 2 && std::strcmp(argv[1], "mount") == 0) return vfs::MountCommand(argc - 2, argv + 2);
   if (argc >= 2 && std::strcmp(argv[1], "ctl") == 0) return vfs::CtlCommand(argc - 2, argv + 2);
 #endif
-  std::fprintf(help ? stdout : stderr,
-               "usage: vfs demo [--page-size N] [--volatile-cache]\n"
-               "  runs every durability call on a memory store, crashes, and prints what survived\n"
-               "usage: vfs bench [--job FILE] [--output table|json|csv] [--matrix DIR] [key=value ...]\n"
-               "  measures sync strategies on the VFS and the host kernel (vfs bench --help)\n"
-               "usage: vfs crash SCRIPT [--profile P] [--points P] [--shard I/N] [--replay NAME] ...\n"
-               "  crashes a workload script at every point and checks every crash state\n"
+  if (argc >= 2 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0 ||
+                    std::strcmp(argv[1], "help") == 0)) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (argc >= 2) {
+    std::fprintf(stderr, "vfs: unknown command '%s': use demo, bench, crash%s (vfs --help)\n", argv[1],
 #ifdef VFS_HAVE_MOUNT
-               "usage: vfs mount [--backend B] [--profile P] [--control SOCKET] MOUNTPOINT\n"
-               "  serves the VFS through FUSE (vfs mount --help)\n"
-               "usage: vfs ctl SOCKET crash|fault ...|clear|sync|stats|dirty|help\n"
-               "  controls a running mount\n"
+                 ", mount or ctl"
+#else
+                 ""
 #endif
-               "usage: vfs --version\n"
-               "  prints the version\n");
-  return help ? 0 : 2;
+    );
+    return 2;
+  }
+  std::fputs(kUsage, stderr);
+  return 2;
 }

@@ -13,6 +13,12 @@
 
 namespace vfs {
 
+namespace {
+// Linux's MAX_RW_COUNT (INT_MAX & PAGE_MASK): the most one read or write
+// moves; a larger count is a short transfer.
+constexpr size_t kMaxRwCount = 0x7ffff000;
+}  // namespace
+
 // [VFS choice] The coarse real-time clock, as Linux's current_time() uses
 // for file timestamps: a tick (1-4 ms) of resolution, read without a
 // hardware counter, so a write does not pay for a precise time.
@@ -236,6 +242,7 @@ Result<size_t> Filesystem::ReadPages(OpenFile& file, char* buf, size_t count, in
   Inode& inode = *file.inode;
   MutexLock lock(&inode.mu);
   if (offset < 0) return Error(EINVAL);
+  count = std::min(count, kMaxRwCount);  // as Linux's rw_verify_area: a short read
   const uint64_t pos = static_cast<uint64_t>(offset);
   if (pos >= inode.size || count == 0) return size_t{0};
   const size_t n = static_cast<size_t>(std::min<uint64_t>(count, inode.size - pos));
@@ -333,6 +340,10 @@ Result<size_t> Filesystem::WriteAt(OpenFile& file, const char* buf, size_t count
   Inode& inode = *file.inode;
   if (count == 0) return size_t{0};
   if (*offset < 0 && !append) return Error(EINVAL);
+  // As Linux (rw_verify_area): one call moves at most MAX_RW_COUNT bytes, a
+  // short write past it. This also bounds the work below, done under the
+  // inode's lock, by the cap rather than by what the caller asked for.
+  count = std::min(count, kMaxRwCount);
   uint64_t pos = 0;
   uint64_t end = 0;
   {
@@ -352,9 +363,15 @@ Result<size_t> Filesystem::WriteAt(OpenFile& file, const char* buf, size_t count
     bool on_store = false;  // some page must be read back before the write
     // The common case, a write within one cached page, needs one lookup.
     CachedPage* const single = first == last ? inode.pages.Find(first) : nullptr;
+    // More new pages than max_bytes has room for is ENOSPC as soon as it is
+    // known: the count stops there, so a huge write under a small quota
+    // costs the quota's pages, not the write's.
+    const uint64_t quota = options_.max_bytes / page_size_;
+    const uint64_t used = accounts_->used_pages.load(std::memory_order_relaxed);
+    const uint64_t room = used >= quota ? 0 : quota - used;
     for (uint64_t i = first.value(); single == nullptr && i <= last.value(); ++i) {
       const PageState state = inode.pages.StateOf(PageIndex(i));
-      if (state == PageState::kHole) ++new_pages;
+      if (state == PageState::kHole && ++new_pages > room) return Error(ENOSPC);
       if (state == PageState::kOnStore) on_store = true;
     }
     if (auto reserved = ReserveBytes(new_pages); !reserved.ok()) return Error(reserved.error());
@@ -546,8 +563,13 @@ Result<int64_t> Filesystem::Lseek(Fd fd, int64_t offset, int whence) {
     case SEEK_HOLE: {
       if (offset < 0 || offset >= size) return Error(ENXIO);
       const PageIndex hole = inode.pages.NextHole(PageIndex(static_cast<uint64_t>(offset) >> page_shift_));
-      const uint64_t start = hole.value() << page_shift_;
-      result = std::min<int64_t>(std::max<int64_t>(offset, static_cast<int64_t>(start)), size);
+      // The hole may start at or past the end, even at 2^63 (the page after
+      // the last one below it), whose byte offset does not fit int64: the
+      // answer is then the size, the implicit hole at the end of the file.
+      const uint64_t end = static_cast<uint64_t>(size);
+      const uint64_t start =
+          hole.value() > (end >> page_shift_) ? end : std::min(hole.value() << page_shift_, end);
+      result = std::max<int64_t>(offset, static_cast<int64_t>(start));
       break;
     }
     default:

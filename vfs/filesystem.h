@@ -189,6 +189,8 @@ class Filesystem {
   // pipe(2): {read end, write end}. Pipes never block: EAGAIN instead.
   Result<std::pair<Fd, Fd>> Pipe();
   Result<void> Chdir(std::string_view path);
+  // getcwd(3). ENOENT (the directory was removed), ENAMETOOLONG (the path
+  // with its NUL is longer than max_path_length, PATH_MAX, as Linux).
   Result<std::string> Getcwd();
 
   // ---- Attributes ----

@@ -602,6 +602,7 @@ Result<std::string> Filesystem::Getcwd() {
   if (auto alive = CheckAlive(); !alive.ok()) return Error(alive.error());
   ReaderLock lock(&ns_mu_);
   std::vector<std::string> names;
+  size_t length = 1;  // the final NUL
   for (Inode* at = cwd_.get(); at != root_.get(); at = at->parent) {
     Inode* parent = at->parent;
     if (parent == nullptr) return Error(ENOENT);  // the directory was removed
@@ -609,6 +610,11 @@ Result<std::string> Filesystem::Getcwd() {
     for (const auto& [entry, child] : parent->children) {
       if (child == at) name = entry;
     }
+    // As Linux's getcwd: a path longer than PATH_MAX (with its NUL) is
+    // ENAMETOOLONG, found as soon as the walk up passes the limit, so a deep
+    // tree costs at most PATH_MAX / 2 levels here.
+    length += 1 + name.size();
+    if (length > options_.max_path_length) return Error(ENAMETOOLONG);
     names.push_back(std::move(name));
   }
   std::string path;

@@ -9,7 +9,6 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
-#include <sstream>
 #include <vector>
 
 #include "tools/bench/fio_job.h"
@@ -17,6 +16,7 @@
 #include "tools/bench/report.h"
 #include "tools/bench/runner.h"
 #include "tools/bench/text.h"
+#include "tools/input_file.h"
 
 namespace vfs::bench {
 namespace {
@@ -34,17 +34,8 @@ struct Flags {
 };
 
 int UsageError(const std::string& message) {
-  std::fprintf(stderr, "vfs bench: %s\n(vfs bench --help for the options)\n", message.c_str());
+  std::fprintf(stderr, "vfs bench: %s (vfs bench --help lists the options)\n", message.c_str());
   return 2;
-}
-
-bool ReadFile(const std::string& path, std::string* out) {
-  std::ifstream in(path);
-  if (!in) return false;
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  *out = buffer.str();
-  return true;
 }
 
 bool WriteFile(const std::string& path, const std::string& text) {
@@ -117,7 +108,8 @@ absl::StatusOr<std::vector<Job>> LoadFioJobs(const Flags& flags, FioOptions* glo
   std::vector<Job> jobs;
   for (const std::string& path : flags.fio_files) {
     std::string text;
-    if (!ReadFile(path, &text)) return absl::InvalidArgumentError(Cat(path, ": ", std::strerror(errno)));
+    std::string why;
+    if (!ReadInputFile(path, "fio job file", &text, &why)) return absl::InvalidArgumentError(why);
     auto parsed = ParseFioJobFile(text, path, flags.options);
     if (!parsed.ok()) return parsed.status();
     for (const std::string& note : parsed->notes) std::fprintf(stderr, "vfs bench: note: %s\n", note.c_str());
@@ -138,10 +130,8 @@ absl::StatusOr<std::vector<Job>> LoadJobs(const Flags& flags) {
   }
   std::vector<Job> jobs;
   for (const std::string& path : flags.job_files) {
-    std::string text;
-    if (!ReadFile(path, &text)) {
-      return absl::InvalidArgumentError(Cat(path, ": ", std::strerror(errno)));
-    }
+    std::string text, why;
+    if (!ReadInputFile(path, "job file", &text, &why)) return absl::InvalidArgumentError(why);
     auto parsed = ParseJobFile(text, path, flags.options);
     if (!parsed.ok()) return parsed.status();
     for (Job& job : *parsed) jobs.push_back(std::move(job));
@@ -158,6 +148,12 @@ int RunMatrix(const Flags& flags, const std::string& command) {
   }
   auto base = ParseJobArgs(flags.options);
   if (!base.ok()) return UsageError(std::string(base.status().message()));
+  for (const Backend& backend : base->backends) {
+    if (auto fits = CheckJobFits(*base, backend); !fits.ok()) {
+      std::fprintf(stderr, "vfs bench: %s\n", std::string(fits.message()).c_str());
+      return 1;
+    }
+  }
   if (!MakeDirs(flags.matrix_dir)) {
     std::fprintf(stderr, "vfs bench: cannot create %s: %s\n", flags.matrix_dir.c_str(), std::strerror(errno));
     return 1;
@@ -316,6 +312,16 @@ int BenchMain(int argc, char** argv) {
   auto jobs = flags.fio_files.empty() ? LoadJobs(flags) : LoadFioJobs(flags, &fio_global, &fio_job_options);
   if (!jobs.ok()) return UsageError(std::string(jobs.status().message()));
   std::vector<FioOptions> result_options;  // the fio options of each result's job
+  // Every job is checked before the first runs: one that cannot fit is
+  // refused up front, not after the others' minutes.
+  for (const Job& job : *jobs) {
+    for (const Backend& backend : job.backends) {
+      if (auto fits = CheckJobFits(job, backend); !fits.ok()) {
+        std::fprintf(stderr, "vfs bench: %s\n", std::string(fits.message()).c_str());
+        return 1;
+      }
+    }
+  }
   RunOptions run_options;
   run_options.progress = flags.progress;
   std::vector<JobResult> results;

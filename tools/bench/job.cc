@@ -469,10 +469,22 @@ absl::StatusOr<std::pair<std::string_view, std::string_view>> SplitOption(std::s
   return std::make_pair(key, value);
 }
 
+// A key given twice in one list would leave the user guessing which value
+// the job ran with: it is refused, naming the key.
+absl::Status Duplicate(std::string_view key, std::string_view first, std::string_view second) {
+  return absl::InvalidArgumentError(
+      Cat("key '", key, "' is given twice (", first, " and ", second, "): give it once"));
+}
+
 absl::Status Apply(Job* job, const std::vector<std::string>& options) {
+  std::vector<std::pair<std::string_view, std::string_view>> seen;  // key, option
   for (const std::string& option : options) {
     auto kv = SplitOption(option);
     if (!kv.ok()) return kv.status();
+    for (const auto& [key, first] : seen) {
+      if (key == kv->first) return Duplicate(key, first, option);
+    }
+    seen.emplace_back(kv->first, option);
     if (auto st = SetJobKey(job, kv->first, kv->second); !st.ok()) return st;
   }
   return absl::OkStatus();
@@ -522,7 +534,15 @@ absl::StatusOr<std::vector<Job>> ParseJobFile(std::string_view text, std::string
     // Checked now, so the error names this line even if no job uses it.
     Job scratch;
     if (auto st = SetJobKey(&scratch, kv->first, kv->second); !st.ok()) return error_here(std::string(st.message()));
-    (sections.empty() ? globals : sections.back().options).push_back({line_number, std::string(line)});
+    std::vector<Option>& list = sections.empty() ? globals : sections.back().options;
+    for (const Option& earlier : list) {
+      if (SplitOption(earlier.text)->first == kv->first) {
+        return error_here(Cat("key '", kv->first, "' is given twice in ",
+                              sections.empty() ? std::string("the defaults") : Cat("[", sections.back().name, "]"),
+                              " (first at line ", earlier.line, "): give it once"));
+      }
+    }
+    list.push_back({line_number, std::string(line)});
   }
   if (sections.empty()) sections.push_back({"", 0, {}});
   std::vector<Job> jobs;

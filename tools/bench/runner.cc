@@ -1,6 +1,7 @@
 #include "tools/bench/runner.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -262,6 +264,74 @@ class HostTarget final : public Target {
   std::vector<std::string> created_;  // guarded by mu_
 };
 
+// The directory of disk:DIR or host:DIR: OK if it is one, else one line
+// naming it once and saying what to do.
+absl::Status CheckDirectory(const Backend& backend) {
+  struct stat st;
+  if (::stat(backend.arg.c_str(), &st) != 0) {
+    if (errno == ENOENT) {
+      return absl::InvalidArgumentError(
+          Cat(backend.Label(), ": no such directory: create it first (mkdir -p), or name another"));
+    }
+    return absl::InvalidArgumentError(Cat(backend.Label(), ": ", std::strerror(errno)));
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return absl::InvalidArgumentError(Cat(backend.Label(), ": not a directory: name a directory"));
+  }
+  return absl::OkStatus();
+}
+
+// Bytes this process may still take: MemAvailable from /proc/meminfo, and
+// no more than the cgroup (v2) allows beyond what it uses. 0 if unknown.
+uint64_t AvailableMemory() {
+  uint64_t available = 0;
+  if (std::FILE* f = std::fopen("/proc/meminfo", "r")) {
+    char line[256];
+    unsigned long long kb = 0;
+    while (std::fgets(line, sizeof line, f) != nullptr) {
+      if (std::sscanf(line, "MemAvailable: %llu kB", &kb) == 1) available = kb * 1024;
+    }
+    std::fclose(f);
+  }
+  auto read_number = [](const char* path, uint64_t* out) {
+    std::FILE* f = std::fopen(path, "r");
+    if (f == nullptr) return false;
+    unsigned long long v = 0;
+    const bool ok = std::fscanf(f, "%llu", &v) == 1;  // "max" is no number: no limit
+    std::fclose(f);
+    *out = v;
+    return ok;
+  };
+  uint64_t limit = 0, current = 0;
+  if (read_number("/sys/fs/cgroup/memory.max", &limit) &&
+      read_number("/sys/fs/cgroup/memory.current", &current)) {
+    const uint64_t room = limit > current ? limit - current : 0;
+    available = available == 0 ? room : std::min(available, room);
+  }
+  return available;
+}
+
+}  // namespace
+
+absl::Status CheckJobFits(const Job& job, const Backend& backend) {
+  if (backend.kind == Backend::Kind::kDisk || backend.kind == Backend::Kind::kHost) {
+    return CheckDirectory(backend);
+  }
+  // Overwrite jobs fill every file to `size` before they start; append jobs
+  // grow each file up to it. The memory store keeps all of it.
+  const uint64_t need = job.size > UINT64_MAX / job.files ? UINT64_MAX : job.size * job.files;
+  const uint64_t available = AvailableMemory();
+  if (available != 0 && need > available) {
+    return absl::InvalidArgumentError(
+        Cat(backend.Label(), ": the job keeps files*size = ", FormatBytes(need), " (", need,
+            " bytes) in memory, more than the ", available >> 20,
+            " MiB available: lower size= or files=, or use backend=disk:DIR"));
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
 absl::StatusOr<std::unique_ptr<Target>> MakeTarget(const Backend& backend) {
   const std::string label = backend.Label();
   std::shared_ptr<Store> store;
@@ -270,14 +340,16 @@ absl::StatusOr<std::unique_ptr<Target>> MakeTarget(const Backend& backend) {
   std::string scratch;  // a directory to remove after the job
   switch (backend.kind) {
     case Backend::Kind::kHost: {
+      if (auto dir = CheckDirectory(backend); !dir.ok()) return dir;
       if (::access(backend.arg.c_str(), W_OK) != 0) {
-        return absl::InvalidArgumentError(Cat(label, ": ", backend.arg, ": ", std::strerror(errno)));
+        return absl::InvalidArgumentError(Cat(label, ": ", std::strerror(errno)));
       }
       return std::unique_ptr<Target>(std::make_unique<HostTarget>(backend.arg));
     }
     case Backend::Kind::kDisk: {
       // A fresh store in a directory of its own under DIR, removed after.
       static std::atomic<uint64_t> next_store{0};
+      if (auto dir = CheckDirectory(backend); !dir.ok()) return dir;
       scratch = Cat(backend.arg, "/vfs-bench-store.", ::getpid(), ".", next_store.fetch_add(1));
       std::string why;
       auto opened = OpenDiskStore(scratch, {}, &why);
@@ -579,6 +651,7 @@ StoreCounters Delta(const StoreCounters& after, const StoreCounters& before) {
 
 absl::StatusOr<JobResult> RunJob(const Job& job, const Backend& backend, const RunOptions& options) {
   if (auto st = ValidateJob(job); !st.ok()) return st;
+  if (auto fits = CheckJobFits(job, backend); !fits.ok()) return fits;
   auto made = MakeTarget(backend);
   if (!made.ok()) return made.status();
   Target& target = **made;

@@ -105,9 +105,17 @@ struct RunOptions {
   std::FILE* progress_out = stderr;
 };
 
+// Whether `job` can run on `backend` at all: on memory and fault:PRESET the
+// store keeps every file's bytes in this process's memory, so files * size
+// must fit in the memory available (MemAvailable, and the cgroup's limit).
+// InvalidArgument with one line saying what to lower otherwise; OK for disk
+// and host, whose space the run itself reports.
+absl::Status CheckJobFits(const Job& job, const Backend& backend);
+
 // Runs `job` on `backend`. Errors name the backend and the call that failed
-// ("host:/nope: open /nope/vfs-bench.123.0: No such file or directory");
-// "disk:DIR" fails with a clear message when the disk store is not built.
+// ("host:/tmp: open /tmp/vfs-bench.123.0: Permission denied"); a missing
+// DIR of disk:DIR or host:DIR is "disk:/nope: no such directory: create it
+// first (mkdir -p), or name another". Runs CheckJobFits first.
 absl::StatusOr<JobResult> RunJob(const Job& job, const Backend& backend, const RunOptions& options = {});
 
 }  // namespace vfs::bench

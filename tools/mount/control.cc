@@ -7,17 +7,19 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 
 namespace vfs {
 namespace {
 
-// A command line is short; anything longer is refused, not buffered.
-constexpr size_t kMaxCommand = 4096;
+using Clock = std::chrono::steady_clock;
 
 Result<sockaddr_un> Address(const std::string& path) {
   sockaddr_un addr{};
@@ -37,6 +39,18 @@ bool WriteAll(int fd, std::string_view data) {
   return true;
 }
 
+// One connection. It is read until its line is complete, then answered,
+// then read to its end (discarding) so that closing it cannot reset the
+// reply away: a client that sent more than it may is still answered.
+struct Client {
+  enum class Stage { kReading, kWriting, kDraining };
+  int fd = -1;
+  Stage stage = Stage::kReading;
+  std::string in;
+  std::string out;
+  Clock::time_point deadline;
+};
+
 }  // namespace
 
 Result<std::unique_ptr<ControlServer>> ControlServer::Start(const std::string& path,
@@ -49,7 +63,7 @@ Result<std::unique_ptr<ControlServer>> ControlServer::Start(const std::string& p
   std::unique_ptr<ControlServer> server(new ControlServer());
   server->path_ = path;
   server->handler_ = std::move(handler);
-  server->listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  server->listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (server->listen_fd_ < 0 || ::pipe2(server->wake_fd_, O_CLOEXEC) != 0) {
     const int err = errno;
     *why = absl::StrCat("control socket: ", std::strerror(err));
@@ -68,9 +82,17 @@ Result<std::unique_ptr<ControlServer>> ControlServer::Start(const std::string& p
     }
     ::unlink(path.c_str());
   }
-  if (::bind(server->listen_fd_, reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) != 0 ||
-      ::listen(server->listen_fd_, 8) != 0) {
+  if (::bind(server->listen_fd_, reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) != 0) {
     const int err = errno;
+    *why = absl::StrCat("control socket '", path, "': ", std::strerror(err));
+    return Error(err);
+  }
+  // The commands cut the power and inject faults: only the owner may send
+  // them. The mode is set before listen(), so nobody can connect in between
+  // (a bound socket that does not listen refuses connections).
+  if (::chmod(path.c_str(), 0600) != 0 || ::listen(server->listen_fd_, 16) != 0) {
+    const int err = errno;
+    ::unlink(path.c_str());
     *why = absl::StrCat("control socket '", path, "': ", std::strerror(err));
     return Error(err);
   }
@@ -93,39 +115,109 @@ ControlServer::~ControlServer() {
 }
 
 void ControlServer::Serve() {
+  // Every client is non-blocking and polled with the listening socket and
+  // the wake pipe, so no client can hold the loop: the destructor's byte is
+  // seen at the next poll, whatever the clients do (issue 17, finding 5).
+  std::vector<Client> clients;
+  const auto timeout = std::chrono::milliseconds(kControlIdleTimeoutMs);
+  auto close_client = [&](size_t i) {
+    ::close(clients[i].fd);
+    clients.erase(clients.begin() + static_cast<std::ptrdiff_t>(i));
+  };
   for (;;) {
-    pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_fd_[0], POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      return;
+    std::vector<pollfd> fds = {{listen_fd_, POLLIN, 0}, {wake_fd_[0], POLLIN, 0}};
+    Clock::time_point next = Clock::time_point::max();
+    for (const Client& c : clients) {
+      fds.push_back({c.fd, static_cast<short>(c.stage == Client::Stage::kWriting ? POLLOUT : POLLIN), 0});
+      next = std::min(next, c.deadline);
     }
-    if (fds[1].revents != 0) return;
-    const int conn = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (conn < 0) continue;
-    // The client sends one line and may close its side; read up to the
-    // newline, the end, or the limit.
-    std::string command;
-    char buf[512];
-    bool too_long = false;
-    for (;;) {
-      const ssize_t n = ::recv(conn, buf, sizeof buf, 0);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      command.append(buf, static_cast<size_t>(n));
-      if (command.find('\n') != std::string::npos) break;
-      if (command.size() > kMaxCommand) {
-        too_long = true;
-        break;
+    int wait_ms = -1;
+    if (next != Clock::time_point::max()) {
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(next - Clock::now()).count();
+      wait_ms = static_cast<int>(std::clamp<int64_t>(left, 0, kControlIdleTimeoutMs));
+    }
+    if (::poll(fds.data(), fds.size(), wait_ms) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (fds[1].revents != 0) break;
+    const Clock::time_point now = Clock::now();
+
+    // Clients first (the indices of fds match `clients` until one closes),
+    // from the back so that erasing keeps the earlier indices right.
+    for (size_t i = clients.size(); i-- > 0;) {
+      Client& c = clients[i];
+      const short revents = fds[i + 2].revents;
+      if (revents == 0) {
+        if (now >= c.deadline) close_client(i);  // idle too long: its slot is freed
+        continue;
+      }
+      if (c.stage == Client::Stage::kWriting) {
+        const ssize_t n = ::send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+        if (n <= 0) {
+          close_client(i);  // the client went away: it misses its reply
+          continue;
+        }
+        c.out.erase(0, static_cast<size_t>(n));
+        if (c.out.empty()) {
+          ::shutdown(c.fd, SHUT_WR);
+          c.stage = Client::Stage::kDraining;
+          c.deadline = now + timeout;
+        }
+        continue;
+      }
+      char buf[1024];
+      const ssize_t n = ::recv(c.fd, buf, sizeof buf, MSG_DONTWAIT);
+      if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+      if (c.stage == Client::Stage::kDraining) {
+        if (n <= 0) close_client(i);  // read to its end: closing now resets nothing
+        continue;
+      }
+      // The end of the stream also ends the line (a client may shut down
+      // its side without a newline).
+      const bool ended = n <= 0;
+      if (!ended) {
+        c.in.append(buf, static_cast<size_t>(n));
+      } else if (c.in.empty()) {
+        close_client(i);
+        continue;
+      }
+      const size_t nl = c.in.find('\n');
+      if (nl == std::string::npos && !ended && c.in.size() <= kMaxControlCommand) continue;
+      std::string reply;
+      if ((nl == std::string::npos ? c.in.size() : nl) > kMaxControlCommand) {
+        reply = absl::StrCat("error: command longer than ", kMaxControlCommand,
+                             " bytes; send one command of at most that per connection");
+      } else {
+        if (nl != std::string::npos) c.in.resize(nl);
+        reply = handler_(c.in);
+      }
+      if (reply.empty() || reply.back() != '\n') reply += '\n';
+      c.in.clear();
+      c.in.shrink_to_fit();
+      c.out = std::move(reply);
+      c.stage = Client::Stage::kWriting;
+      c.deadline = Clock::now() + timeout;
+    }
+
+    if (fds[0].revents != 0) {
+      for (;;) {
+        const int conn = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (conn < 0) break;
+        if (clients.size() >= kMaxControlClients) {
+          // Room for the newcomer: the oldest connection has had the most time.
+          size_t oldest = 0;
+          for (size_t i = 1; i < clients.size(); ++i) {
+            if (clients[i].deadline < clients[oldest].deadline) oldest = i;
+          }
+          close_client(oldest);
+        }
+        clients.push_back({conn, Client::Stage::kReading, {}, {}, Clock::now() + timeout});
       }
     }
-    if (const size_t nl = command.find('\n'); nl != std::string::npos) command.resize(nl);
-    std::string reply = too_long ? std::string("error: command longer than 4096 bytes")
-                                 : handler_(command);
-    if (reply.empty() || reply.back() != '\n') reply += '\n';
-    // A client that went away misses its reply; nothing else to do.
-    (void)WriteAll(conn, reply);
-    ::close(conn);
   }
+  for (const Client& c : clients) ::close(c.fd);
 }
 
 Result<std::string> SendControl(const std::string& socket_path, std::string_view command,

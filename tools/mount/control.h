@@ -3,8 +3,14 @@
 // `vfs ctl SOCKET COMMAND...` is the client; the commands are MountedFs's
 // (docs/mount.md).
 //
-// Thread-safety: the server answers on its own thread, one connection at a
-// time; SendControl may be called from any thread.
+// The server never waits on one client: every connection is read without
+// blocking, so an idle or slow client holds only its own slot, and one that
+// sends no full line within kControlIdleTimeoutMs is closed. Commands run one
+// at a time on the server's thread, in the order their lines arrive. The
+// socket file is mode 0600: only its owner (and root) may connect.
+//
+// Thread-safety: the server answers on its own thread; SendControl may be
+// called from any thread.
 #ifndef TOOLS_MOUNT_CONTROL_H_
 #define TOOLS_MOUNT_CONTROL_H_
 
@@ -18,15 +24,27 @@
 
 namespace vfs {
 
+// The longest command line the server takes; a longer one gets an "error:"
+// reply.
+inline constexpr size_t kMaxControlCommand = 4096;
+// How long a client may take to send its line, or to read its reply, before
+// the server closes it.
+inline constexpr int kControlIdleTimeoutMs = 10'000;
+// Connections held at once; a new one beyond this closes the oldest.
+inline constexpr size_t kMaxControlClients = 64;
+
 class ControlServer {
  public:
   using Handler = std::function<std::string(std::string_view)>;
-  // Binds `path` (removing a stale socket nobody serves) and starts
-  // answering. EADDRINUSE if another process serves it, ENAMETOOLONG if the
-  // path does not fit a socket address, else the errno of socket/bind.
+  // Binds `path` (removing a stale socket nobody serves), makes it mode
+  // 0600 and starts answering. EADDRINUSE if another process serves it,
+  // ENAMETOOLONG if the path does not fit a socket address, else the errno
+  // of socket/bind/chmod/listen.
   static Result<std::unique_ptr<ControlServer>> Start(const std::string& path, Handler handler,
                                                       std::string* why);
-  // Stops answering and removes the socket file.
+  // Stops answering, closes every client whatever it is doing (a command
+  // already running finishes first), and removes the socket file. Never
+  // waits on a client.
   ~ControlServer();
 
  private:

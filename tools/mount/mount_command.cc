@@ -1,13 +1,19 @@
 #include "tools/mount/mount_command.h"
 
+#include <limits.h>
+#include <stdlib.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "tools/mount/control.h"
 #include "tools/mount/fuse_mount.h"
 
@@ -25,10 +31,55 @@ constexpr const char* kCtlUsage =
     "usage: vfs ctl SOCKET COMMAND [ARGS...]\n"
     "  commands: crash | fault KEY=VALUE... | clear | sync | stats | dirty | help\n";
 
+// Errors are one line: what is wrong, and where the usage is (`usage` is
+// the command's, printed in full by --help).
 int Usage(const char* usage, const std::string& problem) {
-  if (!problem.empty()) std::fprintf(stderr, "vfs: %s\n", problem.c_str());
-  std::fputs(usage, stderr);
+  const char* command = usage == kCtlUsage ? "ctl" : "mount";
+  std::fprintf(stderr, "vfs %s: %s (vfs %s --help shows the usage)\n", command, problem.c_str(), command);
   return 2;
+}
+
+// A field of /proc/self/mountinfo with its octal escapes (\040 for a space,
+// \011, \012, \134) decoded.
+std::string Unescape(const std::string& field) {
+  std::string out;
+  for (size_t i = 0; i < field.size(); ++i) {
+    if (field[i] == '\\' && i + 3 < field.size()) {
+      out += static_cast<char>((field[i + 1] - '0') * 64 + (field[i + 2] - '0') * 8 + (field[i + 3] - '0'));
+      i += 3;
+    } else {
+      out += field[i];
+    }
+  }
+  return out;
+}
+
+// The file system type of the FUSE mount at `path` ("fuse.vfs"), or "" if
+// `path` is no FUSE mount point. A second FUSE mount over a served one would
+// hide it (and its data) until both are unmounted.
+std::string FuseMountAt(const std::string& path) {
+  char resolved[PATH_MAX];
+  if (::realpath(path.c_str(), resolved) == nullptr) return "";  // Create reports it
+  std::FILE* f = std::fopen("/proc/self/mountinfo", "r");
+  if (f == nullptr) return "";
+  std::string type;
+  char* line = nullptr;
+  size_t capacity = 0;
+  while (::getline(&line, &capacity, f) > 0) {
+    // ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [TAGS...] - FSTYPE SOURCE SUPER
+    std::vector<std::string> fields = absl::StrSplit(absl::StripTrailingAsciiWhitespace(line), ' ');
+    if (fields.size() < 5 || Unescape(fields[4]) != resolved) continue;
+    for (size_t i = 5; i + 1 < fields.size(); ++i) {
+      if (fields[i] == "-") {
+        const std::string& fstype = fields[i + 1];
+        type = fstype.rfind("fuse", 0) == 0 ? fstype : "";  // the last mount there wins
+        break;
+      }
+    }
+  }
+  std::free(line);
+  std::fclose(f);
+  return type;
 }
 
 }  // namespace
@@ -81,6 +132,13 @@ int MountCommand(int argc, char** argv) {
   }
   if (mountpoint.empty()) return Usage(kMountUsage, "no mount point");
   options.mountpoint = mountpoint;
+  if (const std::string fuse = FuseMountAt(mountpoint); !fuse.empty()) {
+    std::fprintf(stderr,
+                 "vfs mount: mount point '%s' is already a FUSE mount (%s): unmount it first "
+                 "(umount or fusermount3 -u), or choose another directory\n",
+                 mountpoint.c_str(), fuse.c_str());
+    return 1;
+  }
   if (!control) {
     options.control_socket.clear();
   } else if (options.control_socket.empty()) {

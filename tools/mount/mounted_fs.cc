@@ -258,12 +258,18 @@ std::string MountedFs::FaultCommand(const std::string& args) {
         else if (kind == "all") rule.kinds |= kKindAll;
         else return absl::StrCat("error: fault: unknown kind '", kind, "'");
       }
+      if (rule.kinds == 0) return "error: fault: kinds= needs a kind (page,inode,... or all)";
     } else if (key == "path") {
+      if (value.empty() || value[0] != '/') {
+        return "error: fault: path= takes an absolute path in the mount (path=/dir/file)";
+      }
       path = value;
     } else if (key == "ino" && numeric) {
       rule.ino = InodeId(number);
     } else if (key == "nth" && numeric) {
       rule.nth = number;
+    } else if (key == "one_in" && numeric && number == 0) {
+      return "error: fault: one_in= takes 1 or more (one_in=1 fires at every match)";
     } else if (key == "one_in" && numeric && number <= UINT32_MAX) {
       rule.one_in = static_cast<uint32_t>(number);
     } else if (key == "seed" && numeric) {
