@@ -6,7 +6,7 @@
 //       docs/semantics.md say must survive. Exits non-zero if any scenario
 //       does not match.
 //
-//   vfs bench [--job FILE] [--output table|json|csv] [--matrix DIR] [key=value ...]
+//   vfs bench [--job FILE | --fio FILE] [--output table|json|csv|fio-json] [--matrix DIR] [key=value ...]
 //       Runs a write workload with a sync strategy on the VFS (memory, disk
 //       or fault store) or the host kernel, and reports throughput, latency
 //       percentiles and store counters (tools/bench/, docs/benchmarks.md).
@@ -33,6 +33,7 @@
 #include "tools/mount/mount_command.h"
 #endif
 #include "vfs/filesystem.h"
+#include "vfs/version.h"
 
 namespace {
 
@@ -279,7 +280,7 @@ int Demo(int argc, char** argv) {
 constexpr char kUsage[] =
     "usage: vfs demo [--page-size N] [--volatile-cache]\n"
     "  runs every durability call on a memory store, crashes, and prints what survived\n"
-    "usage: vfs bench [--job FILE] [--output table|json|csv] [--matrix DIR] [key=value ...]\n"
+    "usage: vfs bench [--job FILE | --fio FILE] [--output table|json|csv|fio-json] [--matrix DIR] [key=value ...]\n"
     "  measures sync strategies on the VFS and the host kernel (vfs bench --help)\n"
     "usage: vfs crash SCRIPT [--profile P] [--points P] [--shard I/N] [--replay NAME] ...\n"
     "  crashes a workload script at every point and checks every crash state\n"
@@ -289,9 +290,16 @@ constexpr char kUsage[] =
     "usage: vfs ctl SOCKET crash|fault ...|clear|sync|stats|dirty|help\n"
     "  controls a running mount\n"
 #endif
+    "usage: vfs --version\n"
+    "  prints the version\n"
     "Each command answers --help with its own usage.\n";
 
 int main(int argc, char** argv) {
+  // `vfs --version`: vfs/version.h, the version the library was built as.
+  if (argc >= 2 && std::strcmp(argv[1], "--version") == 0) {
+    std::printf("vfs %s\n", VFS_VERSION_STRING);
+    return 0;
+  }
   if (argc >= 2 && std::strcmp(argv[1], "demo") == 0) return Demo(argc - 2, argv + 2);
   if (argc >= 2 && std::strcmp(argv[1], "bench") == 0) return vfs::bench::BenchMain(argc - 2, argv + 2);
   if (argc >= 2 && std::strcmp(argv[1], "crash") == 0) return vfs::CrashCommand(argc - 2, argv + 2);

@@ -34,11 +34,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vfs/version.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 typedef struct vfs_fs vfs_fs;
+
+/* The version of the library loaded, "MAJOR.MINOR.PATCH": VFS_VERSION_STRING
+ * of the build that made it, which may be newer than the header a program
+ * was compiled with (vfs/version.h). Never NULL. */
+const char* vfs_version(void);
 
 /* Where the filesystem's durable state lives. */
 enum vfs_store_kind {

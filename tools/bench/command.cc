@@ -11,6 +11,7 @@
 #include <fstream>
 #include <vector>
 
+#include "tools/bench/fio_job.h"
 #include "tools/bench/job.h"
 #include "tools/bench/report.h"
 #include "tools/bench/runner.h"
@@ -22,6 +23,8 @@ namespace {
 
 struct Flags {
   std::vector<std::string> job_files;
+  std::vector<std::string> fio_files;  // --fio: fio job files (fio_job.h)
+  bool fio_json = false;               // --output fio-json
   std::vector<std::string> options;  // key=value
   OutputFormat output = OutputFormat::kTable;
   std::string matrix_dir;
@@ -98,6 +101,27 @@ int RunGnuplot(const std::string& dir) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+// The jobs of the --fio files, with the fio options each was written with
+// (for --output fio-json); `global` gets the [global] options.
+absl::StatusOr<std::vector<Job>> LoadFioJobs(const Flags& flags, FioOptions* global,
+                                             std::vector<FioOptions>* job_options) {
+  std::vector<Job> jobs;
+  for (const std::string& path : flags.fio_files) {
+    std::string text;
+    std::string why;
+    if (!ReadInputFile(path, "fio job file", &text, &why)) return absl::InvalidArgumentError(why);
+    auto parsed = ParseFioJobFile(text, path, flags.options);
+    if (!parsed.ok()) return parsed.status();
+    for (const std::string& note : parsed->notes) std::fprintf(stderr, "vfs bench: note: %s\n", note.c_str());
+    for (auto& kv : parsed->global) global->push_back(std::move(kv));
+    for (size_t i = 0; i < parsed->jobs.size(); ++i) {
+      jobs.push_back(std::move(parsed->jobs[i]));
+      job_options->push_back(std::move(parsed->job_options[i]));
+    }
+  }
+  return jobs;
+}
+
 absl::StatusOr<std::vector<Job>> LoadJobs(const Flags& flags) {
   if (flags.job_files.empty()) {
     auto job = ParseJobArgs(flags.options);
@@ -119,7 +143,9 @@ int RunMatrix(const Flags& flags, const std::string& command) {
   for (const std::string& option : flags.options) {
     if (option.rfind("sync=", 0) == 0) return UsageError("--matrix runs every strategy: drop " + option);
   }
-  if (!flags.job_files.empty()) return UsageError("--matrix takes key=value options, not --job files");
+  if (!flags.job_files.empty() || !flags.fio_files.empty()) {
+    return UsageError("--matrix takes key=value options, not --job or --fio files");
+  }
   auto base = ParseJobArgs(flags.options);
   if (!base.ok()) return UsageError(std::string(base.status().message()));
   for (const Backend& backend : base->backends) {
@@ -192,7 +218,13 @@ std::string Usage() {
       "options:\n"
       "  --job FILE        jobs from FILE: key=value lines, [name] sections, # comments;\n"
       "                    key=value arguments override every job's (repeatable)\n"
-      "  --output FORMAT   table (default), json or csv, on stdout\n"
+      "  --fio FILE        jobs from a fio job file: rw=write|randwrite, bs, size, numjobs,\n"
+      "                    nrfiles, fsync, fdatasync, sync_file_range, sync, runtime,\n"
+      "                    time_based, directory, filename, ioengine=psync|sync ([global] and\n"
+      "                    job sections); any other option is an error. Runs on host:DIRECTORY\n"
+      "                    unless backend=... is given (docs/benchmarks.md)\n"
+      "  --output FORMAT   table (default), json, csv, or fio-json (fio's --output-format=json\n"
+      "                    shape: iops, bw, clat_ns percentiles), on stdout\n"
       "  --matrix DIR      every sync strategy on each backend; writes DIR/results.csv,\n"
       "                    results.json, results.txt, report.md, plot.gp and the plot\n"
       "  --group N         N of the matrix's every-N strategies (default 16)\n"
@@ -234,9 +266,16 @@ int BenchMain(int argc, char** argv) {
         flags.output = OutputFormat::kJson;
       } else if (format == "csv") {
         flags.output = OutputFormat::kCsv;
+      } else if (format == "fio-json") {
+        flags.output = OutputFormat::kJson;
+        flags.fio_json = true;
       } else {
-        return UsageError("--output " + format + ": use table, json or csv");
+        return UsageError("--output " + format + ": use table, json, csv or fio-json");
       }
+    } else if (arg == "--fio") {
+      const char* v = value();
+      if (v == nullptr) return UsageError("--fio needs a fio job file");
+      flags.fio_files.push_back(v);
     } else if (arg == "--matrix") {
       const char* v = value();
       if (v == nullptr) return UsageError("--matrix needs a directory");
@@ -267,8 +306,12 @@ int BenchMain(int argc, char** argv) {
   }
   if (!flags.matrix_dir.empty()) return RunMatrix(flags, command);
 
-  auto jobs = LoadJobs(flags);
+  if (!flags.fio_files.empty() && !flags.job_files.empty()) return UsageError("use --fio or --job, not both");
+  FioOptions fio_global;
+  std::vector<FioOptions> fio_job_options;
+  auto jobs = flags.fio_files.empty() ? LoadJobs(flags) : LoadFioJobs(flags, &fio_global, &fio_job_options);
   if (!jobs.ok()) return UsageError(std::string(jobs.status().message()));
+  std::vector<FioOptions> result_options;  // the fio options of each result's job
   // Every job is checked before the first runs: one that cannot fit is
   // refused up front, not after the others' minutes.
   for (const Job& job : *jobs) {
@@ -282,9 +325,11 @@ int BenchMain(int argc, char** argv) {
   RunOptions run_options;
   run_options.progress = flags.progress;
   std::vector<JobResult> results;
-  for (const Job& job : *jobs) {
+  for (size_t j = 0; j < jobs->size(); ++j) {
+    const Job& job = (*jobs)[j];
     if (flags.output == OutputFormat::kTable) std::printf("job: %s\n", job.Describe().c_str());
     for (const Backend& backend : job.backends) {
+      result_options.push_back(j < fio_job_options.size() ? fio_job_options[j] : FioOptions{});
       auto result = RunJob(job, backend, run_options);
       if (!result.ok()) {
         std::fflush(stdout);
@@ -295,6 +340,11 @@ int BenchMain(int argc, char** argv) {
     }
   }
   if (flags.output == OutputFormat::kTable) std::printf("\n");
+  if (flags.fio_json) {
+    std::fputs(FormatFioJson(results, fio_global, result_options, static_cast<long long>(std::time(nullptr))).c_str(),
+               stdout);
+    return 0;
+  }
   std::fputs(Format(results, flags.output).c_str(), stdout);
   return 0;
 }

@@ -81,6 +81,13 @@ struct JobResult {
   uint64_t elapsed_ns = 0;
   uint64_t final_sync_ns = 0;  // sync=end: the final fsyncs, summed over threads
   Histogram latency;           // nanoseconds per operation
+  // The operation split in two, for fio's JSON shape (fio_job.h): the write
+  // call alone (with O_DSYNC / O_SYNC, the sync it carries) and each sync
+  // call made after a write (fsync, fdatasync, sync_file_range, fsync_range;
+  // with sync=end, each final fsync). Without a sync after writes,
+  // write_latency equals latency.
+  Histogram write_latency;
+  Histogram sync_latency;
   StoreCounters store;
   std::string note;  // how the backend mapped a call, if it had to
 

@@ -132,6 +132,8 @@ int ToOptions(const vfs_options& in, vfs::Options* out) {
 
 extern "C" {
 
+const char* vfs_version(void) { return VFS_VERSION_STRING; }
+
 void vfs_options_init(vfs_options* options) {
   if (options == nullptr) return;
   const vfs::Options defaults;
