@@ -522,6 +522,10 @@ class Filesystem {
   Result<void> RemoveXattrIn(Fd dir, std::string_view path, int at_flags, bool by_fd,
                              std::string_view name);
 
+  Result<void> AllocateRange(Inode& inode, uint64_t offset, uint64_t end, bool zero,
+                             bool keep_size);
+  Result<void> PunchHole(Inode& inode, uint64_t offset, uint64_t end);
+
   // permissions.cc (rule X1)
   Result<void> ChmodInode(Inode& inode, uint32_t mode);
   Result<void> ChownInode(Inode& inode, uint32_t uid, uint32_t gid);
