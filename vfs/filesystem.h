@@ -419,6 +419,7 @@ class Filesystem {
     bool writeback = false;
     uint8_t flags = 0;
     bool has_record = false;
+    size_t punches = 0;  // rule X3: hole punches not yet sent
   };
   Result<DirtySummary> DirtySummaryOf(Fd fd);
   // Pages in the page cache, over every file (Options::max_cache_bytes).
