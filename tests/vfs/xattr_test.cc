@@ -70,7 +70,8 @@ TEST_F(XattrTest, NamespacesX2) {
   ASSERT_OK(fs_->SetXattr("/f", "trusted.t", "root", 0));
   ASSERT_OK(fs_->SetXattr("/f", "user.u", "all", 0));
   ASSERT_OK(fs_->Chmod("/f", 0666));
-  ScopedCredentials as(Credentials::User(1000, 1000));
+  const Credentials user = Credentials::User(1000, 1000);
+  ScopedCredentials as(user);
   EXPECT_ERRNO(fs_->GetXattr("/f", "trusted.t"), ENODATA);
   EXPECT_ERRNO(fs_->SetXattr("/f", "trusted.t", "x", 0), EPERM);
   ASSERT_OK_AND_ASSIGN(names, fs_->ListXattr("/f"));
@@ -91,7 +92,8 @@ TEST_F(XattrTest, UserNamespaceOnlyOnFilesAndDirectoriesX2) {
 TEST_F(XattrTest, SetNeedsWritePermissionGetNeedsReadX2) {
   ASSERT_OK(fs_->Chmod("/f", 0644));
   ASSERT_OK(fs_->SetXattr("/f", "user.a", "v", 0));
-  ScopedCredentials as(Credentials::User(1000, 1000));
+  const Credentials user = Credentials::User(1000, 1000);
+  ScopedCredentials as(user);
   EXPECT_ERRNO(fs_->SetXattr("/f", "user.b", "v", 0), EACCES);
   EXPECT_ERRNO(fs_->RemoveXattr("/f", "user.a"), EACCES);
   EXPECT_OK(fs_->GetXattr("/f", "user.a"));
