@@ -335,8 +335,23 @@ const Forgery kForgeries[] = {
     {"InodeNumberAllOnes", [] { return Encode(PutInode{File(UINT64_MAX), false}); }, "inode number"},
     {"InodeNumberZero", [] { return Encode(PutInode{File(0), false}); }, "inode number 0"},
     {"SizePastInt64Max", [] { return Encode(PutInode{File(2, S_IFREG | 0644, uint64_t{1} << 63), false}); }, "size"},
-    {"SocketInode", [] { return Encode(PutInode{File(2, S_IFSOCK | 0644), false}); }, "mode"},
-    {"CharacterDeviceInode", [] { return Encode(PutInode{File(2, S_IFCHR | 0644), false}); }, "mode"},
+    // Sockets and devices are kinds the VFS makes (rule X5), but only a
+    // device has a number, and attributes keep setxattr's limits (X2).
+    {"SocketInodeWithRdev", [] {
+       InodeRecord r = File(2, S_IFSOCK | 0644);
+       r.rdev = 5;
+       return Encode(PutInode{r, false});
+     }, "rdev"},
+    {"XattrInUnknownNamespace", [] {
+       InodeRecord r = File(2);
+       r.xattrs["security.selinux"] = "x";
+       return Encode(PutInode{r, false});
+     }, "namespace"},
+    {"XattrValueTooLarge", [] {
+       InodeRecord r = File(2);
+       r.xattrs["user.big"] = std::string(65537, 'v');
+       return Encode(PutInode{r, false});
+     }, "value"},
     {"ModeZeroInode", [] { return Encode(PutInode{File(2, 0), false}); }, "mode"},
     {"ModeWithUnknownBits", [] { return Encode(PutInode{File(2, (S_IFREG | 0644) | (1u << 20)), false}); }, "mode"},
     {"SymlinkWithoutTarget", [] { return Encode(PutInode{File(2, S_IFLNK | 0777), false}); }, "symlink"},
