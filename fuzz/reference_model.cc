@@ -520,7 +520,8 @@ Result<void> ReferenceModel::Mkdir(std::string_view path, uint32_t mode) {
   auto found = Resolve(kCwdFd, path, Last::kName);
   if (!found.ok()) return Error(found.error());
   if (found->node) return Error(EEXIST);
-  const NodeId dir = NewNode(Kind::kDir, mode & 07777);
+  // As Linux's vfs_mkdir (rule X1): the set-id bits of the mode are not taken.
+  const NodeId dir = NewNode(Kind::kDir, mode & 01777);
   AddEntry(found->parent, found->name, dir);
   return Ok();
 }

@@ -79,6 +79,8 @@ struct Credentials {
 class ScopedCredentials {
  public:
   explicit ScopedCredentials(const Credentials& creds);
+  // A temporary would be gone before the guard: refused at compile time.
+  explicit ScopedCredentials(Credentials&&) = delete;
   ~ScopedCredentials();
   ScopedCredentials(const ScopedCredentials&) = delete;
   ScopedCredentials& operator=(const ScopedCredentials&) = delete;
