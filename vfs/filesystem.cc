@@ -226,6 +226,18 @@ void Filesystem::ShrinkCache() {
   }
 }
 
+namespace {
+
+// As Linux's rw_verify_area: a count past SSIZE_MAX, or a range whose end
+// passes INT64_MAX, is EINVAL (checked after the descriptor's mode, before
+// the file's type).
+bool RangeInvalid(int64_t pos, size_t count) {
+  if (count > static_cast<uint64_t>(INT64_MAX)) return true;
+  return pos >= 0 && count > static_cast<uint64_t>(INT64_MAX - pos);
+}
+
+}  // namespace
+
 Result<size_t> Filesystem::ReadAt(OpenFile& file, char* buf, size_t count, int64_t offset) {
   auto n = ReadPages(file, buf, count, offset);
   ShrinkCacheIfOver();
@@ -235,7 +247,7 @@ Result<size_t> Filesystem::ReadAt(OpenFile& file, char* buf, size_t count, int64
 Result<size_t> Filesystem::ReadPages(OpenFile& file, char* buf, size_t count, int64_t offset) {
   Inode& inode = *file.inode;
   MutexLock lock(&inode.mu);
-  if (offset < 0) return Error(EINVAL);
+  if (offset < 0 || RangeInvalid(offset, count)) return Error(EINVAL);
   const uint64_t pos = static_cast<uint64_t>(offset);
   if (pos >= inode.size || count == 0) return size_t{0};
   const size_t n = static_cast<size_t>(std::min<uint64_t>(count, inode.size - pos));
@@ -318,6 +330,7 @@ Result<size_t> Filesystem::Pread(Fd fd, void* buf, size_t count, int64_t offset)
   }
   if (!file.readable()) return Error(EBADF);
   if (file.inode->is_fifo()) return Error(ESPIPE);
+  if (RangeInvalid(offset, count)) return Error(EINVAL);
   if (file.inode->is_dir()) return Error(EISDIR);
   if (offset < 0) return Error(EINVAL);
   return ReadAt(file, static_cast<char*>(buf), count, offset);
@@ -333,6 +346,7 @@ Result<size_t> Filesystem::WriteAt(OpenFile& file, const char* buf, size_t count
   Inode& inode = *file.inode;
   if (count == 0) return size_t{0};
   if (*offset < 0 && !append) return Error(EINVAL);
+  if (RangeInvalid(*offset, count)) return Error(EINVAL);
   uint64_t pos = 0;
   uint64_t end = 0;
   {
