@@ -522,6 +522,9 @@ Result<int64_t> Filesystem::Lseek(Fd fd, int64_t offset, int whence) {
   const uint64_t needed = (whence == SEEK_CUR && offset == 0) ? wasi::kRightFdTell : wasi::kRightFdSeek;
   if (auto allowed = CheckRights(file, needed); !allowed.ok()) return Error(allowed.error());
   if (file.is_path()) return Error(EBADF);
+  // As Linux's ksys_lseek: an unknown whence is EINVAL before the file's
+  // type is looked at (a FIFO's ESPIPE comes after it).
+  if (whence < SEEK_SET || whence > SEEK_HOLE) return Error(EINVAL);
   Inode& inode = *file.inode;
   if (inode.is_fifo()) return Error(ESPIPE);
   MutexLock pos_lock(&file.pos_mu);

@@ -57,4 +57,13 @@ TEST_F(DifferentialRegressionTest, ReadAndWriteAtAPositionWhoseRangePassesInt64M
   EXPECT_EQ(vfs_write(fs_, fd, "abc", 3), -EINVAL);
 }
 
+// EINVAL (an unknown whence, before the FIFO's ESPIPE).
+TEST_F(DifferentialRegressionTest, LseekWithAnUnknownWhenceOnAFifoIsEinval) {
+  ASSERT_EQ(vfs_mkfifo(fs_, "/b", 0644), 0);
+  int fd = vfs_open(fs_, "/b", O_RDWR | O_NONBLOCK, 0);
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(vfs_lseek(fs_, fd, 4097, 5), -EINVAL);
+  EXPECT_EQ(vfs_lseek(fs_, fd, 0, SEEK_SET), -ESPIPE);
+}
+
 }  // namespace
