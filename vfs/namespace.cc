@@ -6,6 +6,8 @@
 #include <dirent.h>
 
 #include <cerrno>
+#include <optional>
+#include <string_view>
 
 #include "vfs/internal/filesystem_internal.h"
 
@@ -48,6 +50,18 @@ bool EndsInSlashAfterName(std::string_view path) {
   begin = begin == std::string_view::npos ? 0 : begin + 1;
   const std::string_view name = path.substr(begin, end - begin);
   return name != "." && name != "..";
+}
+
+// When a slash follows the path's last name, the path of the directory
+// before that name ("." for none); else nothing.
+std::optional<std::string_view> DirBeforeSlashedLastName(std::string_view path) {
+  if (!EndsInSlashAfterName(path)) return std::nullopt;
+  size_t end = path.size();
+  while (end > 0 && path[end - 1] == '/') --end;
+  size_t begin = path.rfind('/', end - 1);
+  begin = begin == std::string_view::npos ? 0 : begin + 1;
+  if (begin == 0) return std::string_view(".");
+  return path.substr(0, begin);
 }
 
 }  // namespace
@@ -320,7 +334,22 @@ Result<Fd> Filesystem::OpenAt(Fd dir, std::string_view path, int flags, uint32_t
                         : (excl || (flags & O_NOFOLLOW)) ? Final::kEntry
                                                          : Final::kCreate;
     auto found = Resolve(dir, path, final);
-    if (!found.ok()) return Error(found.error());
+    if (!found.ok()) {
+      // open_last_lookups decides EISDIR before it looks the last name up,
+      // so a last name with a slash after it that a lookup would refuse (a
+      // name too long, any name in a removed directory) is EISDIR too once
+      // the directory before it resolves.
+      if ((found.error() == ENAMETOOLONG || found.error() == ENOENT) && create) {
+        if (auto before = DirBeforeSlashedLastName(path)) {
+          auto parent = Resolve(dir, *before, Final::kFollow);
+          if (!parent.ok()) return Error(parent.error());
+          if (parent->inode == nullptr) return Error(ENOENT);
+          if (!parent->inode->is_dir()) return Error(ENOTDIR);
+          return Error(EISDIR);
+        }
+      }
+      return Error(found.error());
+    }
     // As Linux's open_last_lookups: O_CREAT with a slash after the last name
     // (in the path or in a followed symlink's target) is EISDIR whatever the
     // name is, once the components before it resolve.

@@ -57,6 +57,27 @@ TEST_F(DifferentialRegressionTest, ReadAndWriteAtAPositionWhoseRangePassesInt64M
   EXPECT_EQ(vfs_write(fs_, fd, "abc", 3), -EINVAL);
 }
 
+// still ENOENT, and without O_CREAT the name is ENAMETOOLONG.
+TEST_F(DifferentialRegressionTest, OpenCreateWithASlashAfterATooLongNameIsEisdir) {
+  const std::string name(256, 'n');
+  EXPECT_EQ(vfs_open(fs_, ("/../" + name + "/").c_str(), O_WRONLY | O_CREAT, 0), -EISDIR);
+  EXPECT_EQ(vfs_open(fs_, (name + "/").c_str(), O_WRONLY | O_CREAT | O_EXCL, 0), -EISDIR);
+  EXPECT_EQ(vfs_open(fs_, ("/missing/" + name + "/").c_str(), O_WRONLY | O_CREAT, 0), -ENOENT);
+  ASSERT_GE(vfs_open(fs_, "/f", O_WRONLY | O_CREAT, 0600), 0);
+  EXPECT_EQ(vfs_open(fs_, ("/f/" + name + "/").c_str(), O_WRONLY | O_CREAT, 0), -ENOTDIR);
+  EXPECT_EQ(vfs_open(fs_, ("/" + name + "/").c_str(), O_RDONLY, 0), -ENAMETOOLONG);
+  EXPECT_EQ(vfs_open(fs_, ("/" + name).c_str(), O_WRONLY | O_CREAT, 0600), -ENAMETOOLONG);
+}
+
+// Linux EISDIR (decided before the lookup that a removed directory fails).
+TEST_F(DifferentialRegressionTest, OpenCreateWithASlashInARemovedDirectoryIsEisdir) {
+  ASSERT_EQ(vfs_mkdir(fs_, "/b", 0755), 0);
+  ASSERT_EQ(vfs_chdir(fs_, "/b"), 0);
+  ASSERT_EQ(vfs_rmdir(fs_, "/b"), 0);
+  EXPECT_EQ(vfs_open(fs_, "./e/", O_WRONLY | O_CREAT, 0600), -EISDIR);
+  EXPECT_EQ(vfs_open(fs_, "e", O_WRONLY | O_CREAT, 0600), -ENOENT);
+}
+
 // EINVAL (an unknown whence, before the FIFO's ESPIPE).
 TEST_F(DifferentialRegressionTest, LseekWithAnUnknownWhenceOnAFifoIsEinval) {
   ASSERT_EQ(vfs_mkfifo(fs_, "/b", 0644), 0);
