@@ -361,8 +361,10 @@ Result<Fd> Filesystem::OpenAt(Fd dir, std::string_view path, int flags, uint32_t
     } else {
       if (excl) return Error(EEXIST);
       Inode* target = found->inode;
-      if (target->is_symlink() && !(flags & O_PATH)) return Error(ELOOP);  // O_NOFOLLOW
+      // As Linux's do_open: O_DIRECTORY's ENOTDIR comes before may_open's
+      // ELOOP for a final symlink not followed.
       if ((flags & O_DIRECTORY) && !target->is_dir()) return Error(ENOTDIR);
+      if (target->is_symlink() && !(flags & O_PATH)) return Error(ELOOP);  // O_NOFOLLOW
       if (target->is_dir() && !(flags & O_PATH) && (wants_write || create)) return Error(EISDIR);
       inode = target->shared_from_this();
       if ((flags & O_TRUNC) && !(flags & O_PATH) && inode->is_reg()) {

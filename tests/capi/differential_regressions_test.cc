@@ -87,4 +87,11 @@ TEST_F(DifferentialRegressionTest, LseekWithAnUnknownWhenceOnAFifoIsEinval) {
   EXPECT_EQ(vfs_lseek(fs_, fd, 0, SEEK_SET), -ESPIPE);
 }
 
+// ENOTDIR (do_open's O_DIRECTORY check comes before may_open's ELOOP).
+TEST_F(DifferentialRegressionTest, OpenDirectoryNoFollowOfASymlinkIsEnotdir) {
+  ASSERT_EQ(vfs_symlink(fs_, "/a/", "/c"), 0);
+  EXPECT_EQ(vfs_open(fs_, "/c", O_RDWR | O_DIRECTORY | O_NOFOLLOW, 0), -ENOTDIR);
+  EXPECT_EQ(vfs_open(fs_, "/c", O_RDONLY | O_NOFOLLOW, 0), -ELOOP);
+}
+
 }  // namespace
