@@ -401,7 +401,9 @@ Result<void> Filesystem::Mkdir(std::string_view path, uint32_t mode) {
   auto found = Resolve(kCwd, path, Final::kEntry);
   if (!found.ok()) return Error(found.error());
   if (found->inode != nullptr) return Error(EEXIST);
-  return CreateLocked(*found, S_IFDIR | (mode & 07777), "", nullptr);
+  // As Linux's vfs_mkdir: a new directory keeps only the permission bits
+  // and the sticky bit of `mode` (setuid and setgid are dropped).
+  return CreateLocked(*found, S_IFDIR | (mode & 01777), "", nullptr);
 }
 
 Result<void> Filesystem::Mkfifo(std::string_view path, uint32_t mode) {

@@ -27,6 +27,19 @@ class DifferentialRegressionTest : public ::testing::Test {
   vfs_fs* fs_ = nullptr;
 };
 
+// mkdir("/c", 07777); stat("/c"): Linux 041777 (vfs_mkdir keeps only the
+// permission bits and the sticky bit).
+TEST_F(DifferentialRegressionTest, MkdirDropsTheSetuidAndSetgidBits) {
+  ASSERT_EQ(vfs_mkdir(fs_, "/c", 07777), 0);
+  vfs_stat_buf st;
+  ASSERT_EQ(vfs_stat(fs_, "/c", &st), 0);
+  EXPECT_EQ(st.mode, static_cast<uint32_t>(S_IFDIR | 01777));
+  ASSERT_EQ(vfs_mkdir(fs_, "/e", 02755), 0);
+  ASSERT_EQ(vfs_stat(fs_, "/e", &st), 0);
+  EXPECT_EQ(st.mode, static_cast<uint32_t>(S_IFDIR | 0755));
+}
+
+// pread(fd, buf, 100, INT64_MAX): Linux EINVAL (rw_verify_area: the range's
 // end passes INT64_MAX); a count of 0 there reads nothing.
 TEST_F(DifferentialRegressionTest, PreadWhoseRangePassesInt64MaxIsEinval) {
   int fd = vfs_open(fs_, "/c", O_RDWR | O_CREAT, 0600);
@@ -37,6 +50,7 @@ TEST_F(DifferentialRegressionTest, PreadWhoseRangePassesInt64MaxIsEinval) {
   EXPECT_EQ(vfs_pread(fs_, fd, buf, sizeof buf, INT64_MAX - 100), 0);
 }
 
+// pwrite(fd, "abc", 3, INT64_MAX - 1): Linux EINVAL, not EFBIG; the file is
 // unchanged.
 TEST_F(DifferentialRegressionTest, PwriteWhoseRangePassesInt64MaxIsEinval) {
   int fd = vfs_open(fs_, "/c", O_RDWR | O_CREAT, 0600);
@@ -47,6 +61,7 @@ TEST_F(DifferentialRegressionTest, PwriteWhoseRangePassesInt64MaxIsEinval) {
   EXPECT_EQ(st.size, 0u);
 }
 
+// lseek(fd, INT64_MAX - 1, SEEK_SET); read(fd, buf, 100) and write: Linux
 // EINVAL for both (the file position's range passes INT64_MAX).
 TEST_F(DifferentialRegressionTest, ReadAndWriteAtAPositionWhoseRangePassesInt64MaxAreEinval) {
   int fd = vfs_open(fs_, "/c", O_RDWR | O_CREAT, 0600);
@@ -57,6 +72,8 @@ TEST_F(DifferentialRegressionTest, ReadAndWriteAtAPositionWhoseRangePassesInt64M
   EXPECT_EQ(vfs_write(fs_, fd, "abc", 3), -EINVAL);
 }
 
+// open("/../nnn...(256)/", O_WRONLY|O_CREAT): Linux EISDIR, decided before
+// the too-long last name is looked up; a missing directory before it is
 // still ENOENT, and without O_CREAT the name is ENAMETOOLONG.
 TEST_F(DifferentialRegressionTest, OpenCreateWithASlashAfterATooLongNameIsEisdir) {
   const std::string name(256, 'n');
@@ -69,6 +86,7 @@ TEST_F(DifferentialRegressionTest, OpenCreateWithASlashAfterATooLongNameIsEisdir
   EXPECT_EQ(vfs_open(fs_, ("/" + name).c_str(), O_WRONLY | O_CREAT, 0600), -ENAMETOOLONG);
 }
 
+// mkdir("/b"); chdir("/b"); rmdir("/b"); open("./e/", O_WRONLY|O_CREAT):
 // Linux EISDIR (decided before the lookup that a removed directory fails).
 TEST_F(DifferentialRegressionTest, OpenCreateWithASlashInARemovedDirectoryIsEisdir) {
   ASSERT_EQ(vfs_mkdir(fs_, "/b", 0755), 0);
@@ -78,6 +96,7 @@ TEST_F(DifferentialRegressionTest, OpenCreateWithASlashInARemovedDirectoryIsEisd
   EXPECT_EQ(vfs_open(fs_, "e", O_WRONLY | O_CREAT, 0600), -ENOENT);
 }
 
+// mkfifo("/b"); open("/b", O_RDWR|O_NONBLOCK); lseek(fd, 4097, 5): Linux
 // EINVAL (an unknown whence, before the FIFO's ESPIPE).
 TEST_F(DifferentialRegressionTest, LseekWithAnUnknownWhenceOnAFifoIsEinval) {
   ASSERT_EQ(vfs_mkfifo(fs_, "/b", 0644), 0);
@@ -87,6 +106,7 @@ TEST_F(DifferentialRegressionTest, LseekWithAnUnknownWhenceOnAFifoIsEinval) {
   EXPECT_EQ(vfs_lseek(fs_, fd, 0, SEEK_SET), -ESPIPE);
 }
 
+// symlink("/a/", "/c"); open("/c", O_RDWR|O_DIRECTORY|O_NOFOLLOW): Linux
 // ENOTDIR (do_open's O_DIRECTORY check comes before may_open's ELOOP).
 TEST_F(DifferentialRegressionTest, OpenDirectoryNoFollowOfASymlinkIsEnotdir) {
   ASSERT_EQ(vfs_symlink(fs_, "/a/", "/c"), 0);
