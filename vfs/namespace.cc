@@ -125,11 +125,6 @@ Result<Filesystem::Lookup> Filesystem::Resolve(Fd dir, std::string_view path, Fi
     const bool last = stack.empty();
     if (!cur->is_dir()) return Error(ENOTDIR);
     if (!may_search(cur)) return Error(EACCES);
-    // A last name that is too long may be left to the caller (rename looks
-    // its source up first, as Linux's do_renameat2).
-    if (name.size() > options_.max_name_length && !(last && defer_last_length)) {
-      return Error(ENAMETOOLONG);
-    }
     if (name == "." || name == "..") {
       // ".." at the root stays at the root: resolution never leaves the
       // tree. A removed directory still answers "." and "..", as on Linux
@@ -151,6 +146,14 @@ Result<Filesystem::Lookup> Filesystem::Resolve(Fd dir, std::string_view path, Fi
       continue;
     }
     if (cur->parent == nullptr) return Error(ENOENT);  // a removed directory
+    // A name too long is refused by the lookup itself, as tmpfs's
+    // simple_lookup: after the search permission and after a removed
+    // directory's ENOENT (Linux checks IS_DEADDIR before calling it). A last
+    // name that is too long may be left to the caller (rename looks its
+    // source up first, as Linux's do_renameat2).
+    if (name.size() > options_.max_name_length && !(last && defer_last_length)) {
+      return Error(ENAMETOOLONG);
+    }
     auto it = cur->children.find(name);
     Inode* child = it == cur->children.end() ? nullptr : it->second;
     if (child == nullptr) {

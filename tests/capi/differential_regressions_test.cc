@@ -114,4 +114,19 @@ TEST_F(DifferentialRegressionTest, OpenDirectoryNoFollowOfASymlinkIsEnotdir) {
   EXPECT_EQ(vfs_open(fs_, "/c", O_RDONLY | O_NOFOLLOW, 0), -ELOOP);
 }
 
+// mkdir("/b"); chdir("/b"); rmdir("/b"); mkdir("nnn...(256)/c/a/"),
+// unlink("nnn...(256)"), symlink("b", "nnn...(256)"): Linux ENOENT (a
+// removed directory has no names, checked before the name's length).
+TEST_F(DifferentialRegressionTest, TooLongNameInARemovedDirectoryIsEnoent) {
+  const std::string name(256, 'n');
+  ASSERT_EQ(vfs_mkdir(fs_, "/b", 0755), 0);
+  ASSERT_EQ(vfs_chdir(fs_, "/b"), 0);
+  ASSERT_EQ(vfs_rmdir(fs_, "/b"), 0);
+  EXPECT_EQ(vfs_mkdir(fs_, (name + "/c/a/").c_str(), 0755), -ENOENT);
+  EXPECT_EQ(vfs_unlink(fs_, name.c_str()), -ENOENT);
+  EXPECT_EQ(vfs_symlink(fs_, "b", name.c_str()), -ENOENT);
+  vfs_stat_buf st;
+  EXPECT_EQ(vfs_stat(fs_, ("/" + name).c_str(), &st), -ENAMETOOLONG);
+}
+
 }  // namespace
