@@ -294,7 +294,14 @@ Result<size_t> Filesystem::Read(Fd fd, void* buf, size_t count) {
   if (auto allowed = CheckRights(file, wasi::kRightFdRead); !allowed.ok()) return Error(allowed.error());
   if (!file.readable()) return Error(EBADF);
   Inode& inode = *file.inode;
-  if (inode.is_dir()) return Error(EISDIR);
+  if (inode.is_dir()) {
+    // As Linux's vfs_read: rw_verify_area (EINVAL when the range from the
+    // position passes INT64_MAX; a directory may be seeked anywhere)
+    // comes before the directory's EISDIR.
+    MutexLock pos_lock(&file.pos_mu);
+    if (RangeInvalid(file.offset, count)) return Error(EINVAL);
+    return Error(EISDIR);
+  }
   if (inode.is_fifo()) {
     MutexLock lock(&inode.mu);
     if (count == 0) return size_t{0};

@@ -129,4 +129,15 @@ TEST_F(DifferentialRegressionTest, TooLongNameInARemovedDirectoryIsEnoent) {
   EXPECT_EQ(vfs_stat(fs_, ("/" + name).c_str(), &st), -ENAMETOOLONG);
 }
 
+// open("/.", O_RDONLY); lseek(fd, INT64_MAX, SEEK_SET); read(fd, buf, 100):
+// Linux EINVAL (the range check comes before the directory's EISDIR).
+TEST_F(DifferentialRegressionTest, ReadOfADirectoryAtInt64MaxIsEinval) {
+  int fd = vfs_open(fs_, "/.", O_RDONLY, 0);
+  ASSERT_GE(fd, 0);
+  char buf[100];
+  EXPECT_EQ(vfs_read(fs_, fd, buf, sizeof buf), -EISDIR);
+  ASSERT_EQ(vfs_lseek(fs_, fd, INT64_MAX, SEEK_SET), INT64_MAX);
+  EXPECT_EQ(vfs_read(fs_, fd, buf, sizeof buf), -EINVAL);
+}
+
 }  // namespace
