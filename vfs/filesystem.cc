@@ -150,6 +150,9 @@ Result<void> Filesystem::SetStatusFlags(Fd fd, int flags) {
   if (file.is_path()) return Error(EBADF);
   if (auto allowed = CheckRights(file, wasi::kRightFdFdstatSetFlags); !allowed.ok()) return allowed;
   if (flags & O_NDELAY) flags |= O_NONBLOCK;
+  // As Linux's setfl: O_DIRECT needs a file that can do direct I/O
+  // (FMODE_CAN_ODIRECT); on tmpfs only regular files can.
+  if ((flags & O_DIRECT) && !file.inode->is_reg()) return Error(EINVAL);
   int old = file.flags.load(std::memory_order_relaxed);
   while (!file.flags.compare_exchange_weak(
       old, (flags & OpenFile::kSetflMask) | (old & ~OpenFile::kSetflMask), std::memory_order_relaxed)) {

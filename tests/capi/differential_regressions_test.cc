@@ -140,4 +140,16 @@ TEST_F(DifferentialRegressionTest, ReadOfADirectoryAtInt64MaxIsEinval) {
   EXPECT_EQ(vfs_read(fs_, fd, buf, sizeof buf), -EINVAL);
 }
 
+// open("/", O_RDONLY); fcntl(fd, F_SETFL, O_DIRECT|O_NONBLOCK): Linux EINVAL
+// (a tmpfs directory cannot do direct I/O); a regular file can.
+TEST_F(DifferentialRegressionTest, SetflODirectOnADirectoryIsEinval) {
+  int dir = vfs_open(fs_, "/", O_RDONLY, 0);
+  ASSERT_GE(dir, 0);
+  EXPECT_EQ(vfs_setfl(fs_, dir, O_DIRECT | O_NONBLOCK), -EINVAL);
+  EXPECT_EQ(vfs_getfl(fs_, dir) & O_NONBLOCK, 0);
+  int file = vfs_open(fs_, "/f", O_RDWR | O_CREAT, 0600);
+  ASSERT_GE(file, 0);
+  EXPECT_EQ(vfs_setfl(fs_, file, O_DIRECT), 0);
+}
+
 }  // namespace
