@@ -11,7 +11,9 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/types.h>
+#include <sys/xattr.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -42,6 +44,7 @@ struct StatFields {
   uint32_t gid = 0;
   uint64_t size = 0;
   uint64_t blocks = 0;
+  uint64_t rdev = 0;
 };
 
 struct Entry {
@@ -87,6 +90,18 @@ class Sys {
   virtual int Mkfifo(const std::string& path, uint32_t mode) = 0;
   virtual int Utimens(const std::string& path, bool now, bool follow) = 0;
   virtual int SetIdentity(const Identity& who) = 0;
+  virtual int Chown(const std::string& path, uint32_t uid, uint32_t gid, bool follow) = 0;
+  virtual int Fchown(int fd, uint32_t uid, uint32_t gid) = 0;
+  virtual int Mknod(const std::string& path, uint32_t mode, uint64_t rdev) = 0;
+  virtual int Fallocate(int fd, int mode, int64_t off, int64_t len) = 0;
+  // The xattr calls: `form` is an XattrForm; fd is used by kXattrFd only.
+  virtual int Setxattr(int form, const std::string& path, int fd, const std::string& name,
+                       const void* value, size_t n, int flags) = 0;
+  virtual int64_t Getxattr(int form, const std::string& path, int fd, const std::string& name,
+                           void* value, size_t n) = 0;
+  virtual int64_t Listxattr(int form, const std::string& path, int fd, char* list, size_t n) = 0;
+  virtual int Removexattr(int form, const std::string& path, int fd, const std::string& name) = 0;
+  virtual int LinkEmpty(int fd, const std::string& path) = 0;
 };
 
 int64_t Sysret(int64_t r) { return r < 0 ? -errno : r; }
@@ -189,6 +204,47 @@ class KernelSys final : public Sys {
     umask(who.uid == 0 ? 0 : 022);  // Credentials::Root() and User()
     return 0;
   }
+  int Chown(const std::string& p, uint32_t u, uint32_t g, bool follow) override {
+    return static_cast<int>(Sysret(follow ? chown(p.c_str(), u, g) : lchown(p.c_str(), u, g)));
+  }
+  int Fchown(int fd, uint32_t u, uint32_t g) override {
+    return static_cast<int>(Sysret(fchown(fd, u, g)));
+  }
+  int Mknod(const std::string& p, uint32_t m, uint64_t rdev) override {
+    return static_cast<int>(Sysret(mknod(p.c_str(), m, rdev)));
+  }
+  int Fallocate(int fd, int m, int64_t off, int64_t len) override {
+    return static_cast<int>(Sysret(fallocate(fd, m, off, len)));
+  }
+  int Setxattr(int form, const std::string& p, int fd, const std::string& name, const void* v,
+               size_t n, int flags) override {
+    const char* path = p.c_str();
+    const char* nm = name.c_str();
+    return static_cast<int>(Sysret(form == kXattrFd        ? fsetxattr(fd, nm, v, n, flags)
+                                   : form == kXattrNoFollow ? lsetxattr(path, nm, v, n, flags)
+                                                            : setxattr(path, nm, v, n, flags)));
+  }
+  int64_t Getxattr(int form, const std::string& p, int fd, const std::string& name, void* v,
+                   size_t n) override {
+    const char* path = p.c_str();
+    const char* nm = name.c_str();
+    return Sysret(form == kXattrFd        ? fgetxattr(fd, nm, v, n)
+                  : form == kXattrNoFollow ? lgetxattr(path, nm, v, n)
+                                           : getxattr(path, nm, v, n));
+  }
+  int64_t Listxattr(int form, const std::string& p, int fd, char* l, size_t n) override {
+    return Sysret(form == kXattrFd        ? flistxattr(fd, l, n)
+                  : form == kXattrNoFollow ? llistxattr(p.c_str(), l, n)
+                                           : listxattr(p.c_str(), l, n));
+  }
+  int Removexattr(int form, const std::string& p, int fd, const std::string& name) override {
+    return static_cast<int>(Sysret(form == kXattrFd        ? fremovexattr(fd, name.c_str())
+                                   : form == kXattrNoFollow ? lremovexattr(p.c_str(), name.c_str())
+                                                            : removexattr(p.c_str(), name.c_str())));
+  }
+  int LinkEmpty(int fd, const std::string& p) override {
+    return static_cast<int>(Sysret(linkat(fd, "", AT_FDCWD, p.c_str(), AT_EMPTY_PATH)));
+  }
 
  private:
   static void Fill(const struct stat& s, StatFields* st) {
@@ -198,6 +254,7 @@ class KernelSys final : public Sys {
     st->gid = s.st_gid;
     st->size = static_cast<uint64_t>(s.st_size);
     st->blocks = static_cast<uint64_t>(s.st_blocks);
+    st->rdev = s.st_rdev;
   }
 };
 
@@ -273,10 +330,57 @@ class VfsSys final : public Sys {
     return vfs_utimens(fs_, p.c_str(), ts, follow ? 1 : 0);
   }
   int SetIdentity(const Identity& who) override {
-    // The hook for the C API's per-call identity (rule X1). Until it lands
-    // the generator emits no kIdentity op (VfsHasIdentity).
-    if (who.uid == 0) return 0;
-    return -ENOSYS;
+    // Rule X1: the handle's identity. Root is the default; a user has no
+    // capability but CAP_SYS_ADMIN, which the kernel side keeps too (a
+    // non-zero fsuid drops only the filesystem capabilities).
+    if (who.uid == 0) return vfs_set_credentials(fs_, nullptr);
+    vfs_credentials c;
+    c.uid = who.uid;
+    c.gid = who.gid;
+    c.groups = who.groups.data();
+    c.ngroups = who.groups.size();
+    c.capabilities = VFS_CAP_SYS_ADMIN;
+    c.umask = 022;
+    return vfs_set_credentials(fs_, &c);
+  }
+  int Chown(const std::string& p, uint32_t u, uint32_t g, bool follow) override {
+    return follow ? vfs_chown(fs_, p.c_str(), u, g) : vfs_lchown(fs_, p.c_str(), u, g);
+  }
+  int Fchown(int fd, uint32_t u, uint32_t g) override { return vfs_fchown(fs_, fd, u, g); }
+  int Mknod(const std::string& p, uint32_t m, uint64_t rdev) override {
+    return vfs_mknod(fs_, p.c_str(), m, rdev);
+  }
+  int Fallocate(int fd, int m, int64_t off, int64_t len) override {
+    return vfs_fallocate(fs_, fd, m, off, len);
+  }
+  int Setxattr(int form, const std::string& p, int fd, const std::string& name, const void* v,
+               size_t n, int flags) override {
+    const char* path = p.c_str();
+    const char* nm = name.c_str();
+    return form == kXattrFd        ? vfs_fsetxattr(fs_, fd, nm, v, n, flags)
+           : form == kXattrNoFollow ? vfs_lsetxattr(fs_, path, nm, v, n, flags)
+                                    : vfs_setxattr(fs_, path, nm, v, n, flags);
+  }
+  int64_t Getxattr(int form, const std::string& p, int fd, const std::string& name, void* v,
+                   size_t n) override {
+    const char* path = p.c_str();
+    const char* nm = name.c_str();
+    return form == kXattrFd        ? vfs_fgetxattr(fs_, fd, nm, v, n)
+           : form == kXattrNoFollow ? vfs_lgetxattr(fs_, path, nm, v, n)
+                                    : vfs_getxattr(fs_, path, nm, v, n);
+  }
+  int64_t Listxattr(int form, const std::string& p, int fd, char* l, size_t n) override {
+    return form == kXattrFd        ? vfs_flistxattr(fs_, fd, l, n)
+           : form == kXattrNoFollow ? vfs_llistxattr(fs_, p.c_str(), l, n)
+                                    : vfs_listxattr(fs_, p.c_str(), l, n);
+  }
+  int Removexattr(int form, const std::string& p, int fd, const std::string& name) override {
+    return form == kXattrFd        ? vfs_fremovexattr(fs_, fd, name.c_str())
+           : form == kXattrNoFollow ? vfs_lremovexattr(fs_, p.c_str(), name.c_str())
+                                    : vfs_removexattr(fs_, p.c_str(), name.c_str());
+  }
+  int LinkEmpty(int fd, const std::string& p) override {
+    return vfs_linkat(fs_, fd, "", VFS_AT_FDCWD, p.c_str(), VFS_AT_EMPTY_PATH);
   }
 
  private:
@@ -287,6 +391,7 @@ class VfsSys final : public Sys {
     st->gid = s.gid;
     st->size = s.size;
     st->blocks = s.blocks;
+    st->rdev = s.rdev;
   }
   vfs_fs* fs_;
 };
@@ -325,6 +430,7 @@ std::string FormatStat(const StatFields& st) {
   // the inode record, 0 blocks; tmpfs gives a target of 128 bytes or more a
   // page).
   if (type == S_IFREG) out << " blocks=" << st.blocks;
+  if (type == S_IFCHR || type == S_IFBLK) out << " rdev=" << Hex(st.rdev);
   return out.str();
 }
 
@@ -459,6 +565,40 @@ class Executor {
         return Int(sys_->Utimens(op.path, op.mode != 0, op.flags != 0));
       case OpKind::kIdentity:
         return Int(sys_->SetIdentity(Identities()[static_cast<size_t>(op.flags)]));
+      case OpKind::kChown:
+        return Int(sys_->Chown(op.path, op.uid, op.gid, op.flags == 0));
+      case OpKind::kFchown:
+        return Int(sys_->Fchown(Fd(op.slot), op.uid, op.gid));
+      case OpKind::kMknod:
+        return Int(sys_->Mknod(op.path, op.mode, op.rdev));
+      case OpKind::kFallocate: {
+        const std::string tag = Tag(SlotType(op.slot));
+        return tag + Int(sys_->Fallocate(Fd(op.slot), op.flags, op.offset, op.len));
+      }
+      case OpKind::kSetxattr: {
+        auto data = Pattern(op.fill, op.len);
+        return Int(sys_->Setxattr(static_cast<int>(op.mode), op.path, Fd(op.slot), op.path2,
+                                  data.data(), data.size(), op.flags));
+      }
+      case OpKind::kGetxattr: {
+        std::vector<char> buf(static_cast<size_t>(op.len) + 1);
+        int64_t r = sys_->Getxattr(static_cast<int>(op.mode), op.path, Fd(op.slot), op.path2,
+                                   buf.data(), static_cast<size_t>(op.len));
+        // With size 0 only the size is asked for.
+        return op.len == 0 ? Int(r) : FormatData(r, buf);
+      }
+      case OpKind::kListxattr:
+        return XattrList(static_cast<int>(op.mode), op.path, Fd(op.slot), static_cast<size_t>(op.len));
+      case OpKind::kRemovexattr:
+        return Int(sys_->Removexattr(static_cast<int>(op.mode), op.path, Fd(op.slot), op.path2));
+      case OpKind::kTmpfile: {
+        int r = sys_->Open(op.path, op.flags, op.mode);
+        if (r < 0) return Errno(r);
+        Put(op.slot, r);
+        return "fd";
+      }
+      case OpKind::kLinkEmpty:
+        return Int(sys_->LinkEmpty(Fd(op.slot), op.path));
       case OpKind::kSnapshot: {
         std::string out;
         Walk("/", 0, &out);
@@ -472,7 +612,14 @@ class Executor {
   // A FIFO's or a directory's answers start with a tag, so that Explained
   // can tell them apart; other files get none.
   static std::string Tag(uint32_t type) {
-    return type == S_IFIFO ? "(fifo) " : type == S_IFDIR ? "(dir) " : "";
+    switch (type) {
+      case S_IFIFO: return "(fifo) ";
+      case S_IFDIR: return "(dir) ";
+      case S_IFCHR: return "(chr) ";
+      case S_IFBLK: return "(blk) ";
+      case S_IFSOCK: return "(sock) ";
+      default: return "";
+    }
   }
 
   // The type of the file in a slot (S_IFMT bits), 0 for none. fstat
@@ -488,6 +635,24 @@ class Executor {
     int& old = slots_[static_cast<size_t>(slot)];
     if (old >= 0) sys_->Close(old);  // the slot's previous descriptor; both sides do the same
     old = fd;
+  }
+
+  // The names of a listxattr as a sorted set (their order is the
+  // filesystem's); with size 0 only the size asked for.
+  std::string XattrList(int form, const std::string& path, int fd, size_t size) {
+    std::vector<char> buf(size + 1);
+    int64_t r = sys_->Listxattr(form, path, fd, buf.data(), size);
+    if (r < 0 || size == 0) return Int(r);
+    std::vector<std::string> names;
+    for (int64_t at = 0; at < r;) {
+      std::string name(buf.data() + at);
+      at += static_cast<int64_t>(name.size()) + 1;
+      names.push_back(name);
+    }
+    std::sort(names.begin(), names.end());
+    std::string out = std::to_string(r) + " {";
+    for (const std::string& n : names) out += n + " ";
+    return out + "}";
   }
 
   // The entries of a directory as a sorted set: tmpfs lists newest first,
@@ -515,6 +680,7 @@ class Executor {
       return;
     }
     *out += FormatStat(st);
+    if (VfsHasXattrs()) *out += " xattrs=" + XattrList(kXattrNoFollow, path, kBadFd, 65536);
     const uint32_t type = st.mode & S_IFMT;
     if (type == S_IFREG) {
       int fd = sys_->Open(path, O_RDONLY | O_NONBLOCK, 0);
@@ -636,7 +802,40 @@ const std::vector<Identity>& Identities() {
   return kIdentities;
 }
 
-bool VfsHasIdentity() { return false; }
+namespace {
+
+// Whether the VFS answers a call at all: posix-core declares the xattr calls
+// and fallocate before it implements them (-ENOSYS). The generator makes
+// none of a call the VFS does not have yet.
+bool VfsImplements(int (*probe)(vfs_fs*)) {
+  vfs_options options;
+  vfs_options_init(&options);
+  vfs_fs* fs = nullptr;
+  if (vfs_mount(&options, &fs) < 0) return false;
+  const bool has = probe(fs) != -ENOSYS;
+  vfs_unmount(fs);
+  return has;
+}
+
+}  // namespace
+
+bool VfsHasXattrs() {
+  static const bool has = VfsImplements(
+      [](vfs_fs* fs) { return static_cast<int>(vfs_listxattr(fs, "/", nullptr, 0)); });
+  return has;
+}
+
+bool VfsHasFallocate() {
+  static const bool has = VfsImplements([](vfs_fs* fs) {
+    int fd = vfs_open(fs, "/f", O_RDWR | O_CREAT, 0600);
+    return vfs_fallocate(fs, fd, 0, 0, 4096);
+  });
+  return has;
+}
+
+// posix-core's C API (vfs_set_credentials) is merged, and the kernel side
+// can switch fsuid only as real root.
+bool VfsHasIdentity() { return geteuid() == 0; }
 
 // ---- Generator ----
 
@@ -706,6 +905,19 @@ uint32_t Generator::Mode() {
   return kModes[Pick(sizeof kModes / sizeof kModes[0])];
 }
 
+uint32_t Generator::Id() {
+  static const uint32_t kIds[] = {0, 1000, 1001, 1002, UINT32_MAX};
+  return kIds[Pick(5)];
+}
+
+std::string Generator::XattrName() {
+  static const char* const kNames[] = {"user.a", "user.b", "user.a", "trusted.t",
+                                       "security.s", "nonamespace", "", "user."};
+  const int r = Pick(9);
+  if (r == 8) return "user." + std::string(251, 'x');  // 256 bytes: past XATTR_NAME_MAX
+  return kNames[r];
+}
+
 uint32_t Generator::ChmodMode() {
   // No setgid bit on chmod until X1's setgid directories land from
   // posix-core: a directory's setgid passes to new subdirectories on Linux.
@@ -744,16 +956,33 @@ Op Generator::Next() {
       {OpKind::kFchmod, 2},   {OpKind::kChdir, 2},     {OpKind::kGetcwd, 1},
       {OpKind::kFsync, 2},    {OpKind::kFdatasync, 2}, {OpKind::kListDir, 3},
       {OpKind::kGetfl, 1},    {OpKind::kSetfl, 1},     {OpKind::kMkfifo, 1},
-      {OpKind::kUtimens, 1},  {OpKind::kIdentity, 2},  {OpKind::kSnapshot, 1},
+      {OpKind::kUtimens, 1},  {OpKind::kIdentity, 3},  {OpKind::kSnapshot, 1},
+      {OpKind::kChown, 3},    {OpKind::kFchown, 2},    {OpKind::kMknod, 2},
+      {OpKind::kFallocate, 4}, {OpKind::kSetxattr, 4}, {OpKind::kGetxattr, 3},
+      {OpKind::kListxattr, 2}, {OpKind::kRemovexattr, 2}, {OpKind::kTmpfile, 2},
+      {OpKind::kLinkEmpty, 2},
+  };
+  const bool xattrs = VfsHasXattrs();
+  const bool fallocate = VfsHasFallocate();
+  auto enabled = [&](OpKind kind) {
+    switch (kind) {
+      case OpKind::kIdentity: return identities_;
+      case OpKind::kFallocate: return fallocate;
+      case OpKind::kSetxattr:
+      case OpKind::kGetxattr:
+      case OpKind::kListxattr:
+      case OpKind::kRemovexattr: return xattrs;
+      default: return true;
+    }
   };
   int total = 0;
   for (const Weight& w : kWeights) {
-    if (w.kind != OpKind::kIdentity || identities_) total += w.weight;
+    if (enabled(w.kind)) total += w.weight;
   }
   int r = Pick(total);
   Op op;
   for (const Weight& w : kWeights) {
-    if (w.kind == OpKind::kIdentity && !identities_) continue;
+    if (!enabled(w.kind)) continue;
     if (r < w.weight) {
       op.kind = w.kind;
       break;
@@ -843,8 +1072,9 @@ Op Generator::Next() {
       break;
     }
     case OpKind::kSetfl: {
-      static const int kFlags[] = {0, O_APPEND, O_NONBLOCK, O_APPEND | O_NONBLOCK, O_RDWR | O_APPEND};
-      op.flags = kFlags[Pick(5)];
+      // O_NONBLOCK stays set, as in OpenFlags: a FIFO read would block.
+      static const int kFlags[] = {0, O_APPEND, O_DIRECT, O_NOATIME, O_RDWR | O_APPEND};
+      op.flags = kFlags[Pick(5)] | O_NONBLOCK;
       break;
     }
     case OpKind::kUtimens:
@@ -854,6 +1084,63 @@ Op Generator::Next() {
       break;
     case OpKind::kIdentity:
       op.flags = Pick(static_cast<int>(Identities().size()));
+      break;
+    case OpKind::kChown:
+      op.path = Path();
+      op.uid = Id();
+      op.gid = Id();
+      op.flags = Chance(30) ? 1 : 0;
+      break;
+    case OpKind::kFchown:
+      op.uid = Id();
+      op.gid = Id();
+      break;
+    case OpKind::kMknod: {
+      static const uint32_t kTypes[] = {S_IFREG, S_IFIFO, S_IFSOCK, S_IFCHR, S_IFBLK, S_IFDIR, 0};
+      op.path = Path();
+      op.mode = kTypes[Pick(7)] | (Mode() & 07777);
+      op.rdev = Chance(50) ? makedev(1, 3) : makedev(8, 1);
+      break;
+    }
+    case OpKind::kFallocate: {
+      static const int kModes[] = {0, VFS_FALLOC_FL_KEEP_SIZE,
+                                   VFS_FALLOC_FL_PUNCH_HOLE | VFS_FALLOC_FL_KEEP_SIZE,
+                                   VFS_FALLOC_FL_PUNCH_HOLE, VFS_FALLOC_FL_ZERO_RANGE,
+                                   VFS_FALLOC_FL_ZERO_RANGE | VFS_FALLOC_FL_KEEP_SIZE, 0x40};
+      op.flags = kModes[Pick(7)];
+      op.offset = Offset();
+      op.len = Chance(20) ? Offset() : Length();
+      break;
+    }
+    case OpKind::kSetxattr: {
+      static const int64_t kSizes[] = {0, 1, 3, 100, 4096, 65536, 65537};
+      static const int kFlags[] = {0, 0, VFS_XATTR_CREATE, VFS_XATTR_REPLACE, 3};
+      op.path = Path();
+      op.path2 = XattrName();
+      op.mode = static_cast<uint32_t>(Pick(3));
+      op.len = kSizes[Pick(7)];
+      op.flags = kFlags[Pick(5)];
+      break;
+    }
+    case OpKind::kGetxattr:
+    case OpKind::kListxattr:
+    case OpKind::kRemovexattr: {
+      static const int64_t kSizes[] = {0, 1, 5, 100, 65536};
+      op.path = Path();
+      op.path2 = XattrName();
+      op.mode = static_cast<uint32_t>(Pick(3));
+      op.len = kSizes[Pick(5)];
+      break;
+    }
+    case OpKind::kTmpfile: {
+      static const int kAccess[] = {O_RDWR, O_WRONLY, O_RDONLY};
+      op.path = Chance(70) ? "/" : Path();
+      op.flags = O_TMPFILE | kAccess[Pick(3)] | (Chance(20) ? O_EXCL : 0);
+      op.mode = Mode();
+      break;
+    }
+    case OpKind::kLinkEmpty:
+      op.path = Path();
       break;
     default:
       break;
@@ -964,12 +1251,6 @@ bool LastNameTooLong(const std::string& path) {
 const char* Explained(const Op& op, const std::string& kernel, const std::string& vfs) {
   switch (op.kind) {
     case OpKind::kLseek:
-      // Linux tmpfs seeks a directory anywhere; the VFS only to 0. Issue 14
-      // item 1 (posix-core).
-      if (StartsWith(kernel, "(dir) ") && StartsWith(vfs, "(dir) ")) {
-        return "lseek on a directory (issue 14 item 1, posix-core)";
-      }
-      [[fallthrough]];
     case OpKind::kPread:
     case OpKind::kPwrite:
       // Linux answers ESPIPE on a FIFO before it looks at the access mode;
@@ -982,9 +1263,52 @@ const char* Explained(const Op& op, const std::string& kernel, const std::string
       if (StartsWith(kernel, "(fifo) -EINVAL") && (op.flags & O_ACCMODE) == 3) {
         return "X6 access mode 3 on a FIFO (posix-core)";
       }
-      // O_WRONLY|O_NONBLOCK with no reader is ENXIO on Linux; rule X6
+      // [VFS choice] X5: no driver stands behind a device node, so opening
+      // one is ENXIO; the kernel side's tmpfs is mounted nodev (EACCES).
+      // O_TRUNC asks for write permission whatever the file's type
+      // (build_open_flags); rule X1 (posix-core).
+      if (kernel == "(fifo) -EACCES" && (op.flags & O_TRUNC) != 0) {
+        return "X1 O_TRUNC needs write permission on a FIFO (posix-core)";
+      }
+      if ((StartsWith(kernel, "(chr) ") || StartsWith(kernel, "(blk) ")) &&
+          (vfs == "(chr) -ENXIO" || vfs == "(blk) -ENXIO")) {
+        return "[VFS choice] X5 a device node opens no device";
+      }
+      return nullptr;
+    case OpKind::kLinkEmpty:
+      // linkat(fd, "", ..., AT_EMPTY_PATH) needs CAP_DAC_READ_SEARCH on
+      // Linux (ENOENT without it, before the new name is looked at); rule
+      // X4 (posix-core).
+      if (kernel[0] == '-') return "X4 linkat AT_EMPTY_PATH without CAP_DAC_READ_SEARCH (posix-core)";
+      return nullptr;
+    case OpKind::kLink:
+      // link of a directory is EPERM before the permission to write the new
+      // name's directory is checked (vfs_link after may_create), and so is
+      // a link by a non-owner who may not read and write the file
+      // (fs.protected_hardlinks, may_linkat); rule X1 (posix-core).
+      if (kernel == "-EPERM") return "X1 link: EPERM for a directory or a non-owner (posix-core)";
+      return nullptr;
+    case OpKind::kUnlink:
+      // unlink("/") or unlink("..") is EISDIR before any permission check
+      // (do_unlinkat: the last name is not a normal one); rule X1
       // (posix-core).
-      if (kernel == "(fifo) -ENXIO" && vfs == "(fifo) fd") return "X6 ENXIO (posix-core)";
+      if (kernel == "-EISDIR" && (vfs == "-EACCES" || vfs == "-EPERM")) {
+        return "X1 unlink of / or ..: EISDIR first (posix-core)";
+      }
+      return nullptr;
+    case OpKind::kGetfl:
+      // F_GETFL of an O_TMPFILE descriptor shows O_TMPFILE on Linux; rule
+      // X4 (posix-core).
+      if (kernel[0] != '-' && vfs[0] != '-' &&
+          (std::strtoul(kernel.c_str(), nullptr, 8) ^ std::strtoul(vfs.c_str(), nullptr, 8)) ==
+              static_cast<unsigned long>(O_TMPFILE)) {
+        return "X4 F_GETFL shows O_TMPFILE (posix-core)";
+      }
+      return nullptr;
+    case OpKind::kSetfl:
+      // F_SETFL O_NOATIME needs the file's owner (or CAP_FOWNER): EPERM;
+      // rule X1 (posix-core).
+      if (kernel == "-EPERM" && (op.flags & O_NOATIME) != 0) return "X1 F_SETFL O_NOATIME by a non-owner (posix-core)";
       return nullptr;
     case OpKind::kRead:
       // [VFS choice] V3: a named FIFO keeps its bytes when the last
@@ -1128,7 +1452,8 @@ const char* KindName(OpKind kind) {
       "truncate", "ftruncate", "mkdir", "rmdir", "unlink", "rename", "link", "symlink",
       "readlink", "stat", "lstat",  "fstat",     "chmod",   "fchmod",   "chdir",  "getcwd",
       "fsync",  "fdatasync", "list", "getfl",   "setfl",   "mkfifo",   "utimens", "identity",
-      "snapshot"};
+      "chown", "fchown", "mknod", "fallocate", "setxattr", "getxattr", "listxattr",
+      "removexattr", "tmpfile", "linkat_empty", "snapshot"};
   static_assert(sizeof kNames / sizeof kNames[0] == static_cast<size_t>(OpKind::kSnapshot) + 1);
   return kNames[static_cast<size_t>(kind)];
 }
@@ -1209,6 +1534,37 @@ std::string Describe(const Op& op) {
       const Identity& who = Identities()[static_cast<size_t>(op.flags)];
       return "identity(" + std::to_string(who.uid) + ", " + std::to_string(who.gid) + ");";
     }
+    case OpKind::kChown:
+      return std::string(op.flags != 0 ? "lchown(" : "chown(") + p + ", " +
+             std::to_string(static_cast<int>(op.uid)) + ", " + std::to_string(static_cast<int>(op.gid)) + ");";
+    case OpKind::kFchown:
+      return "fchown(" + fd + ", " + std::to_string(static_cast<int>(op.uid)) + ", " +
+             std::to_string(static_cast<int>(op.gid)) + ");";
+    case OpKind::kMknod:
+      return "mknod(" + p + ", " + Oct(op.mode) + ", " + Hex(op.rdev) + ");";
+    case OpKind::kFallocate:
+      return "fallocate(" + fd + ", " + Hex(static_cast<uint32_t>(op.flags)) + ", " + off + ", " + len + ");";
+    case OpKind::kSetxattr:
+    case OpKind::kGetxattr:
+    case OpKind::kListxattr:
+    case OpKind::kRemovexattr: {
+      static const char* const kForms[] = {"", "l", "f"};
+      std::string call = std::string(kForms[op.mode]) + KindName(op.kind) + "(" +
+                         (op.mode == kXattrFd ? fd : p);
+      if (op.kind != OpKind::kListxattr) call += ", " + Quote(op.path2);
+      if (op.kind == OpKind::kSetxattr) {
+        call += ", pattern(" + std::to_string(op.fill) + ", " + len + "), " + len + ", " +
+                std::to_string(op.flags);
+      } else if (op.kind != OpKind::kRemovexattr) {
+        call += ", buf, " + len;
+      }
+      return call + ");";
+    }
+    case OpKind::kTmpfile:
+      return "put(" + std::to_string(op.slot) + ", open(" + p + ", O_TMPFILE|" +
+             OpenFlagNames(op.flags & ~O_TMPFILE) + ", " + Oct(op.mode) + "));";
+    case OpKind::kLinkEmpty:
+      return "linkat(" + fd + ", \"\", AT_FDCWD, " + p + ", AT_EMPTY_PATH);";
     case OpKind::kSnapshot:
       return "/* snapshot of the whole tree */";
   }

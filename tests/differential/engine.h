@@ -70,8 +70,22 @@ enum class OpKind {
   kMkfifo,     // mkfifo(path, mode)
   kUtimens,    // utimensat(path, {OMIT or NOW}, follow = flags)
   kIdentity,   // switch the caller identity to Identities()[flags]
+  kChown,      // chown(path, uid, gid), lchown when flags is 1
+  kFchown,     // fchown(slot, uid, gid)
+  kMknod,      // mknod(path, mode, rdev)
+  kFallocate,  // fallocate(slot, flags, offset, len)
+  kSetxattr,   // setxattr(path2 as name, pattern(fill, len), flags); form in mode
+  kGetxattr,   // getxattr(path2 as name, len bytes); form in mode
+  kListxattr,  // listxattr(len bytes); form in mode
+  kRemovexattr,  // removexattr(path2 as name); form in mode
+  kTmpfile,    // slot = open(path, O_TMPFILE | flags, mode)
+  kLinkEmpty,  // linkat(slot, "", AT_FDCWD, path, AT_EMPTY_PATH)
   kSnapshot,   // the whole tree: lstat of every name, contents, link targets
 };
+
+// Which form of an xattr call: by path, by path without following a final
+// symlink (l*), or by descriptor (f*).
+enum XattrForm { kXattrPath = 0, kXattrNoFollow = 1, kXattrFd = 2 };
 
 struct Op {
   OpKind kind = OpKind::kStat;
@@ -84,6 +98,9 @@ struct Op {
   int64_t offset = 0;
   int64_t len = 0;
   uint8_t fill = 0;  // first byte of a write's pattern
+  uint32_t uid = 0;  // chown's owner (UINT32_MAX: unchanged)
+  uint32_t gid = 0;  // chown's group (UINT32_MAX: unchanged)
+  uint64_t rdev = 0; // mknod's device number
 };
 
 // A caller identity; index 0 is root.
@@ -97,6 +114,9 @@ const std::vector<Identity>& Identities();
 // True once the C API can run a call as another identity; until then the
 // generator emits no kIdentity op (the kernel side is ready for it).
 bool VfsHasIdentity();
+// True once the VFS implements the xattr calls / fallocate (not -ENOSYS).
+bool VfsHasXattrs();
+bool VfsHasFallocate();
 
 // Seeded random sequences biased towards the cases where filesystems differ:
 // a small name pool (so names collide), trailing slashes, "..", symlink
@@ -115,6 +135,8 @@ class Generator {
   int OpenFlags();
   uint32_t Mode();
   uint32_t ChmodMode();
+  uint32_t Id();
+  std::string XattrName();
   int Pick(int n) { return static_cast<int>(rng_() % static_cast<uint64_t>(n)); }
   bool Chance(int percent) { return Pick(100) < percent; }
 
