@@ -151,8 +151,9 @@ Result<void> Filesystem::SetStatusFlags(Fd fd, int flags) {
   if (auto allowed = CheckRights(file, wasi::kRightFdFdstatSetFlags); !allowed.ok()) return allowed;
   if (flags & O_NDELAY) flags |= O_NONBLOCK;
   // As Linux's setfl: O_DIRECT needs a file that can do direct I/O
-  // (FMODE_CAN_ODIRECT); on tmpfs only regular files can.
-  if ((flags & O_DIRECT) && !file.inode->is_reg()) return Error(EINVAL);
+  // (FMODE_CAN_ODIRECT): on tmpfs a regular file, and a FIFO or pipe
+  // (packet mode); not a directory.
+  if ((flags & O_DIRECT) && !file.inode->is_reg() && !file.inode->is_fifo()) return Error(EINVAL);
   int old = file.flags.load(std::memory_order_relaxed);
   while (!file.flags.compare_exchange_weak(
       old, (flags & OpenFile::kSetflMask) | (old & ~OpenFile::kSetflMask), std::memory_order_relaxed)) {

@@ -141,7 +141,8 @@ TEST_F(DifferentialRegressionTest, ReadOfADirectoryAtInt64MaxIsEinval) {
 }
 
 // open("/", O_RDONLY); fcntl(fd, F_SETFL, O_DIRECT|O_NONBLOCK): Linux EINVAL
-// (a tmpfs directory cannot do direct I/O); a regular file can.
+// (a tmpfs directory cannot do direct I/O); a regular file can, and so can a
+// FIFO (mkfifo("/e"); open O_RDONLY|O_NONBLOCK; F_SETFL O_DIRECT: Linux 0).
 TEST_F(DifferentialRegressionTest, SetflODirectOnADirectoryIsEinval) {
   int dir = vfs_open(fs_, "/", O_RDONLY, 0);
   ASSERT_GE(dir, 0);
@@ -150,6 +151,10 @@ TEST_F(DifferentialRegressionTest, SetflODirectOnADirectoryIsEinval) {
   int file = vfs_open(fs_, "/f", O_RDWR | O_CREAT, 0600);
   ASSERT_GE(file, 0);
   EXPECT_EQ(vfs_setfl(fs_, file, O_DIRECT), 0);
+  ASSERT_EQ(vfs_mkfifo(fs_, "/e", 0644), 0);
+  int fifo = vfs_open(fs_, "/e", O_RDONLY | O_NONBLOCK, 0);
+  ASSERT_GE(fifo, 0);
+  EXPECT_EQ(vfs_setfl(fs_, fifo, O_DIRECT | O_NONBLOCK), 0);
 }
 
 }  // namespace
