@@ -25,8 +25,9 @@ static_assert(std::endian::native == std::endian::little,
               "the disk format is little-endian and the codec copies bytes as they are");
 
 // Bumped whenever a byte of the format changes meaning. A store of another
-// version is refused (ENOTSUP), never read.
-inline constexpr uint32_t kFormatVersion = 1;
+// version is refused (ENOTSUP), never read. Version 2: inode records carry
+// rdev and extended attributes (rules X2, X5).
+inline constexpr uint32_t kFormatVersion = 2;
 
 // ---- File names (docs/formats.md "Directory") ----
 inline constexpr std::string_view kIdentityName = "VFSSTORE";
@@ -278,6 +279,18 @@ bool DecodeRecords(std::string_view payload, uint64_t file, uint64_t base, uint6
         r.record.ctime = timespec();
         const uint32_t n = in.U32();
         r.record.symlink_target = std::string(in.Bytes(n));
+        // Version 2: rdev, then the extended attributes in name order.
+        r.record.rdev = in.U64();
+        const uint32_t count = in.U32();
+        std::string_view previous;
+        for (uint32_t i = 0; i < count && in.ok(); ++i) {
+          const std::string_view name = in.Bytes(in.U32());
+          const std::string_view value = in.Bytes(in.U32());
+          // Names strictly ascending: a name twice is damage, not a choice.
+          if (i > 0 && name <= previous) known = false;
+          previous = name;
+          if (in.ok()) r.record.xattrs.emplace(std::string(name), std::string(value));
+        }
         record = std::move(r);
         break;
       }

@@ -81,12 +81,36 @@ std::string CheckPage(const PageRecord& r, const RecordContext& context) {
 std::string CheckInode(const PutInode& r, const RecordContext&) {
   const InodeRecord& record = r.record;
   if (std::string why = CheckInodeNumber(record.ino, "record of"); !why.empty()) return why;
-  // The kinds the VFS creates: files, directories, symlinks, FIFOs; and the
-  // permission bits with setuid, setgid and sticky, nothing else.
+  // The kinds the VFS creates: files, directories, symlinks, FIFOs,
+  // sockets and devices (rule X5); and the permission bits with setuid,
+  // setgid and sticky, nothing else.
   const uint32_t type = record.mode & S_IFMT;
-  if (type != S_IFREG && type != S_IFDIR && type != S_IFLNK && type != S_IFIFO) {
+  if (type != S_IFREG && type != S_IFDIR && type != S_IFLNK && type != S_IFIFO &&
+      type != S_IFSOCK && type != S_IFCHR && type != S_IFBLK) {
     return absl::StrCat("inode ", record.ino.value(), " of mode 0", absl::Hex(record.mode),
-                        ": not a file, directory, symlink or FIFO");
+                        ": not a file, directory, symlink, FIFO, socket or device");
+  }
+  if (record.rdev != 0 && type != S_IFCHR && type != S_IFBLK) {
+    return absl::StrCat("inode ", record.ino.value(), " is not a device but has rdev ",
+                        record.rdev);
+  }
+  // Rule X2: what setxattr accepts, and no more than a quota-less inode
+  // could hold (kMaxXattrs names).
+  if (record.xattrs.size() > kMaxXattrs) {
+    return absl::StrCat("inode ", record.ino.value(), " with ", record.xattrs.size(),
+                        " extended attributes");
+  }
+  for (const auto& [name, value] : record.xattrs) {
+    const bool known_prefix = name.starts_with("user.") || name.starts_with("trusted.");
+    if (name.empty() || name.size() > 255 || name.find('\0') != std::string::npos ||
+        !known_prefix) {
+      return absl::StrCat("inode ", record.ino.value(), " with an extended attribute name of ",
+                          name.size(), " bytes", known_prefix ? "" : " in no known namespace");
+    }
+    if (value.size() > 65536) {
+      return absl::StrCat("inode ", record.ino.value(), " with an extended attribute value of ",
+                          value.size(), " bytes");
+    }
   }
   if ((record.mode & ~(S_IFMT | 07777u)) != 0) {
     return absl::StrCat("inode ", record.ino.value(), " of mode 0", absl::Hex(record.mode));

@@ -24,6 +24,9 @@ inline constexpr uint64_t kMaxFileSize = static_cast<uint64_t>(INT64_MAX);
 inline constexpr uint64_t kMaxGeneration = static_cast<uint64_t>(INT64_MAX);
 inline constexpr uint32_t kMaxNameBytes = 255;      // NAME_MAX
 inline constexpr uint32_t kMaxSymlinkBytes = 4095;  // PATH_MAX less the NUL
+// Rule X2: the most extended attributes one inode may hold (the VFS refuses
+// more with ENOSPC, so a record with more is damage).
+inline constexpr size_t kMaxXattrs = kMaxXattrsPerInode;
 
 // What a record is checked against.
 struct RecordContext {
