@@ -152,6 +152,16 @@ Result<Filesystem::Lookup> Filesystem::Resolve(Fd dir, std::string_view path, Fi
     // name that is too long may be left to the caller (rename looks its
     // source up first, as Linux's do_renameat2).
     if (name.size() > options_.max_name_length && !(last && defer_last_length)) {
+      // open with O_CREAT decides EISDIR for a slash after the last name
+      // before it looks the name up (open_last_lookups), also when the
+      // name and its slash come from a followed symlink's target.
+      if (last && slash_after_last && final == Final::kCreate) {
+        out.parent = cur;
+        out.name = std::string(name);
+        out.inode = nullptr;
+        out.trailing_slash = true;
+        return out;
+      }
       return Error(ENAMETOOLONG);
     }
     auto it = cur->children.find(name);

@@ -96,6 +96,16 @@ TEST_F(DifferentialRegressionTest, OpenCreateWithASlashInARemovedDirectoryIsEisd
   EXPECT_EQ(vfs_open(fs_, "e", O_WRONLY | O_CREAT, 0600), -ENOENT);
 }
 
+// symlink("/d/nnn...(256)/", "/c"); mkdir("/d"); open("/c", O_RDWR|O_CREAT):
+// Linux EISDIR, the slash and the long name coming from the target.
+TEST_F(DifferentialRegressionTest, OpenCreateThroughASymlinkToASlashedTooLongNameIsEisdir) {
+  const std::string name(256, 'n');
+  ASSERT_EQ(vfs_symlink(fs_, ("/d/" + name + "/").c_str(), "/c"), 0);
+  ASSERT_EQ(vfs_mkdir(fs_, "/d", 0777), 0);
+  EXPECT_EQ(vfs_open(fs_, "/c", O_RDWR | O_CREAT, 0444), -EISDIR);
+  EXPECT_EQ(vfs_open(fs_, "/c", O_RDWR, 0), -ENAMETOOLONG);
+}
+
 // mkfifo("/b"); open("/b", O_RDWR|O_NONBLOCK); lseek(fd, 4097, 5): Linux
 // EINVAL (an unknown whence, before the FIFO's ESPIPE).
 TEST_F(DifferentialRegressionTest, LseekWithAnUnknownWhenceOnAFifoIsEinval) {
