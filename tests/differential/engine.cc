@@ -1336,6 +1336,21 @@ const char* Explained(const Op& op, const std::string& kernel, const std::string
       // listed here until it lands.
       if (kernel[0] == '-' && vfs[0] == '-') return "rename check order (issue 14 item 1, posix-core)";
       return nullptr;
+    case OpKind::kSetxattr:
+    case OpKind::kGetxattr:
+    case OpKind::kListxattr:
+    case OpKind::kRemovexattr:
+      // tmpfs keeps security.* attributes (with no LSM, as a plain
+      // namespace that no permission check guards); the VFS answers
+      // EOPNOTSUPP, or EACCES to a user. Rule X2 (posix-core).
+      if (op.kind != OpKind::kListxattr && op.path2.rfind("security.", 0) == 0 &&
+          (vfs == "-EOPNOTSUPP" || vfs == "-EACCES")) {
+        return "X2 security.* namespace (posix-core)";
+      }
+      // The f* forms on an O_PATH descriptor: EBADF on Linux (fdget does
+      // not return O_PATH files). Rule X2 (posix-core).
+      if (op.mode == kXattrFd && kernel == "-EBADF") return "X2 f*xattr on an O_PATH descriptor (posix-core)";
+      return nullptr;
     default:
       return nullptr;
   }
