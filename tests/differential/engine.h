@@ -149,7 +149,7 @@ using Trace = std::vector<std::string>;
 // Runs `ops` on a fresh VFS; one outcome per op.
 Trace RunVfs(const std::vector<Op>& ops);
 // Runs `ops` on a fresh tmpfs in a child process; nullopt (and *why) when
-// this machine cannot make the sandbox (no root and no user namespaces).
+// this machine cannot make the sandbox (the process is not root).
 std::optional<Trace> RunKernel(const std::vector<Op>& ops, std::string* why = nullptr);
 
 struct Comparison {
