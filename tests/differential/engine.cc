@@ -1577,13 +1577,17 @@ std::string Reproduction(const std::vector<Op>& ops, uint64_t seed) {
       << " calls). Run as root inside an empty tmpfs, chrooted:\n"
       << " *   unshare -m sh -c 'mount -t tmpfs t /mnt && cc repro.c -o /mnt/r && chroot /mnt /r'\n"
       << " * Each line: the call, then what Linux and the VFS answered. */\n"
-      << "#define _GNU_SOURCE\n#include <fcntl.h>\n#include <stdio.h>\n#include <sys/stat.h>\n"
-      << "#include <sys/syscall.h>\n#include <unistd.h>\n"
+      << "#define _GNU_SOURCE\n#include <fcntl.h>\n#include <grp.h>\n#include <stdio.h>\n"
+      << "#include <sys/fsuid.h>\n#include <sys/stat.h>\n#include <sys/syscall.h>\n"
+      << "#include <sys/sysmacros.h>\n#include <sys/xattr.h>\n#include <unistd.h>\n"
       << "static int fd[8] = {1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000};\n"
       << "static char buf[1 << 16];\nstatic struct stat st;\n"
       << "static void put(int s, int f) { if (f >= 0) { if (fd[s] != 1000) close(fd[s]); fd[s] = f; } }\n"
       << "static const char* pattern(int fill, int n) { for (int i = 0; i < n; ++i) buf[i] = (char)(fill + i * 31); return buf; }\n"
       << "static void list(const char* p) { (void)p; /* getdents64 of p, compared as a set */ }\n"
+      << "/* Identities()[i]: root, or a user with umask 022 (uid 1001 also in group 1002). */\n"
+      << "static void identity(unsigned uid, unsigned gid) { gid_t g[1] = {1002};\n"
+      << "  setgroups(uid == 1001 ? 1 : 0, g); setfsgid(gid); setfsuid(uid); umask(uid ? 022 : 0); }\n"
       << "int main(void) {\n";
   for (size_t i = 0; i < ops.size(); ++i) {
     const bool differs = c.mismatch && i == c.index;
