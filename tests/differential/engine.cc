@@ -1575,7 +1575,7 @@ std::string Reproduction(const std::vector<Op>& ops, uint64_t seed) {
   std::ostringstream out;
   out << "/* Differential reproduction (seed " << seed << ", " << ops.size()
       << " calls). Run as root inside an empty tmpfs, chrooted:\n"
-      << " *   unshare -m sh -c 'mount -t tmpfs t /mnt && cc repro.c -o /mnt/r && chroot /mnt /r'\n"
+      << " *   cc -static repro.c -o r && unshare -m sh -c 'mount -t tmpfs t /mnt && cp r /mnt && chroot /mnt /r'\n"
       << " * Each line: the call, then what Linux and the VFS answered. */\n"
       << "#define _GNU_SOURCE\n#include <fcntl.h>\n#include <grp.h>\n#include <stdio.h>\n"
       << "#include <sys/fsuid.h>\n#include <sys/stat.h>\n#include <sys/syscall.h>\n"
