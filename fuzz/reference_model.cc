@@ -341,8 +341,8 @@ Result<int> ReferenceModel::Dup(int fd) {
 
 // ---- Reads and writes ----
 
-// read(2): EBADF when not open for reading (O_PATH included), EISDIR for a
-// directory; reads stop at the end of file; the offset advances by what was
+// read(2): EBADF when not open for reading (O_PATH included), EINVAL when
+// the range passes INT64_MAX, EISDIR for a directory; reads stop at the end of file; the offset advances by what was
 // read. pread(2): [order] EINVAL for a negative offset before the
 // descriptor is looked at (Linux ksys_pread64). [order] A missing fd_read
 // right is EACCES, checked before the access mode (vfs/filesystem.h).
@@ -353,6 +353,9 @@ Result<std::string> ReferenceModel::Read(int fd, size_t count) {
   if (!(*got)->readable()) return Error(EBADF);
   ModelOfd& ofd = **got;
   const ModelNode& n = node(ofd.node);
+  // Linux's rw_verify_area, before the directory's EISDIR: a range from the
+  // position that passes INT64_MAX is EINVAL.
+  if (count > static_cast<uint64_t>(INT64_MAX - ofd.offset)) return Error(EINVAL);
   if (n.kind == Kind::kDir) return Error(EISDIR);
   std::string out;
   if (static_cast<uint64_t>(ofd.offset) < n.data.size()) {
@@ -369,6 +372,7 @@ Result<std::string> ReferenceModel::Pread(int fd, size_t count, int64_t offset) 
   if (!(*got)->read_right) return Error(EACCES);
   if (!(*got)->readable()) return Error(EBADF);
   const ModelNode& n = node((*got)->node);
+  if (count > static_cast<uint64_t>(INT64_MAX - offset)) return Error(EINVAL);  // rw_verify_area
   if (n.kind == Kind::kDir) return Error(EISDIR);
   if (static_cast<uint64_t>(offset) >= n.data.size()) return std::string();
   return n.data.substr(static_cast<size_t>(offset), count);
@@ -382,6 +386,9 @@ Result<size_t> ReferenceModel::WriteAt(ModelOfd& ofd, std::string_view data, int
                                        bool append) {
   ModelNode& n = mutable_node(ofd.node);
   if (data.empty()) return size_t{0};
+  // Linux's rw_verify_area checks the position given (not the end an
+  // O_APPEND write goes to): a range past INT64_MAX is EINVAL.
+  if (*offset >= 0 && data.size() > static_cast<uint64_t>(INT64_MAX - *offset)) return Error(EINVAL);
   const uint64_t pos = append ? n.data.size() : static_cast<uint64_t>(*offset);
   const uint64_t limit = limits_.max_file_size;
   if (pos >= limit) return Error(EFBIG);

@@ -156,6 +156,10 @@ Result<void> Filesystem::SetStatusFlags(Fd fd, int flags) {
   if (file.is_path()) return Error(EBADF);
   if (auto allowed = CheckRights(file, wasi::kRightFdFdstatSetFlags); !allowed.ok()) return allowed;
   if (flags & O_NDELAY) flags |= O_NONBLOCK;
+  // As Linux's setfl: O_DIRECT needs a file that can do direct I/O
+  // (FMODE_CAN_ODIRECT): on tmpfs a regular file, and a FIFO or pipe
+  // (packet mode); not a directory.
+  if ((flags & O_DIRECT) && !file.inode->is_reg() && !file.inode->is_fifo()) return Error(EINVAL);
   int old = file.flags.load(std::memory_order_relaxed);
   while (!file.flags.compare_exchange_weak(
       old, (flags & OpenFile::kSetflMask) | (old & ~OpenFile::kSetflMask), std::memory_order_relaxed)) {
@@ -233,6 +237,18 @@ void Filesystem::ShrinkCache() {
   }
 }
 
+namespace {
+
+// As Linux's rw_verify_area: a count past SSIZE_MAX, or a range whose end
+// passes INT64_MAX, is EINVAL (checked after the descriptor's mode, before
+// the file's type).
+bool RangeInvalid(int64_t pos, size_t count) {
+  if (count > static_cast<uint64_t>(INT64_MAX)) return true;
+  return pos >= 0 && count > static_cast<uint64_t>(INT64_MAX - pos);
+}
+
+}  // namespace
+
 Result<size_t> Filesystem::ReadAt(OpenFile& file, char* buf, size_t count, int64_t offset) {
   auto n = ReadPages(file, buf, count, offset);
   ShrinkCacheIfOver();
@@ -242,8 +258,9 @@ Result<size_t> Filesystem::ReadAt(OpenFile& file, char* buf, size_t count, int64
 Result<size_t> Filesystem::ReadPages(OpenFile& file, char* buf, size_t count, int64_t offset) {
   Inode& inode = *file.inode;
   MutexLock lock(&inode.mu);
-  if (offset < 0) return Error(EINVAL);
-  count = std::min(count, kMaxRwCount);  // as Linux's rw_verify_area: a short read
+  // As Linux: rw_verify_area checks the whole range, then vfs_read caps it.
+  if (offset < 0 || RangeInvalid(offset, count)) return Error(EINVAL);
+  count = std::min(count, kMaxRwCount);  // a short read past MAX_RW_COUNT
   const uint64_t pos = static_cast<uint64_t>(offset);
   if (pos >= inode.size || count == 0) return size_t{0};
   const size_t n = static_cast<size_t>(std::min<uint64_t>(count, inode.size - pos));
@@ -289,7 +306,14 @@ Result<size_t> Filesystem::Read(Fd fd, void* buf, size_t count) {
   if (auto allowed = CheckRights(file, wasi::kRightFdRead); !allowed.ok()) return Error(allowed.error());
   if (!file.readable()) return Error(EBADF);
   Inode& inode = *file.inode;
-  if (inode.is_dir()) return Error(EISDIR);
+  if (inode.is_dir()) {
+    // As Linux's vfs_read: rw_verify_area (EINVAL when the range from the
+    // position passes INT64_MAX; a directory may be seeked anywhere)
+    // comes before the directory's EISDIR.
+    MutexLock pos_lock(&file.pos_mu);
+    if (RangeInvalid(file.offset, count)) return Error(EINVAL);
+    return Error(EISDIR);
+  }
   if (inode.is_fifo()) {
     MutexLock lock(&inode.mu);
     if (count == 0) return size_t{0};
@@ -326,6 +350,7 @@ Result<size_t> Filesystem::Pread(Fd fd, void* buf, size_t count, int64_t offset)
   }
   if (!file.readable()) return Error(EBADF);
   if (file.inode->is_fifo()) return Error(ESPIPE);
+  if (RangeInvalid(offset, count)) return Error(EINVAL);
   if (file.inode->is_dir()) return Error(EISDIR);
   if (offset < 0) return Error(EINVAL);
   return ReadAt(file, static_cast<char*>(buf), count, offset);
@@ -341,9 +366,11 @@ Result<size_t> Filesystem::WriteAt(OpenFile& file, const char* buf, size_t count
   Inode& inode = *file.inode;
   if (count == 0) return size_t{0};
   if (*offset < 0 && !append) return Error(EINVAL);
-  // As Linux (rw_verify_area): one call moves at most MAX_RW_COUNT bytes, a
-  // short write past it. This also bounds the work below, done under the
-  // inode's lock, by the cap rather than by what the caller asked for.
+  if (RangeInvalid(*offset, count)) return Error(EINVAL);
+  // As Linux (rw_verify_area, then vfs_write): one call moves at most
+  // MAX_RW_COUNT bytes, a short write past it. This also bounds the work
+  // below, done under the inode's lock, by the cap rather than by what the
+  // caller asked for.
   count = std::min(count, kMaxRwCount);
   uint64_t pos = 0;
   uint64_t end = 0;
@@ -535,6 +562,9 @@ Result<int64_t> Filesystem::Lseek(Fd fd, int64_t offset, int whence) {
   const uint64_t needed = (whence == SEEK_CUR && offset == 0) ? wasi::kRightFdTell : wasi::kRightFdSeek;
   if (auto allowed = CheckRights(file, needed); !allowed.ok()) return Error(allowed.error());
   if (file.is_path()) return Error(EBADF);
+  // As Linux's ksys_lseek: an unknown whence is EINVAL before the file's
+  // type is looked at (a FIFO's ESPIPE comes after it).
+  if (whence < SEEK_SET || whence > SEEK_HOLE) return Error(EINVAL);
   Inode& inode = *file.inode;
   if (inode.is_fifo()) return Error(ESPIPE);
   if (inode.is_dir()) {

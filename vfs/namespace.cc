@@ -6,6 +6,8 @@
 #include <dirent.h>
 
 #include <cerrno>
+#include <optional>
+#include <string_view>
 
 #include "vfs/internal/filesystem_internal.h"
 
@@ -53,6 +55,18 @@ bool EndsInSlashAfterName(std::string_view path) {
   begin = begin == std::string_view::npos ? 0 : begin + 1;
   const std::string_view name = path.substr(begin, end - begin);
   return name != "." && name != "..";
+}
+
+// When a slash follows the path's last name, the path of the directory
+// before that name ("." for none); else nothing.
+std::optional<std::string_view> DirBeforeSlashedLastName(std::string_view path) {
+  if (!EndsInSlashAfterName(path)) return std::nullopt;
+  size_t end = path.size();
+  while (end > 0 && path[end - 1] == '/') --end;
+  size_t begin = path.rfind('/', end - 1);
+  begin = begin == std::string_view::npos ? 0 : begin + 1;
+  if (begin == 0) return std::string_view(".");
+  return path.substr(0, begin);
 }
 
 }  // namespace
@@ -111,11 +125,6 @@ Result<Filesystem::Lookup> Filesystem::Resolve(Fd dir, std::string_view path, Fi
     const bool last = stack.empty();
     if (!cur->is_dir()) return Error(ENOTDIR);
     if (!may_search(cur)) return Error(EACCES);
-    // A last name that is too long may be left to the caller (rename looks
-    // its source up first, as Linux's do_renameat2).
-    if (name.size() > options_.max_name_length && !(last && defer_last_length)) {
-      return Error(ENAMETOOLONG);
-    }
     if (name == "." || name == "..") {
       // ".." at the root stays at the root: resolution never leaves the
       // tree. A removed directory still answers "." and "..", as on Linux
@@ -137,6 +146,24 @@ Result<Filesystem::Lookup> Filesystem::Resolve(Fd dir, std::string_view path, Fi
       continue;
     }
     if (cur->parent == nullptr) return Error(ENOENT);  // a removed directory
+    // A name too long is refused by the lookup itself, as tmpfs's
+    // simple_lookup: after the search permission and after a removed
+    // directory's ENOENT (Linux checks IS_DEADDIR before calling it). A last
+    // name that is too long may be left to the caller (rename looks its
+    // source up first, as Linux's do_renameat2).
+    if (name.size() > options_.max_name_length && !(last && defer_last_length)) {
+      // open with O_CREAT decides EISDIR for a slash after the last name
+      // before it looks the name up (open_last_lookups), also when the
+      // name and its slash come from a followed symlink's target.
+      if (last && slash_after_last && final == Final::kCreate) {
+        out.parent = cur;
+        out.name = std::string(name);
+        out.inode = nullptr;
+        out.trailing_slash = true;
+        return out;
+      }
+      return Error(ENAMETOOLONG);
+    }
     auto it = cur->children.find(name);
     Inode* child = it == cur->children.end() ? nullptr : it->second;
     if (child == nullptr) {
@@ -377,7 +404,22 @@ Result<Fd> Filesystem::OpenAt(Fd dir, std::string_view path, int flags, uint32_t
                         : (excl || (flags & O_NOFOLLOW)) ? Final::kEntry
                                                          : Final::kCreate;
     auto found = Resolve(dir, path, final);
-    if (!found.ok()) return Error(found.error());
+    if (!found.ok()) {
+      // open_last_lookups decides EISDIR before it looks the last name up,
+      // so a last name with a slash after it that a lookup would refuse (a
+      // name too long, any name in a removed directory) is EISDIR too once
+      // the directory before it resolves.
+      if ((found.error() == ENAMETOOLONG || found.error() == ENOENT) && create) {
+        if (auto before = DirBeforeSlashedLastName(path)) {
+          auto parent = Resolve(dir, *before, Final::kFollow);
+          if (!parent.ok()) return Error(parent.error());
+          if (parent->inode == nullptr) return Error(ENOENT);
+          if (!parent->inode->is_dir()) return Error(ENOTDIR);
+          return Error(EISDIR);
+        }
+      }
+      return Error(found.error());
+    }
     // As Linux's open_last_lookups: O_CREAT with a slash after the last name
     // (in the path or in a followed symlink's target) is EISDIR whatever the
     // name is, once the components before it resolve.
@@ -389,8 +431,10 @@ Result<Fd> Filesystem::OpenAt(Fd dir, std::string_view path, int flags, uint32_t
     } else {
       if (excl) return Error(EEXIST);
       Inode* target = found->inode;
-      if (target->is_symlink() && !(flags & O_PATH)) return Error(ELOOP);  // O_NOFOLLOW
+      // As Linux's do_open: O_DIRECTORY's ENOTDIR comes before may_open's
+      // ELOOP for a final symlink not followed.
       if ((flags & O_DIRECTORY) && !target->is_dir()) return Error(ENOTDIR);
+      if (target->is_symlink() && !(flags & O_PATH)) return Error(ELOOP);  // O_NOFOLLOW
       if (target->is_dir() && !(flags & O_PATH) && (wants_write || create)) return Error(EISDIR);
       if (!(flags & O_PATH)) {
         // Rule X1, may_open: read and write permission for the access mode
