@@ -16,6 +16,7 @@
 #include <array>
 #include <cerrno>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,9 @@
 #include "vfs/filesystem.h"
 
 namespace vfs::core {
+
+// The node itself (AT_EMPTY_PATH), a symlink included (AT_SYMLINK_NOFOLLOW).
+inline constexpr int kNodeItself = AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW;
 
 template <typename F = Filesystem>
 Result<void> MkdirAt(F& fs, Fd dir, const char* name, uint32_t mode) {
@@ -105,8 +109,8 @@ Result<void> ChmodNode(F& fs, Fd node, uint32_t mode) {
 // fchownat(node, "", uid, gid, AT_EMPTY_PATH); -1 keeps an id.
 template <typename F = Filesystem>
 Result<void> ChownNode(F& fs, Fd node, uint32_t uid, uint32_t gid) {
-  if constexpr (requires { fs.FchownAt(node, "", uid, gid, AT_EMPTY_PATH); }) {
-    return fs.FchownAt(node, "", uid, gid, AT_EMPTY_PATH);
+  if constexpr (requires { fs.FchownAt(node, "", uid, gid, kNodeItself); }) {
+    return fs.FchownAt(node, "", uid, gid, kNodeItself);
   } else {
     return Error(EOPNOTSUPP);
   }
@@ -125,22 +129,37 @@ Result<void> Fchown(F& fs, Fd fd, uint32_t uid, uint32_t gid) {
 // utimensat(node, "", times, AT_EMPTY_PATH).
 template <typename F = Filesystem>
 Result<void> UtimensNode(F& fs, Fd node, const std::array<Timespec, 2>& times) {
-  if constexpr (requires { fs.UtimensAt(node, "", times, AT_EMPTY_PATH); }) {
-    return fs.UtimensAt(node, "", times, AT_EMPTY_PATH);
+  if constexpr (requires { fs.UtimensAt(node, "", times, kNodeItself); }) {
+    return fs.UtimensAt(node, "", times, kNodeItself);
   } else {
     return Error(EOPNOTSUPP);
   }
 }
 
 // A new open file description of the node's inode, as open(2) of
-// /proc/self/fd/N would give: the permission check of an open, no name
-// resolved. A directory can be reopened through ".".
+// /proc/self/fd/N gives, where the core offers it (ReopenAt); nullopt where
+// it does not, and the caller opens by name.
 template <typename F = Filesystem>
-Result<Fd> ReopenNode(F& fs, Fd node, int flags) {
+std::optional<Result<Fd>> ReopenFile(F& fs, Fd node, int flags) {
   if constexpr (requires { fs.ReopenAt(node, flags); }) {
     return fs.ReopenAt(node, flags);
   } else {
-    if (flags & O_DIRECTORY) return fs.OpenAt(node, ".", flags);
+    return std::nullopt;
+  }
+}
+
+// A new open file description of a directory node, through ".".
+template <typename F = Filesystem>
+Result<Fd> ReopenNode(F& fs, Fd node, int flags) {
+  return fs.OpenAt(node, ".", flags);
+}
+
+// truncate(2) of the node's inode (TruncateAt with AT_EMPTY_PATH).
+template <typename F = Filesystem>
+Result<void> TruncateNode(F& fs, Fd node, int64_t length) {
+  if constexpr (requires { fs.TruncateAt(node, "", length, AT_EMPTY_PATH); }) {
+    return fs.TruncateAt(node, "", length, AT_EMPTY_PATH);
+  } else {
     return Error(EOPNOTSUPP);
   }
 }
@@ -148,8 +167,8 @@ Result<Fd> ReopenNode(F& fs, Fd node, int flags) {
 // Extended attributes through a descriptor (rule X2).
 template <typename F = Filesystem>
 Result<void> SetXattr(F& fs, Fd fd, const char* name, std::string_view value, int flags) {
-  if constexpr (requires { fs.Fsetxattr(fd, name, value, flags); }) {
-    return fs.Fsetxattr(fd, name, value, flags);
+  if constexpr (requires { fs.SetXattrAt(fd, "", kNodeItself, name, value, flags); }) {
+    return fs.SetXattrAt(fd, "", kNodeItself, name, value, flags);
   } else {
     return Error(EOPNOTSUPP);
   }
@@ -157,8 +176,8 @@ Result<void> SetXattr(F& fs, Fd fd, const char* name, std::string_view value, in
 
 template <typename F = Filesystem>
 Result<std::string> GetXattr(F& fs, Fd fd, const char* name) {
-  if constexpr (requires { fs.Fgetxattr(fd, name); }) {
-    return fs.Fgetxattr(fd, name);
+  if constexpr (requires { fs.GetXattrAt(fd, "", kNodeItself, name); }) {
+    return fs.GetXattrAt(fd, "", kNodeItself, name);
   } else {
     return Error(EOPNOTSUPP);
   }
@@ -166,8 +185,8 @@ Result<std::string> GetXattr(F& fs, Fd fd, const char* name) {
 
 template <typename F = Filesystem>
 Result<std::vector<std::string>> ListXattr(F& fs, Fd fd) {
-  if constexpr (requires { fs.Flistxattr(fd); }) {
-    return fs.Flistxattr(fd);
+  if constexpr (requires { fs.ListXattrAt(fd, "", kNodeItself); }) {
+    return fs.ListXattrAt(fd, "", kNodeItself);
   } else {
     return std::vector<std::string>{};
   }
@@ -175,8 +194,8 @@ Result<std::vector<std::string>> ListXattr(F& fs, Fd fd) {
 
 template <typename F = Filesystem>
 Result<void> RemoveXattr(F& fs, Fd fd, const char* name) {
-  if constexpr (requires { fs.Fremovexattr(fd, name); }) {
-    return fs.Fremovexattr(fd, name);
+  if constexpr (requires { fs.RemoveXattrAt(fd, "", kNodeItself, name); }) {
+    return fs.RemoveXattrAt(fd, "", kNodeItself, name);
   } else {
     return Error(EOPNOTSUPP);
   }

@@ -183,6 +183,8 @@ void FuseMount::Start() {
   });
 }
 
+size_t FuseMount::kernel_nodes() const { return server_->nodes().size(); }
+
 Result<void> FuseMount::Stop() {
   if (loop_.joinable()) {
     KernelUnmount(mountpoint_);

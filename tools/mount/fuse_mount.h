@@ -80,6 +80,9 @@ class FuseMount {
   Result<void> Stop();
 
   MountedFs& fs() { return *fs_; }
+  // Kernel nodes the mount holds (looked up and not yet forgotten, the root
+  // included).
+  size_t kernel_nodes() const;
   const std::string& mountpoint() const { return mountpoint_; }
 
  private:

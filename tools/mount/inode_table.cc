@@ -21,12 +21,15 @@ std::optional<InodeTable::Handle> InodeTable::Get(uint64_t id) const {
   return Handle{it->second.fd, it->second.generation};
 }
 
-uint64_t InodeTable::Intern(InodeId ino, Fd fd, uint32_t generation, std::optional<Fd>* unused) {
+uint64_t InodeTable::Intern(InodeId ino, Fd fd, uint32_t generation, uint64_t parent,
+                            std::string_view name, std::optional<Fd>* unused) {
   MutexLock lock(&mu_);
   auto [it, inserted] = by_ino_.try_emplace({generation, ino.value()}, 0);
   if (!inserted) {
     Node& node = nodes_.at(it->second);
     ++node.lookups;
+    node.parent = parent;
+    node.name.assign(name);
     *unused = fd;  // the node keeps the descriptor it was made with
     return it->second;
   }
@@ -37,8 +40,17 @@ uint64_t InodeTable::Intern(InodeId ino, Fd fd, uint32_t generation, std::option
   node.fd = fd;
   node.generation = generation;
   node.lookups = 1;
+  node.parent = parent;
+  node.name.assign(name);
   *unused = std::nullopt;
   return id;
+}
+
+std::optional<InodeTable::Name> InodeTable::NameOf(uint64_t id) const {
+  MutexLock lock(&mu_);
+  auto it = nodes_.find(id);
+  if (it == nodes_.end() || it->second.name.empty()) return std::nullopt;
+  return Name{it->second.parent, it->second.name, it->second.ino};
 }
 
 std::optional<InodeTable::Handle> InodeTable::Forget(uint64_t id, uint64_t count) {

@@ -58,11 +58,24 @@ class InodeTable {
   // the kernel or here: the caller answers ESTALE).
   std::optional<Handle> Get(uint64_t id) const;
 
-  // Hands the kernel an entry for the inode `ino`, opened as `fd` (O_PATH) in
-  // `generation`: the existing node of that inode gains one lookup, or a new
-  // node is made. Returns the node id, and in `*unused` a descriptor the
-  // caller must close (the new one when the node already had its own).
-  uint64_t Intern(InodeId ino, Fd fd, uint32_t generation, std::optional<Fd>* unused);
+  // Hands the kernel an entry for the inode `ino`, found as `name` in
+  // directory node `parent` and opened as `fd` (O_PATH) in `generation`: the
+  // existing node of that inode gains one lookup, or a new node is made.
+  // Either way `parent`/`name` become the node's last known name. Returns
+  // the node id, and in `*unused` a descriptor the caller must close (the
+  // new one when the node already had its own).
+  uint64_t Intern(InodeId ino, Fd fd, uint32_t generation, uint64_t parent, std::string_view name,
+                  std::optional<Fd>* unused);
+
+  // The last name the kernel reached node `id` by: {parent node, name}.
+  // The name may have gone or moved since (rename, unlink); the caller
+  // checks the inode it finds (see LowlevelFs's open).
+  struct Name {
+    uint64_t parent;
+    std::string name;
+    InodeId ino;
+  };
+  std::optional<Name> NameOf(uint64_t id) const;
 
   // Subtracts `count` lookups. When none are left the node goes; returns its
   // descriptor for the caller to close (if its generation is current).
@@ -88,6 +101,8 @@ class InodeTable {
     Fd fd;
     uint32_t generation = 0;
     uint64_t lookups = 0;
+    uint64_t parent = 0;  // the last name the kernel reached it by
+    std::string name;
     std::unordered_set<std::string> names;  // dentries the kernel may hold
   };
   struct KeyHash {

@@ -94,13 +94,16 @@ class Request {
   fuse_req_t req() const { return req_; }
 
   // The O_PATH descriptor of node `ino`, or the errno to answer: EIO when the
-  // filesystem is down; ESTALE for a node of an earlier generation (a crash
-  // since the kernel looked it up), which makes the kernel walk the path
-  // again from the root.
+  // filesystem is down, and for a node of an earlier generation: a file or
+  // directory held across a crash (an open file, a working directory) is
+  // gone, as its descriptors are (the crash invalidated every name the
+  // kernel cached, so new path walks reach new nodes). ESTALE for a node the
+  // kernel forgot, which makes it walk the path again.
   Result<Fd> Node(fuse_ino_t ino) {
     if (!guard_.alive()) return Error(EIO);
     auto node = server_.nodes().Get(ino);
-    if (!node || node->generation != guard_.generation()) return Error(ESTALE);
+    if (!node) return Error(ESTALE);
+    if (node->generation != guard_.generation()) return Error(EIO);
     return node->fd;
   }
   // The VFS descriptor of an open file handle; EIO for one opened before a
@@ -124,7 +127,7 @@ class Request {
     }
     fuse_entry_param e = {};
     std::optional<Fd> unused;
-    e.ino = server_.nodes().Intern(st->ino, *fd, guard_.generation(), &unused);
+    e.ino = server_.nodes().Intern(st->ino, *fd, guard_.generation(), parent, name, &unused);
     if (unused) (void)fs().Close(*unused);  // O_PATH: closing reports nothing
     // The VFS inode number is not reused while the kernel holds the node
     // (its descriptor keeps the inode), but it may be after a crash: the
@@ -362,11 +365,8 @@ void LlSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fu
     if (open_fd) {
       done = fs.Ftruncate(*open_fd, attr->st_size);
     } else {
-      // truncate(2) by name: the write permission is checked by the open.
-      auto fd = core::ReopenNode(fs, *node, O_WRONLY);
-      if (!fd.ok()) return ReplyErr(req, fd);
-      done = fs.Ftruncate(*fd, attr->st_size);
-      (void)fs.Close(*fd);  // nothing written: nothing for close to report
+      // truncate(2) by name (and open's O_TRUNC): the inode itself.
+      done = core::TruncateNode(fs, *node, attr->st_size);
     }
     if (!done.ok()) return ReplyErr(req, done);
   }
@@ -458,11 +458,34 @@ void ReplyOpen(Request& r, Fd fd, fuse_file_info* fi) {
   if (fuse_reply_open(r.req(), fi) != 0) (void)r.fs().Close(fd);  // interrupted open
 }
 
+// A new open file description of node `ino`. The core opens by name, so
+// the node's last known name is opened and checked to still be the node's
+// inode; if it is not (renamed or unlinked since, by another link), ESTALE
+// makes the kernel walk the path again (LOOKUP_REVAL), which records the
+// name it finds, and retry the open.
+Result<Fd> OpenNode(Request& r, fuse_ino_t ino, int flags) {
+  auto node = r.Node(ino);
+  if (!node.ok()) return Error(node.error());
+  if (auto reopened = core::ReopenFile(r.fs(), *node, flags)) return *reopened;
+  auto name = r.server().nodes().NameOf(ino);
+  if (!name) return Error(ESTALE);
+  auto parent = r.Node(name->parent);
+  if (!parent.ok()) return Error(parent.error());
+  auto fd = r.fs().OpenAt(*parent, name->name, flags | O_NOFOLLOW);
+  if (!fd.ok()) return Error(fd.error() == ENOENT || fd.error() == ELOOP ? ESTALE : fd.error());
+  auto st = r.fs().Fstat(*fd);
+  if (!st.ok() || st->ino != name->ino) {
+    (void)r.fs().Close(*fd);  // nothing done through it
+    return Error(st.ok() ? ESTALE : st.error());
+  }
+  return *fd;
+}
+
 void LlOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Request r(req, MountOp::kOpen);
-  auto node = r.Node(ino);
-  if (!node.ok()) return ReplyErr(req, node);
-  auto fd = core::ReopenNode(r.fs(), *node, fi->flags & ~(O_CREAT | O_EXCL | O_NOCTTY));
+  // O_TRUNC comes as a setattr before the open (no FUSE_CAP_ATOMIC_O_TRUNC),
+  // so a name that turns out to be another inode truncates nothing.
+  auto fd = OpenNode(r, ino, fi->flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC));
   if (!fd.ok()) return ReplyErr(req, fd);
   ReplyOpen(r, *fd, fi);
 }
@@ -653,6 +676,8 @@ void LlInit(void* userdata, fuse_conn_info* conn) {
   conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
   // Plain readdir: a listing does not hand the kernel a lookup per entry.
   conn->want &= ~FUSE_CAP_READDIRPLUS;
+  // open(O_TRUNC) as a truncate (setattr) and then an open (see LlOpen).
+  conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
   if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
   if (conn->capable & FUSE_CAP_ASYNC_READ) conn->want |= FUSE_CAP_ASYNC_READ;
   // Locks stay with the kernel (one kernel inode per VFS inode makes them
