@@ -130,6 +130,15 @@ Result<std::unique_ptr<FuseMount>> FuseMount::Create(const FuseMountOptions& opt
     mount->session_ = nullptr;
     return Error(err);
   }
+  // The same device, through the mount's own read and writev
+  // (LowlevelFs::Io: the INIT reply gains FUSE_HANDLE_KILLPRIV_V2).
+  if (fuse_session_custom_io(mount->session_, &LowlevelFs::Io(), fuse_session_fd(mount->session_)) != 0) {
+    *why = "libfuse refused the device I/O hooks";
+    fuse_session_unmount(mount->session_);
+    fuse_session_destroy(mount->session_);
+    mount->session_ = nullptr;
+    return Error(EIO);
+  }
   mount->server_->Attach(mount->session_);
   mount->mounted_ = true;
 

@@ -11,6 +11,9 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/fuse.h>
+#include <sys/uio.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
@@ -774,6 +777,45 @@ void LowlevelFs::InvalidateAll() {
     (void)fuse_lowlevel_notify_inval_entry(session, dir, name.data(), name.size());
   }
   for (uint64_t id : all.nodes) (void)fuse_lowlevel_notify_inval_inode(session, id, 0, 0);
+}
+
+struct DeviceIo {
+  static ssize_t Read(int fd, void* buf, size_t len, void* userdata) {
+    const ssize_t n = ::read(fd, buf, len);
+    if (n >= static_cast<ssize_t>(sizeof(fuse_in_header))) {
+      fuse_in_header in;
+      std::memcpy(&in, buf, sizeof in);
+      if (in.opcode == FUSE_INIT) {
+        static_cast<LowlevelFs*>(userdata)->init_unique_.store(in.unique);
+      }
+    }
+    return n;
+  }
+  static ssize_t Writev(int fd, iovec* iov, int count, void* userdata) {
+    auto* server = static_cast<LowlevelFs*>(userdata);
+    // libfuse sends a reply as the header in iov[0] and the payload after.
+    if (count >= 2 && iov[0].iov_len == sizeof(fuse_out_header) &&
+        iov[1].iov_len >= offsetof(fuse_init_out, flags) + sizeof(uint32_t)) {
+      fuse_out_header out;
+      std::memcpy(&out, iov[0].iov_base, sizeof out);
+      if (out.error == 0 && out.unique == server->init_unique_.load()) {
+        auto* init = static_cast<fuse_init_out*>(iov[1].iov_base);
+        init->flags |= FUSE_HANDLE_KILLPRIV_V2;
+        server->init_unique_.store(~uint64_t{0});
+      }
+    }
+    return ::writev(fd, iov, count);
+  }
+};
+
+const fuse_custom_io& LowlevelFs::Io() {
+  static const fuse_custom_io io = [] {
+    fuse_custom_io io = {};
+    io.read = &DeviceIo::Read;
+    io.writev = &DeviceIo::Writev;
+    return io;
+  }();
+  return io;
 }
 
 const fuse_lowlevel_ops& LowlevelFs::Ops() {

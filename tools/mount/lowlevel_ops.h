@@ -56,6 +56,13 @@ class LowlevelFs {
   void Attach(fuse_session* session) { session_.store(session); }
 
   static const fuse_lowlevel_ops& Ops();
+  // The device I/O of the session (fuse_session_custom_io): plain read and
+  // writev, except that the INIT reply also asks for
+  // FUSE_HANDLE_KILLPRIV_V2, which libfuse 3.14 cannot ask for. With it the
+  // kernel stops asking for security.capability before every write
+  // (SB_NOSEC), and leaves clearing the set-id bits on write and truncate
+  // to the file system, which the core does (rule X1).
+  static const fuse_custom_io& Io();
 
   MountedFs& fs() { return *fs_; }
   InodeTable& nodes() { return nodes_; }
@@ -70,6 +77,9 @@ class LowlevelFs {
   const LowlevelOptions options_;
   InodeTable nodes_;
   std::atomic<fuse_session*> session_{nullptr};
+  // The `unique` of the kernel's INIT request, whose reply Io() amends.
+  std::atomic<uint64_t> init_unique_{~uint64_t{0}};
+  friend struct DeviceIo;
 };
 
 }  // namespace vfs
