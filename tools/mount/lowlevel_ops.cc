@@ -458,6 +458,10 @@ void ReplyOpen(Request& r, Fd fd, fuse_file_info* fi) {
   // VFS holds (no other writer), and a crash invalidates them.
   fi->keep_cache = 1;
   fi->direct_io = 0;
+  // close(2) needs no request: the VFS does nothing at a close but the last
+  // (release), reports no error there (rule W5.5), and locks are the
+  // kernel's.
+  fi->noflush = 1;
   if (fuse_reply_open(r.req(), fi) != 0) (void)r.fs().Close(fd);  // interrupted open
 }
 
@@ -506,6 +510,7 @@ void LlCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, 
   }
   fi->fh = r.guard().Handle(*fd);
   fi->keep_cache = 1;
+  fi->noflush = 1;  // as ReplyOpen
   if (fuse_reply_create(req, &*e, fi) != 0) (void)r.fs().Close(*fd);  // interrupted
 }
 
