@@ -155,15 +155,20 @@ class Request {
   ScopedCredentials scope_;
 };
 
+// Never ENOSYS to the kernel: it takes ENOSYS from a request as "never send
+// this again" for the whole mount (for open: "opening needs nothing"), so a
+// call the core does not implement yet answers EOPNOTSUPP.
+int KernelErrno(int err) { return err == ENOSYS ? EOPNOTSUPP : err; }
+
 template <typename T>
 void ReplyErr(fuse_req_t req, const Result<T>& r) {
-  fuse_reply_err(req, r.ok() ? 0 : r.error());
+  fuse_reply_err(req, r.ok() ? 0 : KernelErrno(r.error()));
 }
 
 void ReplyEntry(Request& r, fuse_ino_t parent, Fd parent_fd, const char* name) {
   auto e = r.Entry(parent, parent_fd, name);
   if (!e.ok()) {
-    fuse_reply_err(r.req(), e.error());
+    fuse_reply_err(r.req(), KernelErrno(e.error()));
     return;
   }
   fuse_reply_entry(r.req(), &*e);
@@ -172,7 +177,7 @@ void ReplyEntry(Request& r, fuse_ino_t parent, Fd parent_fd, const char* name) {
 void ReplyAttr(Request& r, Fd fd) {
   auto st = r.fs().Fstat(fd);
   if (!st.ok()) {
-    fuse_reply_err(r.req(), st.error());
+    fuse_reply_err(r.req(), KernelErrno(st.error()));
     return;
   }
   struct stat out;
@@ -209,7 +214,7 @@ void LlLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
       fuse_reply_entry(req, &negative);
       return;
     }
-    fuse_reply_err(req, e.error());
+    fuse_reply_err(req, KernelErrno(e.error()));
     return;
   }
   fuse_reply_entry(req, &*e);
