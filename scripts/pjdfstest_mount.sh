@@ -9,8 +9,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
 shift || true
-pjdfstest=${PJDFSTEST:-$(cd .. && pwd)/shared/tools/pjdfstest.sh}
-[ -x "$pjdfstest" ] || { echo "pjdfstest_mount: $pjdfstest not found (set PJDFSTEST)" >&2; exit 2; }
+# The suite's runner sits in ../shared/tools beside the main checkout
+# (../../shared from a worktree under wt/).
+pjdfstest=${PJDFSTEST:-}
+if [ -z "$pjdfstest" ]; then
+  for d in ../shared ../../shared; do
+    [ -x "$d/tools/pjdfstest.sh" ] && pjdfstest=$(cd "$d/tools" && pwd)/pjdfstest.sh && break
+  done
+fi
+[ -n "$pjdfstest" ] && [ -x "$pjdfstest" ] || { echo "pjdfstest_mount: $pjdfstest not found (set PJDFSTEST)" >&2; exit 2; }
 [ -x "$build/vfs" ] || { echo "pjdfstest_mount: $build/vfs not built" >&2; exit 2; }
 work=$(mktemp -d)
 chmod 755 "$work"

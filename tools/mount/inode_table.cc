@@ -53,6 +53,15 @@ std::optional<InodeTable::Name> InodeTable::NameOf(uint64_t id) const {
   return Name{it->second.parent, it->second.name, it->second.ino};
 }
 
+void InodeTable::Renamed(InodeId ino, uint32_t generation, uint64_t parent, std::string_view name) {
+  MutexLock lock(&mu_);
+  auto it = by_ino_.find({generation, ino.value()});
+  if (it == by_ino_.end()) return;
+  Node& node = nodes_.at(it->second);
+  node.parent = parent;
+  node.name.assign(name);
+}
+
 std::optional<InodeTable::Handle> InodeTable::Forget(uint64_t id, uint64_t count) {
   MutexLock lock(&mu_);
   auto it = nodes_.find(id);

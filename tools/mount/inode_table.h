@@ -76,6 +76,9 @@ class InodeTable {
     InodeId ino;
   };
   std::optional<Name> NameOf(uint64_t id) const;
+  // A rename moved the inode `ino` of `generation` to `parent`/`name`: its
+  // node, if the kernel holds one, records the new name.
+  void Renamed(InodeId ino, uint32_t generation, uint64_t parent, std::string_view name);
 
   // Subtracts `count` lookups. When none are left the node goes; returns its
   // descriptor for the caller to close (if its generation is current).

@@ -314,7 +314,19 @@ void LlRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t ne
   }
   r.server().nodes().NoteName(newparent, newname);
   if (flags & RENAME_EXCHANGE) r.server().nodes().NoteName(parent, name);
-  ReplyErr(req, core::RenameAt(r.fs(), *from, name, *to, newname, vfs_flags));
+  auto renamed = core::RenameAt(r.fs(), *from, name, *to, newname, vfs_flags);
+  if (renamed.ok()) {
+    // The moved node's last known name follows it, so its next open needs
+    // no second path walk (OpenNode).
+    auto note = [&](Fd dir, fuse_ino_t dir_id, const char* entry) {
+      if (auto st = r.fs().FstatAt(dir, entry, AT_SYMLINK_NOFOLLOW); st.ok()) {
+        r.server().nodes().Renamed(st->ino, r.guard().generation(), dir_id, entry);
+      }
+    };
+    note(*to, newparent, newname);
+    if (flags & RENAME_EXCHANGE) note(*from, parent, name);
+  }
+  ReplyErr(req, renamed);
 }
 
 void LlReadlink(fuse_req_t req, fuse_ino_t ino) {
