@@ -6,7 +6,9 @@
 // Skipped, with the reason, where the machine has no FUSE.
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <linux/fs.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -187,6 +189,30 @@ TEST_F(LowlevelMountTest, SeekDataAndSeekHoleFindTheHole) {
   EXPECT_EQ(::lseek(fd, 4096, SEEK_DATA), 1 << 20);
   EXPECT_EQ(::lseek(fd, (1 << 20) + 4096, SEEK_DATA), -1);
   EXPECT_EQ(errno, ENXIO);
+}
+
+TEST_F(LowlevelMountTest, CopyFileRangeCopiesTheBytes) {
+  const int in = Open("in", O_RDWR | O_CREAT);
+  const int out = Open("out", O_RDWR | O_CREAT);
+  ASSERT_GE(in, 0);
+  ASSERT_GE(out, 0);
+  std::string data(3 << 20, '\0');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>('a' + i % 26);
+  WriteAll(in, data);
+  loff_t off_in = 5, off_out = 7;
+  const ssize_t n = ::copy_file_range(in, &off_in, out, &off_out, data.size() - 5, 0);
+  ASSERT_EQ(n, static_cast<ssize_t>(data.size() - 5)) << std::strerror(errno);
+  std::string copied(data.size() - 5, '\0');
+  ASSERT_EQ(::pread(out, copied.data(), copied.size(), 7), static_cast<ssize_t>(copied.size()));
+  EXPECT_EQ(copied, data.substr(5));
+}
+
+TEST_F(LowlevelMountTest, IoctlAnswersEnotty) {
+  const int fd = Open("f", O_RDWR | O_CREAT);
+  ASSERT_GE(fd, 0);
+  int flags = 0;
+  EXPECT_EQ(::ioctl(fd, FS_IOC_GETFLAGS, &flags), -1);
+  EXPECT_EQ(errno, ENOTTY);
 }
 
 TEST_F(LowlevelMountTest, XattrsSetGetListAndRemove) {
