@@ -635,7 +635,12 @@ void LlOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Request r(req, MountOp::kOpendir);
   auto node = r.Node(ino);
   if (!node.ok()) return ReplyErr(req, node);
-  auto fd = core::ReopenNode(r.fs(), *node, O_RDONLY | O_DIRECTORY);
+  // By name, as any other node (OpenNode): reading a directory needs read
+  // permission on it and search permission on its parent, not search
+  // permission on itself, which opening "." through it would ask. The
+  // root has no parent: it is opened through ".".
+  auto fd = ino == kRootNodeId ? core::ReopenNode(r.fs(), *node, O_RDONLY | O_DIRECTORY)
+                               : OpenNode(r, ino, O_RDONLY | O_DIRECTORY);
   if (!fd.ok()) return ReplyErr(req, fd);
   auto* dir = new DirHandle;
   dir->handle = r.guard().Handle(*fd);
