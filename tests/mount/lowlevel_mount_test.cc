@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -365,6 +366,44 @@ TEST_F(SyncCallTest, DescriptorOpenedBeforeTheCrashAnswersEio) {
   EXPECT_EQ(errno, EIO);
   EXPECT_EQ(::write(fd, "x", 1), -1);
   EXPECT_EQ(errno, EIO);
+}
+
+// Crashes while a program creates, writes and renames files: every call
+// either succeeds or answers EIO (a descriptor or directory from before a
+// crash) or ENOENT (a name a crash took back), and the mount serves on.
+TEST_F(LowlevelMountTest, CrashWhileAProgramRunsKeepsServing) {
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> iterations{0};
+  std::vector<std::string> unexpected;
+  std::thread program([&] {
+    for (uint64_t i = 0; !stop.load(); ++i) {
+      const std::string name = Path("w" + std::to_string(i % 50));
+      const int fd = ::open(name.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0644);
+      int err = fd < 0 ? errno : 0;
+      if (fd >= 0) {
+        if (::write(fd, "data", 4) != 4 || ::fsync(fd) != 0) err = errno;
+        ::close(fd);
+        if (err == 0 && ::rename(name.c_str(), (name + ".r").c_str()) != 0) err = errno;
+      }
+      if (err != 0 && err != EIO && err != ENOENT) {
+        unexpected.push_back(name + ": " + std::strerror(err));
+      }
+      iterations.fetch_add(1);
+    }
+  });
+  for (int crash = 0; crash < 20; ++crash) {
+    const uint64_t seen = iterations.load();
+    while (iterations.load() < seen + 5) std::this_thread::yield();
+    Crash();
+  }
+  stop.store(true);
+  program.join();
+  EXPECT_TRUE(unexpected.empty()) << unexpected.size() << " unexpected errors, first: "
+                                  << unexpected.front();
+  const int fd = Open("after", O_RDWR | O_CREAT);
+  ASSERT_GE(fd, 0) << std::strerror(errno);
+  WriteAll(fd, "ok");
+  EXPECT_EQ(Contents(Path("after")), "ok");
 }
 
 TEST_F(LowlevelMountTest, ForgottenNodesLeaveTheTable) {
