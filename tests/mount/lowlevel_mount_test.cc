@@ -286,6 +286,21 @@ TEST_F(LowlevelMountTest, NonRootUserCreatesAndReadsFiles) {
   EXPECT_NE(denied.output.find("Permission denied"), std::string::npos) << denied.output;
 }
 
+// Opening a directory needs read permission on it, not search permission
+// on its parent: a process whose working directory is below a directory it
+// cannot search lists its working directory (pjdfstest utimensat/07.t).
+TEST_F(LowlevelMountTest, DirectoryBelowAnUnsearchableParentOpensForItsReader) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to switch users with setpriv";
+  ASSERT_EQ(::mkdir(Path("locked").c_str(), 0700), 0);
+  ASSERT_EQ(::mkdir(Path("locked/open").c_str(), 0755), 0);
+  ASSERT_EQ(::close(Open("locked/open/f", O_WRONLY | O_CREAT)), 0);
+  fds_.pop_back();
+  auto r = Shell("cd '" + Path("locked/open") +
+                 "' && setpriv --reuid=65534 --regid=65534 --clear-groups ls .");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(r.output, "f\n");
+}
+
 // One test per call that makes data durable through the mount: the write
 // survives a crash after the call, and a second write after the call does
 // not.

@@ -482,15 +482,27 @@ void ReplyOpen(Request& r, Fd fd, fuse_file_info* fi) {
   if (fuse_reply_open(r.req(), fi) != 0) (void)r.fs().Close(fd);  // interrupted open
 }
 
-// A new open file description of node `ino`. The core opens by name, so
-// the node's last known name is opened and checked to still be the node's
-// inode; if it is not (renamed or unlinked since, by another link), ESTALE
-// makes the kernel walk the path again (LOOKUP_REVAL), which records the
-// name it finds, and retry the open.
+// A new open file description of node `ino`.
+//
+// Permissions: the kernel has made every check this open needs before it
+// sent the request (default_permissions: read/write permission on the
+// inode itself, search permission on the path it walked). The core's open
+// would add checks Linux does not make here (search permission on the
+// node's parent, or on a directory itself when it is opened through "."),
+// so it runs as root; the file's accesses later run as their callers.
+//
+// A directory is opened through "." of its node. The core opens other
+// files by name, so the node's last known name is opened and checked to
+// still be the node's inode; if it is not (renamed or unlinked since,
+// through another link), ESTALE makes the kernel walk the path again
+// (LOOKUP_REVAL), which records the name it finds, and retry the open.
 Result<Fd> OpenNode(Request& r, fuse_ino_t ino, int flags) {
   auto node = r.Node(ino);
   if (!node.ok()) return Error(node.error());
+  static const Credentials kRoot = Credentials::Root();
+  ScopedCredentials as_root(kRoot);
   if (auto reopened = core::ReopenFile(r.fs(), *node, flags)) return *reopened;
+  if (flags & O_DIRECTORY) return core::ReopenNode(r.fs(), *node, flags);
   auto name = r.server().nodes().NameOf(ino);
   if (!name) return Error(ESTALE);
   auto parent = r.Node(name->parent);
@@ -633,14 +645,7 @@ void LlIoctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void* arg, fuse_f
 
 void LlOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Request r(req, MountOp::kOpendir);
-  auto node = r.Node(ino);
-  if (!node.ok()) return ReplyErr(req, node);
-  // By name, as any other node (OpenNode): reading a directory needs read
-  // permission on it and search permission on its parent, not search
-  // permission on itself, which opening "." through it would ask. The
-  // root has no parent: it is opened through ".".
-  auto fd = ino == kRootNodeId ? core::ReopenNode(r.fs(), *node, O_RDONLY | O_DIRECTORY)
-                               : OpenNode(r, ino, O_RDONLY | O_DIRECTORY);
+  auto fd = OpenNode(r, ino, O_RDONLY | O_DIRECTORY);
   if (!fd.ok()) return ReplyErr(req, fd);
   auto* dir = new DirHandle;
   dir->handle = r.guard().Handle(*fd);
