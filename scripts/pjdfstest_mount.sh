@@ -22,6 +22,7 @@ fi
 work=$(mktemp -d)
 chmod 755 "$work"
 mkdir "$work/m"
+: >"$work/log"
 "$build/vfs" mount --no-control "$work/m" 2>"$work/log" &
 pid=$!
 cleanup() {

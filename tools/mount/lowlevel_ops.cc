@@ -664,26 +664,37 @@ void LlReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file
   DirHandle* dir = DirOf(fi);
   auto fd = r.guard().FdOf(dir->handle);
   if (!fd) return (void)fuse_reply_err(req, EIO);
-  MutexLock lock(&dir->mu);
-  if (off == 0) {
-    // opendir or rewinddir: read the directory afresh.
-    if (auto rewound = r.fs().Lseek(*fd, 0, SEEK_SET); !rewound.ok()) return ReplyErr(req, rewound);
-    auto entries = r.fs().ReadDir(*fd);
-    if (!entries.ok()) return ReplyErr(req, entries);
-    dir->entries = std::move(entries).value();
-  }
   std::vector<char> buf(size);
   size_t used = 0;
-  for (size_t i = static_cast<size_t>(off); i < dir->entries.size(); ++i) {
-    const DirEntry& e = dir->entries[i];
-    struct stat st = {};
-    st.st_ino = e.ino.value();
-    st.st_mode = DTTOIF(e.type);
-    const size_t need = fuse_add_direntry(req, buf.data() + used, size - used, e.name.c_str(), &st,
-                                          static_cast<off_t>(i + 1));
-    if (need > size - used) break;
-    used += need;
+  int err = 0;
+  {
+    // The reply goes after the lock is released: once the kernel has it,
+    // the program may close the directory and RELEASEDIR (on another
+    // worker) frees `dir`.
+    MutexLock lock(&dir->mu);
+    if (off == 0) {
+      // opendir or rewinddir: read the directory afresh.
+      auto rewound = r.fs().Lseek(*fd, 0, SEEK_SET);
+      auto entries = rewound.ok() ? r.fs().ReadDir(*fd)
+                                  : Result<std::vector<DirEntry>>(Error(rewound.error()));
+      if (entries.ok()) {
+        dir->entries = std::move(entries).value();
+      } else {
+        err = entries.error();
+      }
+    }
+    for (size_t i = static_cast<size_t>(off); err == 0 && i < dir->entries.size(); ++i) {
+      const DirEntry& e = dir->entries[i];
+      struct stat st = {};
+      st.st_ino = e.ino.value();
+      st.st_mode = DTTOIF(e.type);
+      const size_t need = fuse_add_direntry(req, buf.data() + used, size - used, e.name.c_str(),
+                                            &st, static_cast<off_t>(i + 1));
+      if (need > size - used) break;
+      used += need;
+    }
   }
+  if (err != 0) return (void)fuse_reply_err(req, KernelErrno(err));
   fuse_reply_buf(req, buf.data(), used);
 }
 
