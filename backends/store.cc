@@ -29,6 +29,9 @@ struct DescribeVisitor {
     return absl::StrCat("unlink dir=", r.dir.value(), " name=", r.name);
   }
   std::string operator()(const Truncate& r) const {
+    if (r.end_page != Truncate::kNoEnd) {
+      return absl::StrCat("punch ino=", r.ino.value(), " from=", r.size, " pages<", r.end_page);
+    }
     return absl::StrCat("truncate ino=", r.ino.value(), " size=", r.size);
   }
   std::string operator()(const FreeInode& r) const {

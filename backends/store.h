@@ -99,10 +99,18 @@ struct DelDirent {
 // the new size, so it is atomic with it; pages written after the truncation
 // carry its generation (or a later one) and survive even if they reached the
 // store first. Generations grow across mounts (DurableImage::generation).
+//
+// With `end_page` set it is a hole punch (rule X3, fallocate PUNCH_HOLE): only
+// the older pages from the one past `size` (page-aligned then, so no tail is
+// zeroed) up to `end_page`, exclusive, are freed; the record's size is not
+// involved, and the punch is durable once completed and flushed, as a page
+// write is.
 struct Truncate {
+  static constexpr uint64_t kNoEnd = ~uint64_t{0};
   InodeId ino;
   uint64_t size = 0;
   uint64_t generation = 0;
+  uint64_t end_page = kNoEnd;
 };
 // Forgets an inode whose last entry is durably gone: its record and its data.
 struct FreeInode {

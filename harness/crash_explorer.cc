@@ -12,6 +12,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "backends/memory/memory_store.h"
 #include "vfs/inode.h"
@@ -117,9 +118,13 @@ void ListUnsynced(Filesystem& fs, std::vector<std::string>* out) {
     (void)fs.Close(*file);
     if (!dirty.ok()) return;
     if (dirty->dirty_pages > 0 || dirty->writeback || (dirty->flags & kDirtyDatasync)) {
+      // Rule X3: a hole punch not yet sent is named, as it has no dirty page.
       out->push_back(absl::StrCat("fdatasync or fsync of ", path, " (", dirty->dirty_pages,
-                                  " dirty page", dirty->dirty_pages == 1 ? "" : "s", ")"));
+                                  " dirty page", dirty->dirty_pages == 1 ? "" : "s",
+                                  dirty->punches > 0 ? ", a fallocate(PUNCH_HOLE)" : "", ")"));
     } else if (dirty->flags != 0 || !dirty->has_record) {
+      // Owner, mode, times and extended attributes (rules X1, X2) live in
+      // the record only fsync writes.
       out->push_back(absl::StrCat("fsync of ", path, " (metadata)"));
     }
   });
@@ -660,7 +665,9 @@ struct CrashExplorer::Exploration {
       } else if (const auto* gone = std::get_if<DelDirent>(&q)) {
         advice = absl::StrCat("fsync of the directory ", PathOf(gone->dir), " (removal of \"", gone->name, "\")");
       } else if (const auto* cut = std::get_if<Truncate>(&q)) {
-        advice = absl::StrCat("fsync or fdatasync of ", PathOf(cut->ino));
+        // Rule X3: a hole punch is durable by either call, as a truncation.
+        advice = absl::StrCat("fsync or fdatasync of ", PathOf(cut->ino),
+                              cut->end_page != Truncate::kNoEnd ? " after fallocate(PUNCH_HOLE)" : "");
       } else {
         advice = "syncfs";
       }
@@ -713,7 +720,9 @@ Result<CrashReport> CrashExplorer::Run(const Workload& workload, const Checker& 
         }
         const std::vector<std::string>& unsynced = next ? next->unsynced : run.unsynced_at_end;
         for (const std::string& call : unsynced) {
-          failure.lost.push_back(next ? "not handed to the store by the ack of \"" + next->key + "\""
+          // An xattr promise's key is the path, a NUL and the name.
+          failure.lost.push_back(next ? "not handed to the store by the ack of \"" +
+                                            absl::StrReplaceAll(next->key, {{std::string(1, '\0'), " xattr "}}) + "\""
                                       : "not handed to the store by the end of the workload");
           failure.advice.push_back(call);
         }

@@ -29,7 +29,28 @@ const OpSpec kOps[] = {
     {"unlink", 1, 1, false},      {"rename", 2, 2, false},       {"link", 2, 2, false},
     {"symlink", 2, 2, false},     {"ack", 2, 2, false},          {"ack-absent", 1, 1, false},
     {"mark", 0, 0, false},
+    // Rules X1-X4: ownership, mode, times, extended attributes, allocation
+    // and unnamed files.
+    {"chown", 3, 3, false},       {"chmod", 2, 2, false},        {"utimens", 3, 3, false},
+    {"setxattr", 3, 3, false},    {"removexattr", 2, 2, false},  {"fallocate", 4, 4, false},
+    {"tmpfile", 2, 2, false},     {"linkat", 2, 2, false},       {"ack-xattr", 3, 3, false},
 };
+
+// fallocate modes by name: 0, keep, punch (PUNCH_HOLE|KEEP_SIZE), zero,
+// zero-keep; -1 for another word.
+int FallocMode(const std::string& word) {
+  if (word == "0") return 0;
+  if (word == "keep") return kFallocKeepSize;
+  if (word == "punch") return kFallocPunchHole | kFallocKeepSize;
+  if (word == "zero") return kFallocZeroRange;
+  if (word == "zero-keep") return kFallocZeroRange | kFallocKeepSize;
+  return -1;
+}
+
+// The key an xattr promise is checked under: the path, a NUL, the name.
+std::string XattrKey(const std::string& path, const std::string& name) {
+  return path + std::string(1, '\0') + name;
+}
 
 const OpSpec* FindOp(std::string_view name) {
   for (const OpSpec& op : kOps) {
@@ -96,7 +117,13 @@ bool Data(const std::string& word, std::string* out, std::string* error) {
     *out = std::string(count, word[0]);
     return true;
   }
-  *error = "data must be a \"quoted string\" or C*N, got '" + word + "'";
+  // \0*N: N zero bytes (what a punched or zeroed range reads as, rule X3).
+  if (star == 2 && word.starts_with("\\0") && absl::SimpleAtoi(word.substr(3), &count) &&
+      count <= (64u << 20)) {
+    *out = std::string(count, '\0');
+    return true;
+  }
+  *error = "data must be a \"quoted string\", C*N or \\0*N, got '" + word + "'";
   return false;
 }
 
@@ -173,6 +200,17 @@ Result<WorkloadScript> WorkloadScript::Parse(const std::string& text, std::strin
       OpenFlags(line.args[2], &flags_ok);
       if (!flags_ok) return bad("bad open flags '" + line.args[2] + "'");
       if (line.args.size() == 4 && !Number(line.args[3], &n)) return bad("bad mode '" + line.args[3] + "'");
+    } else if (o == "chown") {
+      if (!Number(line.args[1], &n) || !Number(line.args[2], &n)) return bad("bad uid or gid");
+    } else if (o == "chmod") {
+      if (!Number(line.args[1], &n)) return bad("bad mode '" + line.args[1] + "'");
+    } else if (o == "utimens") {
+      if (!Number(line.args[1], &n) || !Number(line.args[2], &n)) return bad("bad times");
+    } else if (o == "setxattr" || o == "ack-xattr") {
+      if (!Data(line.args[2], &data, &why)) return bad(why);
+    } else if (o == "fallocate") {
+      if (FallocMode(line.args[1]) < 0) return bad("bad fallocate mode '" + line.args[1] + "'");
+      if (!Number(line.args[2], &n) || !Number(line.args[3], &n)) return bad("bad offset or length");
     } else if (o == "sync_file_range" || o == "fsync_range") {
       const bool range = o == "sync_file_range";
       OpenFlags(line.args[range ? 3 : 1], &flags_ok);
@@ -261,6 +299,36 @@ Workload WorkloadScript::AsWorkload(Points points) const {
         result = fs.Link(a[0], a[1]);
       } else if (o == "symlink") {
         result = fs.Symlink(a[0], a[1]);
+      } else if (o == "chown") {
+        Number(a[1], &x);
+        Number(a[2], &y);
+        result = fs.Chown(a[0], static_cast<uint32_t>(x), static_cast<uint32_t>(y));
+      } else if (o == "chmod") {
+        Number(a[1], &x);
+        result = fs.Chmod(a[0], static_cast<uint32_t>(x));
+      } else if (o == "utimens") {
+        Number(a[1], &x);
+        Number(a[2], &y);
+        result = fs.Utimens(a[0], {Timespec{x, 0}, Timespec{y, 0}});
+      } else if (o == "setxattr") {
+        Data(a[2], &data, &unused);
+        result = fs.SetXattr(a[0], a[1], data, 0);
+      } else if (o == "removexattr") {
+        result = fs.RemoveXattr(a[0], a[1]);
+      } else if (o == "fallocate") {
+        Number(a[2], &x);
+        Number(a[3], &y);
+        result = fs.Fallocate(fd(a[0]), FallocMode(a[1]), x, y);
+      } else if (o == "tmpfile") {
+        // tmpfile NAME DIR: an unnamed file in DIR (rule X4), as descriptor NAME.
+        auto opened = fs.Open(a[1], O_TMPFILE | O_RDWR, 0644);
+        if (opened.ok()) fds[a[0]] = *opened;
+        result = from(opened);
+      } else if (o == "linkat") {
+        result = fs.LinkAt(fd(a[0]), "", kCwd, a[1], AT_EMPTY_PATH);
+      } else if (o == "ack-xattr") {
+        Data(a[2], &data, &unused);
+        ctx.Ack(XattrKey(a[0], a[1]), data);
       } else if (o == "ack") {
         Data(a[1], &data, &unused);
         ctx.Ack(a[0], data);
@@ -271,7 +339,8 @@ Workload WorkloadScript::AsWorkload(Points points) const {
         failures->push_back(absl::StrCat(line.number, ": ", o, ": ", std::strerror(result.error())));
       }
       const bool is_sync = FindOp(o)->sync;
-      if ((points == Points::kSyscalls && o != "ack" && o != "ack-absent" && o != "mark") ||
+      const bool is_ack = o == "ack" || o == "ack-absent" || o == "ack-xattr";
+      if ((points == Points::kSyscalls && !is_ack && o != "mark") ||
           (points == Points::kSyncs && is_sync) || (points == Points::kMarked && o == "mark")) {
         ctx.Mark();
       }
@@ -290,6 +359,9 @@ Checker WorkloadScript::AsChecker() const {
       promises[line.args[0]].push_back(data);
     } else if (line.op == "ack-absent") {
       promises[line.args[0]].push_back(absent);
+    } else if (line.op == "ack-xattr") {
+      Data(line.args[2], &data, &unused);
+      promises[XattrKey(line.args[0], line.args[1])].push_back(data);
     }
   }
   return [promises, absent](Filesystem& fs, const Acks& acks) -> std::string {
@@ -299,6 +371,18 @@ Checker WorkloadScript::AsChecker() const {
       const std::vector<std::string>& all = promises.at(path);
       // Acceptable: the last promise made, or any made after it.
       std::vector<std::string> allowed(all.begin() + static_cast<std::ptrdiff_t>(count - 1), all.end());
+      if (const size_t nul = path.find('\0'); nul != std::string::npos) {
+        // An extended attribute's promise (rule X2): its whole value.
+        const std::string file = path.substr(0, nul);
+        const std::string name = path.substr(nul + 1);
+        auto value = fs.GetXattr(file, name);
+        const std::string got = value.ok() ? *value : absent;
+        if (std::find(allowed.begin(), allowed.end(), got) != allowed.end()) continue;
+        return absl::StrCat(file, ": extended attribute ", name,
+                            value.ok() ? absl::StrCat(" holds ", got.size(), " bytes, not the ",
+                                                      all[count - 1].size(), " acknowledged")
+                                       : " is missing, but it was acknowledged");
+      }
       auto fd = fs.Open(path, O_RDONLY);
       std::string got = absent;
       if (fd.ok()) {

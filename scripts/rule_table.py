@@ -2,7 +2,8 @@
 """Prints the rule -> test table of docs/semantics.md.
 
 A test counts for a rule when the comment block just above it, or the start
-of its name (e.g. W4ReportsTheErrnoOncePerCursor), cites the rule id.
+of its name (e.g. W4ReportsTheErrnoOncePerCursor), or for the X rules its
+end (e.g. ChownClearsSetuidAndSetgidOfAFileX1), cites the rule id.
 Run from the repository root: scripts/rule_table.py > /tmp/table.md
 """
 import collections
@@ -21,14 +22,15 @@ for path in sorted(glob.glob("tests/**/*_test.cc", recursive=True)):
         while j >= 0 and lines[j].strip().startswith("//"):
             comment.append(lines[j])
             j -= 1
-        ids = set(re.findall(r"\b([DESOWCM][0-9](?:\.[0-9])?)\b", " ".join(comment)))
-        ids |= set(re.findall(r"^([DESOWM][0-9])(?=[A-Z])", m.group(2)))
+        ids = set(re.findall(r"\b([DESOWCMX][0-9](?:\.[0-9])?)\b", " ".join(comment)))
+        ids |= set(re.findall(r"^([DESOWMX][0-9])(?=[A-Z])", m.group(2)))
+        ids |= set(re.findall(r"(?<=[a-z])(X[0-9])$", m.group(2)))
         for rule in ids:
             rules[rule].add(f"{m.group(1)}.{m.group(2)}")
 
 
 def order(rule):
-    return ("MDESWOC".index(rule[0]), float(rule[1:]))
+    return ("MDESWOCX".index(rule[0]), float(rule[1:]))
 
 
 print("| rule | tests | examples |")

@@ -873,6 +873,7 @@ Result<Filesystem::DirtySummary> Filesystem::DirtySummaryOf(Fd fd) {
   summary.writeback = inode.pages.HasWriteback();
   summary.flags = inode.dirty;
   summary.has_record = inode.has_record;
+  if (auto* punches = inode.punches()) summary.punches = punches->size();
   return summary;
 }
 

@@ -419,6 +419,7 @@ class Filesystem {
     bool writeback = false;
     uint8_t flags = 0;
     bool has_record = false;
+    size_t punches = 0;  // rule X3: hole punches not yet sent
   };
   Result<DirtySummary> DirtySummaryOf(Fd fd);
   // Pages in the page cache, over every file (Options::max_cache_bytes).
@@ -521,6 +522,10 @@ class Filesystem {
                                                bool by_fd);
   Result<void> RemoveXattrIn(Fd dir, std::string_view path, int at_flags, bool by_fd,
                              std::string_view name);
+
+  Result<void> AllocateRange(Inode& inode, uint64_t offset, uint64_t end, bool zero,
+                             bool keep_size);
+  Result<void> PunchHole(Inode& inode, uint64_t offset, uint64_t end);
 
   // permissions.cc (rule X1)
   Result<void> ChmodInode(Inode& inode, uint32_t mode);

@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/container/btree_map.h"
 #include "vfs/errseq.h"
@@ -104,6 +105,20 @@ struct Inode : std::enable_shared_from_this<Inode> {
     if (extra_ == nullptr) extra_ = std::make_unique<Extra>();
     extra_->xattr_pages = pages;
   }
+  // Rule X3: hole punches not yet sent to the store: {first page, end page
+  // (exclusive), generation}. Guarded by mu.
+  struct Punch {
+    uint64_t first;
+    uint64_t end;
+    uint64_t generation;
+  };
+  std::vector<Punch>* punches() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return extra_ != nullptr ? &extra_->punches : nullptr;
+  }
+  std::vector<Punch>& mutable_punches() {
+    if (extra_ == nullptr) extra_ = std::make_unique<Extra>();
+    return extra_->punches;
+  }
   // Rule X4: an O_TMPFILE inode opened without O_EXCL may be given a name.
   bool linkable() const { return extra_ != nullptr && extra_->linkable; }
   void set_linkable(bool linkable) {
@@ -124,6 +139,7 @@ struct Inode : std::enable_shared_from_this<Inode> {
     uint64_t rdev = 0;
     std::unique_ptr<XattrMap> xattrs;
     uint64_t xattr_pages = 0;
+    std::vector<Punch> punches;
     bool linkable = false;
   };
   std::unique_ptr<Extra> extra_;

@@ -141,16 +141,18 @@ void PageCache::Evict(CachedPage* page) {
   ++on_store_;
 }
 
-void PageCache::DropFrom(PageIndex first) {
-  if (root_ == nullptr) return;
-  DropSubtreeFrom(&root_, height_, 0, first.value());
+void PageCache::DropFrom(PageIndex first) { DropRange(first, PageIndex(~uint64_t{0})); }
+
+void PageCache::DropRange(PageIndex first, PageIndex last) {
+  if (root_ == nullptr || first > last) return;
+  DropSubtreeFrom(&root_, height_, 0, first.value(), last.value());
   if (root_ == nullptr) height_ = 0;
 }
 
-void PageCache::DropSubtreeFrom(void** at, int h, uint64_t base, uint64_t first) {
+void PageCache::DropSubtreeFrom(void** at, int h, uint64_t base, uint64_t first, uint64_t last) {
   if (h == 0) {
     auto* leaf = static_cast<Leaf*>(*at);
-    for (uint64_t j = first > base ? first - base : 0; j < kLeafSlots; ++j) {
+    for (uint64_t j = first > base ? first - base : 0; j < kLeafSlots && base + j <= last; ++j) {
       CachedPage& slot = leaf->slots[j];
       if (slot.empty()) continue;
       assert(!slot.in_writeback());
@@ -173,8 +175,10 @@ void PageCache::DropSubtreeFrom(void** at, int h, uint64_t base, uint64_t first)
   auto* node = static_cast<Node*>(*at);
   const int shift = SpanBits(h - 1);
   for (uint64_t c = first > base ? (first - base) >> shift : 0; c < kNodeSlots; ++c) {
+    const uint64_t child_base = base + (c << shift);
+    if (child_base > last || (c > 0 && child_base < base)) break;  // past the range (or wrapped)
     if (node->child[c] == nullptr) continue;
-    DropSubtreeFrom(&node->child[c], h - 1, base + (c << shift), first);
+    DropSubtreeFrom(&node->child[c], h - 1, child_base, first, last);
     if (node->child[c] == nullptr) --node->used;
   }
   if (node->used == 0) {

@@ -139,6 +139,9 @@ class PageCache {
   // Drops every page at or after `first` (cached or on store): truncation.
   // Pages in writeback must have been waited for.
   void DropFrom(PageIndex first);
+  // Drops every page in [first, last] (cached or on store): a hole punch
+  // (rule X3). Pages in writeback must have been waited for.
+  void DropRange(PageIndex first, PageIndex last);
   // Drops up to `want` clean pages the store holds, as Evict, and returns how
   // many went. With `second_chance`, a page used since the last scan is
   // spared once: its mark is cleared instead (the clock algorithm).
@@ -241,7 +244,7 @@ class PageCache {
   }
   // Empties the slots at or after `first` under `*at` and frees what is left
   // empty, setting *at to null if the whole subtree is.
-  void DropSubtreeFrom(void** at, int h, uint64_t base, uint64_t first);
+  void DropSubtreeFrom(void** at, int h, uint64_t base, uint64_t first, uint64_t last);
   static void FreeSubtree(void* at, int h);
 
   const uint32_t page_size_;

@@ -208,6 +208,13 @@ Result<void> Filesystem::WriteRecord(Inode& inode, bool data_only) {
   bool was_truncated = false;
   uint64_t old_min_size = 0;
   bool had_record = false;
+  std::vector<Inode::Punch> sent_punches;
+  // A failed write keeps the punches for the next record.
+  auto restore_punches = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    if (sent_punches.empty()) return;
+    std::vector<Inode::Punch>& punches = inode.mutable_punches();
+    punches.insert(punches.begin(), sent_punches.begin(), sent_punches.end());
+  };
   Ticket ticket = 0;
   {
     MutexLock lock(&inode.mu);
@@ -220,6 +227,14 @@ Result<void> Filesystem::WriteRecord(Inode& inode, bool data_only) {
     if (inode.truncated) {
       // The truncation goes with the size that records it (see store.h).
       requests.push_back(vfs::Truncate{inode.ino, inode.min_size, inode.generation});
+    }
+    // Rule X3: hole punches go with the record fsync or fdatasync writes.
+    if (std::vector<Inode::Punch>* punches = inode.punches(); punches != nullptr) {
+      for (const Inode::Punch& p : *punches) {
+        requests.push_back(vfs::Truncate{inode.ino, p.first << page_shift_, p.generation, p.end});
+      }
+      sent_punches = std::move(*punches);
+      punches->clear();
     }
     requests.push_back(PutInode{RecordOf(inode), !whole});
     cleared = whole ? inode.dirty : static_cast<uint8_t>(kDirtyDatasync);
@@ -238,6 +253,7 @@ Result<void> Filesystem::WriteRecord(Inode& inode, bool data_only) {
       inode.truncated = inode.truncated || was_truncated;
       inode.min_size = std::min(inode.min_size, old_min_size);
       inode.has_record = had_record;
+      restore_punches();
       return Error(submitted.error());
     }
   }
@@ -250,6 +266,7 @@ Result<void> Filesystem::WriteRecord(Inode& inode, bool data_only) {
     inode.truncated = inode.truncated || was_truncated;
     inode.min_size = std::min(inode.min_size, old_min_size);
     inode.has_record = had_record;
+    restore_punches();
     return done;
   }
   return Ok();

@@ -207,6 +207,160 @@ Result<void> Filesystem::FremoveXattr(Fd fd, std::string_view name) {
   return RemoveXattrIn(fd, "", 0, true, name);
 }
 
-Result<void> Filesystem::Fallocate(Fd, int, int64_t, int64_t) { return Error(ENOSYS); }
+// ---- fallocate (rule X3) ----
+
+Result<void> Filesystem::Fallocate(Fd fd, int mode, int64_t offset, int64_t len) {
+  CallScope call(options_);
+  if (auto alive = CheckAlive(); !alive.ok()) return alive;
+  auto got = GetFile(fd);
+  if (!got.ok()) return Error(got.error());
+  OpenFile& file = **got;
+  if (file.is_path()) return Error(EBADF);
+  // The order of Linux's vfs_fallocate.
+  if (offset < 0 || len <= 0) return Error(EINVAL);
+  if (mode & ~(kFallocKeepSize | kFallocPunchHole | kFallocZeroRange)) return Error(EOPNOTSUPP);
+  if ((mode & kFallocPunchHole) && (mode & kFallocZeroRange)) return Error(EOPNOTSUPP);
+  if ((mode & kFallocPunchHole) && !(mode & kFallocKeepSize)) return Error(EOPNOTSUPP);
+  if (!file.writable()) return Error(EBADF);
+  Inode& inode = *file.inode;
+  if (inode.is_fifo()) return Error(ESPIPE);
+  if (inode.is_dir()) return Error(EISDIR);
+  if (!inode.is_reg()) return Error(ENODEV);
+  int64_t end = 0;
+  if (__builtin_add_overflow(offset, len, &end) ||
+      static_cast<uint64_t>(end) > options_.max_file_size) {
+    return Error(EFBIG);
+  }
+  Result<void> done = Ok();
+  if (mode & kFallocPunchHole) {
+    done = PunchHole(inode, static_cast<uint64_t>(offset), static_cast<uint64_t>(end));
+  } else {
+    done = AllocateRange(inode, static_cast<uint64_t>(offset), static_cast<uint64_t>(end),
+                         (mode & kFallocZeroRange) != 0, (mode & kFallocKeepSize) != 0);
+  }
+  ShrinkCacheIfOver();
+  return done;
+}
+
+// Modes 0 and KEEP_SIZE allocate the holes of the range as zero pages;
+// ZERO_RANGE also zeroes the allocated bytes of the range, as a write of
+// zeros. Everything is checked and reserved before anything changes.
+Result<void> Filesystem::AllocateRange(Inode& inode, uint64_t offset, uint64_t end, bool zero,
+                                       bool keep_size) {
+  const Credentials& creds = caller();
+  MutexLock lock(&inode.mu);
+  const uint64_t first = offset >> page_shift_;
+  const uint64_t last = (end - 1) >> page_shift_;
+  uint64_t holes = 0;
+  for (uint64_t i = first; i <= last; ++i) {
+    if (inode.pages.StateOf(PageIndex(i)) == PageState::kHole) ++holes;
+  }
+  if (auto reserved = ReserveBytes(holes); !reserved.ok()) return reserved;
+  if (zero) {
+    // Bring back every page the store holds in the range before a byte
+    // changes, so a failed read changes nothing.
+    for (uint64_t i = first; i <= last; ++i) {
+      const PageIndex index(i);
+      if (inode.pages.StateOf(index) != PageState::kOnStore) continue;
+      auto data = LoadPageLocked(inode, index);
+      if (!data.ok()) {
+        ReleaseBytes(holes);
+        return Error(data.error());
+      }
+      const bool stored = *data != nullptr;
+      inode.pages.Insert(index, stored ? *std::move(data) : PageBuffer::Allocate(page_size_),
+                         stored);
+    }
+  }
+  for (uint64_t i = first; i <= last; ++i) {
+    const PageIndex index(i);
+    CachedPage* page = inode.pages.Find(index);
+    if (page == nullptr && inode.pages.StateOf(index) == PageState::kHole) {
+      // A new zero page, dirty so that the store learns the allocation.
+      page = inode.pages.Insert(index, PageBuffer::Allocate(page_size_), /*stored=*/false);
+      inode.pages.BeginWrite(page);
+      continue;
+    }
+    if (!zero || page == nullptr) continue;
+    const uint64_t page_start = i << page_shift_;
+    const uint64_t from = std::max(offset, page_start) - page_start;
+    const uint64_t to = std::min<uint64_t>(end, page_start + page_size_) - page_start;
+    if (!page->data()->ZeroFrom(static_cast<uint32_t>(from)) || to < page_size_) {
+      std::memset(inode.pages.BeginWrite(page) + from, 0, to - from);
+    }
+  }
+  if (holes > 0 || zero) inode.dirty = (inode.dirty & ~kDirtyTime) | kDirtySync | kDirtyDatasync;
+  if (!keep_size && end > inode.size) {
+    inode.size = end;
+    inode.dirty = (inode.dirty & ~kDirtyTime) | kDirtySync | kDirtyDatasync;
+  }
+  TouchLocked(inode, /*mtime=*/zero, /*ctime=*/true);
+  if (zero && (inode.mode & (S_ISUID | S_ISGID))) {
+    if (const uint32_t kill = PrivsToClearLocked(creds, inode); kill != 0) inode.mode &= ~kill;
+  }
+  return Ok();
+}
+
+// PUNCH_HOLE|KEEP_SIZE: whole pages of the range become holes (their bytes
+// stop counting toward max_bytes), partial pages are zeroed. The store
+// keeps the old pages until fsync or fdatasync sends the punch (a Truncate
+// with an end page), so a crash before that may show the old data (C2).
+Result<void> Filesystem::PunchHole(Inode& inode, uint64_t offset, uint64_t end) {
+  const Credentials& creds = caller();
+  const uint64_t first_full = (offset + page_size_ - 1) >> page_shift_;
+  const uint64_t end_full = end >> page_shift_;  // exclusive
+  const PageIndex wait_first(offset >> page_shift_);
+  const PageIndex wait_last((end - 1) >> page_shift_);
+  for (;;) {
+    // As truncation: pages in writeback in the range are waited for first.
+    WaitWriteback(inode, wait_first, wait_last);
+    MutexLock lock(&inode.mu);
+    if (!inode.pages.TicketsIn(wait_first, wait_last).empty()) continue;
+    // The partial pages at either end: loaded before anything changes.
+    std::vector<uint64_t> partial;
+    if (offset & (page_size_ - 1)) partial.push_back(offset >> page_shift_);
+    if ((end & (page_size_ - 1)) && (partial.empty() || partial[0] != (end >> page_shift_))) {
+      partial.push_back(end >> page_shift_);
+    }
+    for (uint64_t i : partial) {
+      const PageIndex index(i);
+      if (inode.pages.StateOf(index) != PageState::kOnStore) continue;
+      auto data = LoadPageLocked(inode, index);
+      if (!data.ok()) return Error(data.error());
+      const bool stored = *data != nullptr;
+      inode.pages.Insert(index, stored ? *std::move(data) : PageBuffer::Allocate(page_size_),
+                         stored);
+    }
+    bool changed = false;
+    for (uint64_t i : partial) {
+      CachedPage* page = inode.pages.Find(PageIndex(i));
+      if (page == nullptr) continue;  // a hole already
+      const uint64_t page_start = i << page_shift_;
+      const uint64_t from = std::max(offset, page_start) - page_start;
+      const uint64_t to = std::min<uint64_t>(end, page_start + page_size_) - page_start;
+      std::memset(inode.pages.BeginWrite(page) + from, 0, to - from);
+      changed = true;
+    }
+    if (end_full > first_full) {
+      const uint64_t before = inode.pages.allocated_pages();
+      inode.pages.DropRange(PageIndex(first_full), PageIndex(end_full - 1));
+      const uint64_t freed = before - inode.pages.allocated_pages();
+      ReleaseBytes(freed);
+      if (freed > 0 || inode.has_store_pages) {
+        // Pages written after the punch carry its generation and survive
+        // it, wherever they land first.
+        inode.generation = generation_.fetch_add(1, std::memory_order_relaxed) + 1;
+        inode.mutable_punches().push_back({first_full, end_full, inode.generation});
+        changed = true;
+      }
+    }
+    if (changed) inode.dirty = (inode.dirty & ~kDirtyTime) | kDirtySync | kDirtyDatasync;
+    TouchLocked(inode, /*mtime=*/true, /*ctime=*/true);
+    if (inode.mode & (S_ISUID | S_ISGID)) {
+      if (const uint32_t kill = PrivsToClearLocked(creds, inode); kill != 0) inode.mode &= ~kill;
+    }
+    return Ok();
+  }
+}
 
 }  // namespace vfs

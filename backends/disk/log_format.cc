@@ -227,6 +227,7 @@ struct EncodeVisitor {
     PutFixed64(out, r.ino.value());
     PutFixed64(out, r.size);
     PutFixed64(out, r.generation);
+    PutFixed64(out, r.end_page);  // version 2: a punch's end (rule X3)
     return 0;
   }
   uint64_t operator()(const FreeInode& r) const {

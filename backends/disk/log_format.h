@@ -316,6 +316,7 @@ bool DecodeRecords(std::string_view payload, uint64_t file, uint64_t base, uint6
         r.ino = InodeId(in.U64());
         r.size = in.U64();
         r.generation = in.U64();
+        r.end_page = in.U64();
         record = r;
         break;
       }

@@ -151,10 +151,16 @@ std::string CheckDelDirent(const DelDirent& r, const RecordContext&) {
   return "";
 }
 
-std::string CheckTruncate(const Truncate& r, const RecordContext&) {
+std::string CheckTruncate(const Truncate& r, const RecordContext& context) {
   if (std::string why = CheckInodeNumber(r.ino, "truncation of"); !why.empty()) return why;
   if (r.size > kMaxFileSize) return absl::StrCat("truncation to size ", r.size);
   if (r.generation > kMaxGeneration) return absl::StrCat("truncation generation ", r.generation);
+  // A punch (rule X3) starts at a page boundary and ends after it.
+  if (r.end_page != Truncate::kNoEnd &&
+      (context.page_size == 0 || r.size % context.page_size != 0 ||
+       r.end_page <= r.size / context.page_size)) {
+    return absl::StrCat("hole punch from ", r.size, " to page ", r.end_page);
+  }
   return "";
 }
 

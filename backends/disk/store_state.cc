@@ -52,7 +52,8 @@ struct ApplyVisitor {
     auto p = s->pages.find(r.ino);
     if (p == s->pages.end() || s->page_size == 0) return;
     const uint64_t keep = (r.size + s->page_size - 1) / s->page_size;  // pages kept
-    for (auto it = p->second.lower_bound(PageIndex(keep)); it != p->second.end();) {
+    for (auto it = p->second.lower_bound(PageIndex(keep));
+         it != p->second.end() && it->first.value() < r.end_page;) {
       if (it->second.generation < r.generation) {
         s->page_bytes -= it->second.loc.size;
         it = p->second.erase(it);

@@ -102,7 +102,8 @@ struct MemoryContents {
     PageMap* p = MutablePagesIfAny(r.ino);
     if (p == nullptr) return;
     const uint64_t keep = (r.size + page_size - 1) / page_size;  // pages kept
-    for (auto it = p->lower_bound(PageIndex(keep)); it != p->end();) {
+    for (auto it = p->lower_bound(PageIndex(keep));
+         it != p->end() && it->first.value() < r.end_page;) {
       if (it->second.generation < r.generation) {
         it = p->erase(it);
       } else {

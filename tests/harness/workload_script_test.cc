@@ -24,7 +24,7 @@ TEST(WorkloadScriptTest, BadLinesAreRefusedWithTheirLineNumber) {
   EXPECT_EQ(ParseError("open f /a O_RDWR\nwrite f \"unterminated\n"), "2: unterminated string");
   EXPECT_EQ(ParseError("open f /a O_RDWR\npwrite f x \"a\"\n"), "2: bad offset 'x'");
   EXPECT_EQ(ParseError("open f /a O_RDWR\nwrite f hello\n"),
-            "2: data must be a \"quoted string\" or C*N, got 'hello'");
+            "2: data must be a \"quoted string\", C*N or \\0*N, got 'hello'");
   EXPECT_EQ(ParseError("open f /a O_RDWR\nsync_file_range f 0 0 WRITE|NOW\n"),
             "2: bad flags 'WRITE|NOW'");
 }
@@ -97,6 +97,87 @@ TEST(WorkloadScriptTest, ExampleReplaceWithoutFsyncFailsAndTheSafeRecipePasses) 
     EXPECT_TRUE(script->failures().empty()) << file;
     EXPECT_EQ(!report->failures.empty(), should_fail) << file << ": " << report->ToJson();
   }
+}
+
+}  // namespace
+}  // namespace vfs::testing
+
+namespace vfs::testing {
+namespace {
+
+// Runs `text` under the strict profile with crash points at every call.
+Result<CrashReport> RunScript(const std::string& text, WorkloadScript* out = nullptr) {
+  std::string error;
+  auto script = WorkloadScript::Parse(text, &error);
+  EXPECT_TRUE(script.ok()) << error;
+  if (!script.ok()) return Error(EINVAL);
+  CrashExplorerOptions options;
+  options.profile = CrashProfile::kStrict;
+  auto report = CrashExplorer(options).Run(script->AsWorkload(WorkloadScript::Points::kSyscalls),
+                                           script->AsChecker());
+  EXPECT_TRUE(script->failures().empty()) << script->failures().front();
+  if (out != nullptr) *out = *script;
+  return report;
+}
+
+constexpr char kPrologue[] =
+    "open f /f O_RDWR|O_CREAT 0644\nwrite f \"data\"\nfsync f\nfsync-dir /\n";
+
+TEST(WorkloadScriptTest, SetxattrAfterFdatasyncMayBeLostAndIsAttributedToFsyncX2) {
+  auto report = RunScript(std::string(kPrologue) +
+                          "setxattr /f user.a \"v\"\nfdatasync f\nack-xattr /f user.a \"v\"\n");
+  ASSERT_TRUE(report.ok());
+  ASSERT_FALSE(report->failures.empty());
+  const CrashFailure& failure = report->failures.back();
+  EXPECT_NE(failure.message.find("user.a"), std::string::npos) << failure.message;
+  bool names_fsync = false;
+  for (const std::string& advice : failure.advice) {
+    names_fsync |= advice.starts_with("fsync of /f");
+  }
+  EXPECT_TRUE(names_fsync) << ::testing::PrintToString(failure.advice) << ::testing::PrintToString(failure.lost);
+}
+
+TEST(WorkloadScriptTest, SetxattrAfterFsyncIsNeverLostX2) {
+  auto report = RunScript(std::string(kPrologue) +
+                          "setxattr /f user.a \"v\"\nfsync f\nack-xattr /f user.a \"v\"\n"
+                          "chown /f 5 6\nchmod /f 384\nutimens /f 1 2\nremovexattr /f user.a\n");
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->failures.empty()) << report->failures.front().message;
+}
+
+TEST(WorkloadScriptTest, UnsyncedPunchMayComeBackAndIsAttributedX3) {
+  auto report = RunScript(
+      "open f /f O_RDWR|O_CREAT 0644\nwrite f C*8192\nfsync f\nfsync-dir /\n"
+      "fallocate f punch 0 8192\nack /f \\0*8192\n");
+  ASSERT_TRUE(report.ok());
+  ASSERT_FALSE(report->failures.empty());
+  bool names_punch = false;
+  for (const std::string& advice : report->failures.back().advice) {
+    names_punch |= advice.find("fallocate(PUNCH_HOLE)") != std::string::npos &&
+                   advice.find("fdatasync or fsync of /f") != std::string::npos;
+  }
+  EXPECT_TRUE(names_punch) << ::testing::PrintToString(report->failures.back().advice) << ::testing::PrintToString(report->failures.back().lost);
+}
+
+TEST(WorkloadScriptTest, TmpfileNamedWithoutDirectoryFsyncIsLostX4) {
+  auto report = RunScript(
+      "tmpfile t /\nwrite t \"x\"\nfsync t\nlinkat t /named\nack /named \"x\"\n");
+  ASSERT_TRUE(report.ok());
+  ASSERT_FALSE(report->failures.empty());
+  bool names_dir = false;
+  for (const std::string& advice : report->failures.back().advice) {
+    names_dir |= advice.find("fsync of the directory /") != std::string::npos;
+  }
+  EXPECT_TRUE(names_dir);
+  auto safe = RunScript(
+      "tmpfile t /\nwrite t \"x\"\nfsync t\nlinkat t /named\nfsync-dir /\nack /named \"x\"\n");
+  ASSERT_TRUE(safe.ok());
+  EXPECT_TRUE(safe->failures.empty()) << safe->failures.front().message;
+}
+
+TEST(WorkloadScriptTest, NewCallsCheckTheirArguments) {
+  EXPECT_EQ(ParseError("fallocate f sideways 0 1\n"), "1: bad fallocate mode 'sideways'");
+  EXPECT_EQ(ParseError("chown /f x 1\n"), "1: bad uid or gid");
 }
 
 }  // namespace
