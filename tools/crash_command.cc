@@ -13,6 +13,9 @@
 
 #include "absl/strings/numbers.h"
 #include "harness/workload_script.h"
+#ifdef VFS_HAVE_MOUNT
+#include "tools/crash_run.h"
+#endif
 
 namespace vfs {
 namespace {
@@ -40,6 +43,15 @@ int Usage(const char* why) {
 }  // namespace
 
 int CrashCommand(int argc, char** argv) {
+#ifdef VFS_HAVE_MOUNT
+  // A program crash-tested through FUSE (tools/crash_run.cc).
+  if (argc >= 1 && std::strcmp(argv[0], "merge") == 0) return CrashMergeCommand(argc - 1, argv + 1);
+  if (IsCrashRunInvocation(argc, argv)) return CrashRunCommand(argc, argv);
+  if (argc >= 1 && (std::strcmp(argv[0], "--help") == 0 || std::strcmp(argv[0], "-h") == 0)) {
+    std::printf("%s\n%s", kUsage, CrashRunUsage());
+    return 0;
+  }
+#endif
   if (argc < 1) return Usage("no script given");
   const std::string script_path = argv[0];
   CrashExplorerOptions options;
