@@ -266,7 +266,7 @@ struct CrashExplorer::Exploration {
     *context = &ctx;
     workload(ctx);
     *context = nullptr;
-    if (ctx.begin_ != 0) first_point = std::max(first_point, ctx.begin_);
+    if (ctx.begin_ != 0) first_point = ctx.begin_;
     MapPaths(**fs);
     ListUnsynced(**fs, &unsynced_at_end);
     recording = faults->Recording();

@@ -20,6 +20,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <set>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -137,6 +138,7 @@ struct OpRecord {
 struct ProgramTrace {
   CrashTrace trace;
   std::vector<OpRecord> ops;
+  std::vector<uint64_t> ack_ops;  // per output line: the operations before it
   std::string workload;
   int status = 0;            // exit status, 128+N for signal N, -1 timed out
   std::string errors;        // the end of its standard error
@@ -201,6 +203,8 @@ std::string EncodeTrace(const ProgramTrace& p) {
     PutFixed32(&out, static_cast<uint32_t>(o.result));
     out.push_back(o.replaced ? 1 : 0);
   }
+  PutFixed64(&out, p.ack_ops.size());
+  for (uint64_t n : p.ack_ops) PutFixed64(&out, n);
   return out;
 }
 
@@ -295,6 +299,8 @@ std::optional<ProgramTrace> DecodeTrace(std::string_view bytes) {
     o.replaced = in.U8() != 0;
     p.ops.push_back(std::move(o));
   }
+  const uint64_t ack_ops = in.U64();
+  for (uint64_t i = 0; i < ack_ops && in.ok(); ++i) p.ack_ops.push_back(in.U64());
   if (!in.ok() || !in.done()) return std::nullopt;
   return p;
 }
@@ -473,7 +479,14 @@ class Recorder : public MountObserver {
   void Finish() {
     MutexLock lock(&mu_);
     DrainLocked();
-    if (!partial_.empty()) ctx_->Ack(partial_, std::exchange(partial_, ""));
+    if (!partial_.empty()) {
+      ctx_->Ack(partial_, std::exchange(partial_, ""));
+      ack_ops_.push_back(ops_.size());
+    }
+  }
+  std::vector<uint64_t> TakeAckOps() {
+    MutexLock lock(&mu_);
+    return std::move(ack_ops_);
   }
   std::vector<OpRecord> TakeOps() {
     MutexLock lock(&mu_);
@@ -491,6 +504,7 @@ class Recorder : public MountObserver {
       {
         std::string line = partial_.substr(0, nl);
         ctx_->Ack(line, line);
+        ack_ops_.push_back(ops_.size());
       }
       partial_.erase(0, nl + 1);
     }
@@ -503,6 +517,7 @@ class Recorder : public MountObserver {
   std::string partial_ ABSL_GUARDED_BY(mu_);
   uint64_t before_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<OpRecord> ops_ ABSL_GUARDED_BY(mu_);
+  std::vector<uint64_t> ack_ops_ ABSL_GUARDED_BY(mu_);
 };
 
 // Copies the host tree `from` into `fs` at `to`. Returns "" or why not.
@@ -588,6 +603,7 @@ struct RecordResult {
   std::string errors;
   std::string fatal;  // why the run could not happen at all
   std::vector<OpRecord> ops;
+  std::vector<uint64_t> ack_ops;
 };
 
 Workload ProgramWorkload(const RunOptions& options, const Workspace& ws, RecordResult* result) {
@@ -637,6 +653,7 @@ Workload ProgramWorkload(const RunOptions& options, const Workspace& ws, RecordR
     (*mount)->Serve(nullptr);
     (*mount)->Stop();
     result->ops = recorder.TakeOps();
+    result->ack_ops = recorder.TakeAckOps();
     std::ifstream in(err_path);
     std::stringstream text;
     text << in.rdbuf();
@@ -807,7 +824,7 @@ class Attributor {
       if (a.event <= point) last_ack = &a;
     }
     const std::string printed =
-        last_ack ? absl::StrCat("\"", last_ack->value, "\" was printed") : "the crash";
+        last_ack ? absl::StrCat("when \"", last_ack->value, "\" was printed") : "at the crash";
     for (size_t i = 0; i < pending.size(); ++i) {
       if (kept[i]) continue;
       const RecordedRequest& lost = *pending[i];
@@ -819,29 +836,123 @@ class Attributor {
         }
         const OpRecord* later = MadeBy(*pending[j]);
         const OpRecord* earlier = MadeBy(lost);
-        if (later == nullptr) continue;
+        // Overtaken only by a change the program made after this one.
+        if (later == nullptr || (earlier != nullptr && later < earlier)) continue;
         return {absl::StrCat("the ", Describe(*later), " reached the disk before ", What(lost, earlier)),
                 absl::StrCat(Fix(lost, earlier), " before the ", later->name)};
       }
       const OpRecord* made = MadeBy(lost);
-      return {absl::StrCat(What(lost, made), " was not durable when ", printed),
+      return {absl::StrCat(What(lost, made), " was not durable ", printed),
               absl::StrCat(Fix(lost, made), made ? absl::StrCat(" after the ", made->name) : "")};
     }
-    // Nothing handed to the store was lost: it was never synced.
-    std::vector<std::string> calls;
-    const Ack* next = nullptr;
-    for (const Ack& a : p_.trace.acks) {
-      if (a.event >= point) {
-        next = &a;
+    // Nothing handed to the store was lost: it was never synced. The
+    // program's operations before the next output line (or the end) say
+    // what: data written and not synced, entries made and their directory
+    // not synced.
+    size_t next = p_.trace.acks.size();
+    for (size_t k = 0; k < p_.trace.acks.size(); ++k) {
+      if (p_.trace.acks[k].event >= point) {
+        next = k;
         break;
       }
     }
-    for (const std::string& u : next ? next->unsynced : p_.trace.unsynced_at_end) calls.push_back(u);
+    const std::string until = next < p_.trace.acks.size()
+                                  ? absl::StrCat("\"", p_.trace.acks[next].value, "\" was printed")
+                                  : "the program ended";
+    const size_t op_end = next < p_.ack_ops.size() ? p_.ack_ops[next] : p_.ops.size();
+    // Requests in the state: durable by the point, or pending and kept.
+    std::set<uint64_t> in_state;
+    for (const RecordedRequest& r : p_.trace.recording) {
+      if (r.error == 0 && r.durable_at != 0 && r.durable_at <= point) in_state.insert(r.index);
+    }
+    for (size_t i = 0; i < pending.size(); ++i) {
+      if (kept[i]) in_state.insert(pending[i]->index);
+    }
+    auto entry_in_state = [&](const std::string& path, uint64_t ino) {
+      for (const RecordedRequest& r : p_.trace.recording) {
+        const auto* entry = std::get_if<PutDirent>(&r.request);
+        if (entry != nullptr && entry->name == Basename(path) && entry->ino.value() == ino &&
+            in_state.count(r.index) > 0) {
+          return true;
+        }
+      }
+      return false;
+    };
+    std::map<uint64_t, size_t> unsynced_data;  // inode -> its first write since a sync
+    std::vector<size_t> unsynced_entries;      // renames, creations, removals
+    for (size_t i = 0; i < op_end && i < p_.ops.size(); ++i) {
+      const OpRecord& o = p_.ops[i];
+      if (o.result < 0) continue;
+      if (o.name == "write" || o.name == "truncate") {
+        unsynced_data.emplace(o.ino, i);
+      } else if (o.name == "fsync" || o.name == "fdatasync") {
+        unsynced_data.erase(o.ino);
+      } else if (o.name == "fsync of the directory") {
+        const std::string dir = o.path;
+        std::erase_if(unsynced_entries, [&](size_t e) {
+          const OpRecord& m = p_.ops[e];
+          return Dirname(m.to.empty() ? m.path : m.to) == dir;
+        });
+      } else if (o.name == "rename" &&
+                 std::erase_if(unsynced_entries, [&](size_t e) { return p_.ops[e].name == "create" && p_.ops[e].path == o.path; }) > 0) {
+        // A file created and renamed before its directory was synced: only
+        // the rename's entry matters.
+        unsynced_entries.push_back(i);
+      } else if (o.name == "rename" || o.name == "create" || o.name == "mkdir" || o.name == "link" ||
+                 o.name == "symlink" || o.name == "unlink" || o.name == "rmdir" || o.name == "mknod") {
+        unsynced_entries.push_back(i);
+      }
+    }
+    std::vector<std::string> fixes;
+    auto add_fix = [&fixes](std::string fix) {
+      if (std::find(fixes.begin(), fixes.end(), fix) == fixes.end()) fixes.push_back(std::move(fix));
+    };
+    std::string data_cause, entry_cause;
+    for (const auto& [ino, w] : unsynced_data) {
+      const OpRecord& write = p_.ops[w];
+      const OpRecord* rename = nullptr;
+      for (size_t i = w + 1; i < op_end && i < p_.ops.size(); ++i) {
+        const OpRecord& o = p_.ops[i];
+        if (o.result >= 0 && o.ino == ino && (o.name == "rename" || o.name == "link")) rename = &o;
+      }
+      if (rename != nullptr && entry_in_state(rename->to, ino)) {
+        // The one case where the entry is in the state and names empty or
+        // old data: report it first.
+        if (data_cause.empty() || entry_cause.empty()) {
+          entry_cause = absl::StrCat("the ", Describe(*rename), " reached the disk before the data of ",
+                                     write.path, By(write));
+        }
+        add_fix(absl::StrCat("fsync ", write.path, " before the ", rename->name));
+      } else {
+        if (data_cause.empty()) {
+          data_cause = absl::StrCat("the data of ", write.path, By(write), " was never synced before ", until);
+        }
+        add_fix(absl::StrCat("fsync ", write.path, " after writing it"));
+      }
+    }
+    for (size_t e : unsynced_entries) {
+      const OpRecord& o = p_.ops[e];
+      const std::string& target = o.to.empty() ? o.path : o.to;
+      if (o.name != "unlink" && o.name != "rmdir" && entry_in_state(target, o.ino)) continue;
+      if (entry_cause.empty()) {
+        entry_cause = absl::StrCat("the ", Describe(o), " was never made durable before ", until);
+      }
+      add_fix(absl::StrCat("fsync the directory ", Dirname(target), " after the ", o.name));
+    }
+    // A missing entry hides its file's data: name the entry first.
+    std::string first_cause = !entry_cause.empty() ? entry_cause : data_cause;
+    if (first_cause.empty()) {
+      // No operation of the program explains it: what the VFS still held
+      // unsynced at the next output line (or the end).
+      first_cause = absl::StrCat("what the program wrote was never synced before ", until);
+      for (const std::string& u : next < p_.trace.acks.size() ? p_.trace.acks[next].unsynced
+                                                              : p_.trace.unsynced_at_end) {
+        fixes.push_back(u);
+      }
+    }
     std::string fix;
-    for (const std::string& c : calls) absl::StrAppend(&fix, fix.empty() ? "" : "; ", c);
-    return {absl::StrCat("what the program wrote was never synced before ",
-                         next ? absl::StrCat("\"", next->value, "\" was printed") : "it ended"),
-            fix.empty() ? "a sync of what it wrote" : fix};
+    for (const std::string& f : fixes) absl::StrAppend(&fix, fix.empty() ? "" : "; ", f);
+    return {first_cause, fix.empty() ? "a sync of what it wrote" : fix};
   }
 
  private:
@@ -1265,6 +1376,7 @@ int CrashRunCommand(int argc, char** argv) {
     }
     program.trace = *std::move(trace);
     program.ops = std::move(recorded.ops);
+    program.ack_ops = std::move(recorded.ack_ops);
     program.workload = options.workload;
     program.status = recorded.status;
     program.errors = recorded.errors;
@@ -1347,7 +1459,7 @@ int CrashRunCommand(int argc, char** argv) {
   for (CrashFailure& f : explored->failures) {
     Attributor::Cause cause = attributor.Explain(f.name);
     auto same = std::find_if(report.failures.begin(), report.failures.end(), [&](const RunFailure& r) {
-      return r.cause.cause == cause.cause && r.cause.fix == cause.fix && r.failure.message == f.message;
+      return r.cause.cause == cause.cause && r.cause.fix == cause.fix;
     });
     if (same != report.failures.end() && !cause.cause.empty()) {
       same->failure.more_states += 1 + f.more_states;
@@ -1425,7 +1537,7 @@ int CrashMergeCommand(int argc, char** argv) {
           }
         }
         auto same = std::find_if(merged.failures.begin(), merged.failures.end(), [&](const RunFailure& m) {
-          return m.cause.cause == r.cause.cause && m.cause.fix == r.cause.fix && m.failure.message == r.failure.message;
+          return m.cause.cause == r.cause.cause && m.cause.fix == r.cause.fix;
         });
         if (same != merged.failures.end()) {
           same->failure.more_states += 1 + r.failure.more_states;

@@ -128,7 +128,8 @@ int WithFd(const char* name, const char* path, fuse_file_info* fi, Call call) {
     }
   }
   if (observer != nullptr) {
-    observer->After(MountedOp{name, Relative(path), "", ino, fuse_get_context()->pid}, result);
+    const std::string where = path != nullptr ? Relative(path) : Relative(Mount().PathOf(fi->fh).c_str());
+    observer->After(MountedOp{name, where, "", ino, fuse_get_context()->pid}, result);
   }
   return result;
 }
@@ -248,6 +249,7 @@ int OpenWith(const char* name, const char* path, int flags, mode_t mode, fuse_fi
     if (!fd.ok()) return -fd.error();
     fi->fh = hold.Handle(*fd);
     fi->keep_cache = 0;
+    if (Observer() != nullptr) Mount().Opened(fi->fh, path);
     return 0;
   });
 }
@@ -297,6 +299,7 @@ int OpFlush(const char*, fuse_file_info*) { return 0; }  // close(2) reports not
 // The last close. A handle of a Filesystem served before (a release the
 // kernel sends late, after a swap) has nothing left to close.
 int OpRelease(const char*, fuse_file_info* fi) {
+  if (Observer() != nullptr) Mount().Released(fi->fh);
   Hold hold(&Mount());
   if (auto fd = hold.FdOf(fi->fh)) (void)hold.fs->Close(*fd);
   return 0;
@@ -432,6 +435,22 @@ Result<std::unique_ptr<ServingMount>> ServingMount::Create(const ServingMountOpt
 }
 
 ServingMount::~ServingMount() { Stop(); }
+
+void ServingMount::Opened(uint64_t handle, const char* path) {
+  MutexLock lock(&paths_mu_);
+  open_paths_[handle] = path != nullptr ? path : "";
+}
+
+void ServingMount::Released(uint64_t handle) {
+  MutexLock lock(&paths_mu_);
+  open_paths_.erase(handle);
+}
+
+std::string ServingMount::PathOf(uint64_t handle) {
+  MutexLock lock(&paths_mu_);
+  auto it = open_paths_.find(handle);
+  return it == open_paths_.end() ? "" : it->second;
+}
 
 void ServingMount::Serve(Filesystem* fs) {
   WriterLock lock(&mu_);

@@ -26,6 +26,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -82,6 +83,10 @@ class ServingMount {
   void Stop();
 
   const std::string& mountpoint() const { return mountpoint_; }
+  // For the observer: the path `handle` was opened by.
+  void Opened(uint64_t handle, const char* path);
+  void Released(uint64_t handle);
+  std::string PathOf(uint64_t handle);
   MountObserver* observer() const { return observer_; }
 
   // For the FUSE operations (serving_mount.cc).
@@ -96,6 +101,11 @@ class ServingMount {
   struct fuse* fuse_ = nullptr;
   bool serialize_ = false;
   std::thread loop_;
+
+  // The path each open handle was opened by, for the observer: libfuse
+  // passes no path to operations on an open file (nullpath_ok).
+  Mutex paths_mu_;
+  std::map<uint64_t, std::string> open_paths_ ABSL_GUARDED_BY(paths_mu_);
 
   SharedMutex mu_;
   Filesystem* fs_ ABSL_GUARDED_BY(mu_) = nullptr;
