@@ -907,7 +907,9 @@ class Attributor {
     auto add_fix = [&fixes](std::string fix) {
       if (std::find(fixes.begin(), fixes.end(), fix) == fixes.end()) fixes.push_back(std::move(fix));
     };
-    std::string data_cause, entry_cause;
+    std::string data_cause, entry_cause, entry_fix;
+    bool overtaken = false;  // a rename in the state overtook unsynced data
+    bool rename_seen = false;
     for (const auto& [ino, w] : unsynced_data) {
       const OpRecord& write = p_.ops[w];
       const OpRecord* rename = nullptr;
@@ -918,9 +920,11 @@ class Attributor {
       if (rename != nullptr && entry_in_state(rename->to, ino)) {
         // The one case where the entry is in the state and names empty or
         // old data: report it first.
-        if (data_cause.empty() || entry_cause.empty()) {
+        if (!overtaken) {
+          overtaken = true;
           entry_cause = absl::StrCat("the ", Describe(*rename), " reached the disk before the data of ",
                                      write.path, By(write));
+          entry_fix = absl::StrCat("fsync ", write.path, " before the ", rename->name);
         }
         add_fix(absl::StrCat("fsync ", write.path, " before the ", rename->name));
       } else {
@@ -934,13 +938,24 @@ class Attributor {
       const OpRecord& o = p_.ops[e];
       const std::string& target = o.to.empty() ? o.path : o.to;
       if (o.name != "unlink" && o.name != "rmdir" && entry_in_state(target, o.ino)) continue;
-      if (entry_cause.empty()) {
+      // The latest such change, a rename before anything else: a program's
+      // commit point (a rename over the old version, the removal of a
+      // journal) comes last.
+      const bool is_rename = o.name == "rename";
+      if (!overtaken && (is_rename || !rename_seen)) {
+        rename_seen |= is_rename;
         entry_cause = absl::StrCat("the ", Describe(o), " was never made durable before ", until);
+        entry_fix = absl::StrCat("fsync the directory ", Dirname(target), " after the ", o.name);
       }
       add_fix(absl::StrCat("fsync the directory ", Dirname(target), " after the ", o.name));
     }
-    // A missing entry hides its file's data: name the entry first.
+    // A missing entry hides its file's data: name the entry first, and its
+    // fix.
     std::string first_cause = !entry_cause.empty() ? entry_cause : data_cause;
+    if (!entry_fix.empty()) {
+      std::erase(fixes, entry_fix);
+      fixes.insert(fixes.begin(), entry_fix);
+    }
     if (first_cause.empty()) {
       // No operation of the program explains it: what the VFS still held
       // unsynced at the next output line (or the end).
@@ -951,7 +966,9 @@ class Attributor {
       }
     }
     std::string fix;
-    for (const std::string& f : fixes) absl::StrAppend(&fix, fix.empty() ? "" : "; ", f);
+    constexpr size_t kShown = 4;  // a program that never syncs has hundreds
+    for (size_t i = 0; i < fixes.size() && i < kShown; ++i) absl::StrAppend(&fix, i ? "; " : "", fixes[i]);
+    if (fixes.size() > kShown) absl::StrAppend(&fix, "; and ", fixes.size() - kShown, " more syncs");
     return {first_cause, fix.empty() ? "a sync of what it wrote" : fix};
   }
 
@@ -1035,6 +1052,26 @@ class Attributor {
   const CrashExplorerOptions& options_;
   std::map<uint64_t, std::string> paths_;
 };
+
+// The cause without what varies from one crash point to the next (the pids
+// of the processes, the output line the crash preceded): failures with the
+// same key are one cause.
+std::string CauseKey(const Attributor::Cause& c) {
+  std::string key = c.cause;
+  for (size_t at; (at = key.find(", pid ")) != std::string::npos;) {
+    size_t end = at + 6;
+    while (end < key.size() && std::isdigit(static_cast<unsigned char>(key[end]))) ++end;
+    key.erase(at, end - at);
+  }
+  for (const char* tail : {" before \"", " when \"", " before the program ended", " at the crash"}) {
+    if (size_t at = key.find(tail); at != std::string::npos) key.erase(at);
+  }
+  // A rename over a file and to a new name are the same change.
+  for (size_t at; (at = key.find(" over ")) != std::string::npos;) key.replace(at, 6, " to ");
+  std::string fix = c.fix;
+  if (size_t at = fix.find("; and "); at != std::string::npos) fix.erase(at);
+  return key + "\n" + fix;
+}
 
 // ---- Reports ----
 
@@ -1399,8 +1436,9 @@ int CrashRunCommand(int argc, char** argv) {
                  StatusText(program.status).c_str(), program.errors.empty() ? "" : ". It said:\n",
                  program.errors.c_str());
   }
-  std::fprintf(stderr, "vfs crash: recorded %zu store requests, %zu program operations, %zu output lines in %.2f s\n",
-               program.trace.recording.size(), program.ops.size(), program.trace.acks.size(), record_seconds);
+  std::fprintf(stderr, "vfs crash: %s %zu store requests, %zu program operations, %zu output lines in %.2f s\n",
+               options.have_run ? "recorded" : "loaded", program.trace.recording.size(), program.ops.size(),
+               program.trace.acks.size(), record_seconds);
 
   std::string why;
   auto pool = CheckerPool::Create(options, ws, options.jobs, &why);
@@ -1459,7 +1497,7 @@ int CrashRunCommand(int argc, char** argv) {
   for (CrashFailure& f : explored->failures) {
     Attributor::Cause cause = attributor.Explain(f.name);
     auto same = std::find_if(report.failures.begin(), report.failures.end(), [&](const RunFailure& r) {
-      return r.cause.cause == cause.cause && r.cause.fix == cause.fix;
+      return CauseKey(r.cause) == CauseKey(cause);
     });
     if (same != report.failures.end() && !cause.cause.empty()) {
       same->failure.more_states += 1 + f.more_states;
@@ -1537,7 +1575,7 @@ int CrashMergeCommand(int argc, char** argv) {
           }
         }
         auto same = std::find_if(merged.failures.begin(), merged.failures.end(), [&](const RunFailure& m) {
-          return m.cause.cause == r.cause.cause && m.cause.fix == r.cause.fix;
+          return CauseKey(m.cause) == CauseKey(r.cause);
         });
         if (same != merged.failures.end()) {
           same->failure.more_states += 1 + r.failure.more_states;
