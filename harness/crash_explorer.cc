@@ -797,6 +797,11 @@ Result<CrashReport> CrashExplorer::Explore(const CrashTrace& trace, const Checke
       // Several states of a point often shrink to the same one: report it once.
       if (!reported.insert(failure.name).second) continue;
       failure.message = run.Check(p, options_.profile, smallest, checker);
+      if (failure.message.empty()) {
+        // The checker passed the state it had failed: a checker that does not
+        // decide the same way twice, which the report must not hide.
+        failure.message = absl::StrCat(verdicts[k], " (the checker passed this state when run again)");
+      }
       run.Attribute(p, options_.profile, smallest, &failure);
       if (failure.lost.empty()) {
         // Nothing handed to the store was lost: a sync was never called. What
