@@ -846,20 +846,25 @@ class Attributor {
               absl::StrCat(Fix(lost, made), made ? absl::StrCat(" after the ", made->name) : "")};
     }
     // Nothing handed to the store was lost: it was never synced. The
-    // program's operations before the next output line (or the end) say
+    // program's operations before the broken promise (or the crash) say
     // what: data written and not synced, entries made and their directory
     // not synced.
-    size_t next = p_.trace.acks.size();
+    // The promise broken is the last output line before the crash; what
+    // the program did up to it (or, with no line yet, up to the crash
+    // point) is what was not synced.
+    size_t promise = p_.trace.acks.size();
     for (size_t k = 0; k < p_.trace.acks.size(); ++k) {
-      if (p_.trace.acks[k].event >= point) {
-        next = k;
-        break;
-      }
+      if (p_.trace.acks[k].event <= point) promise = k;
     }
-    const std::string until = next < p_.trace.acks.size()
-                                  ? absl::StrCat("\"", p_.trace.acks[next].value, "\" was printed")
-                                  : "the program ended";
-    const size_t op_end = next < p_.ack_ops.size() ? p_.ack_ops[next] : p_.ops.size();
+    const bool promised = promise < p_.trace.acks.size();
+    const std::string until =
+        promised ? absl::StrCat("\"", p_.trace.acks[promise].value, "\" was printed") : "the crash";
+    size_t op_end = 0;
+    if (promised && promise < p_.ack_ops.size()) {
+      op_end = p_.ack_ops[promise];
+    } else {
+      while (op_end < p_.ops.size() && p_.ops[op_end].after <= point) ++op_end;
+    }
     // Requests in the state: durable by the point, or pending and kept.
     std::set<uint64_t> in_state;
     for (const RecordedRequest& r : p_.trace.recording) {
@@ -958,10 +963,9 @@ class Attributor {
     }
     if (first_cause.empty()) {
       // No operation of the program explains it: what the VFS still held
-      // unsynced at the next output line (or the end).
+      // unsynced at the broken promise (or the end).
       first_cause = absl::StrCat("what the program wrote was never synced before ", until);
-      for (const std::string& u : next < p_.trace.acks.size() ? p_.trace.acks[next].unsynced
-                                                              : p_.trace.unsynced_at_end) {
+      for (const std::string& u : promised ? p_.trace.acks[promise].unsynced : p_.trace.unsynced_at_end) {
         fixes.push_back(u);
       }
     }
@@ -1063,7 +1067,7 @@ std::string CauseKey(const Attributor::Cause& c) {
     while (end < key.size() && std::isdigit(static_cast<unsigned char>(key[end]))) ++end;
     key.erase(at, end - at);
   }
-  for (const char* tail : {" before \"", " when \"", " before the program ended", " at the crash"}) {
+  for (const char* tail : {" before \"", " when \"", " before the crash", " at the crash"}) {
     if (size_t at = key.find(tail); at != std::string::npos) key.erase(at);
   }
   // A rename over a file and to a new name are the same change.
