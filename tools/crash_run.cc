@@ -6,6 +6,8 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -1394,6 +1396,14 @@ int CrashRunCommand(int argc, char** argv) {
   }
   if (options.jobs == 0) options.jobs = std::max(1u, std::thread::hardware_concurrency());
   if (!options.replay.empty()) options.jobs = 1;
+
+  // As root, the mounts live in a mount namespace of their own, with
+  // nothing propagated out: a namespace another process unshares meanwhile
+  // (a sandbox, a container) gets no copy of them to keep alive after they
+  // are unmounted. The workload and the checkers, children, see them.
+  if (::geteuid() == 0 && ::unshare(CLONE_NEWNS) == 0) {
+    (void)::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr);
+  }
 
   // The private directory: the mount points and the checkers' output files.
   char tmpl[] = "/tmp/vfs-crash.XXXXXX";

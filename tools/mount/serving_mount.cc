@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <chrono>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -423,13 +424,15 @@ Result<std::unique_ptr<ServingMount>> ServingMount::Create(const ServingMountOpt
   mount->loop_ = std::thread([self] {
     if (self->serialize_) {
       (void)fuse_loop(self->fuse_);
-      return;
+    } else {
+      fuse_loop_config* config = fuse_loop_cfg_create();
+      fuse_loop_cfg_set_clone_fd(config, 0);
+      fuse_loop_cfg_set_max_threads(config, 4);
+      (void)fuse_loop_mt(self->fuse_, config);
+      fuse_loop_cfg_destroy(config);
     }
-    fuse_loop_config* config = fuse_loop_cfg_create();
-    fuse_loop_cfg_set_clone_fd(config, 0);
-    fuse_loop_cfg_set_max_threads(config, 4);
-    (void)fuse_loop_mt(self->fuse_, config);
-    fuse_loop_cfg_destroy(config);
+    MutexLock lock(&self->loop_mu_);
+    self->loop_done_ = true;
   });
   return mount;
 }
@@ -463,6 +466,25 @@ void ServingMount::Stop() {
   Serve(nullptr);
   if (::umount2(mountpoint_.c_str(), 0) != 0 && errno == EBUSY) {
     (void)::umount2(mountpoint_.c_str(), MNT_DETACH);
+  }
+  // The loop ends when the kernel drops the connection, which it does once
+  // the last copy of the mount is gone. A copy made into another mount
+  // namespace (a sandbox unshared while we were mounted) can keep it alive:
+  // then the loop is abandoned, blocked in its read, rather than waited for
+  // (its memory goes with the process).
+  {
+    MutexLock lock(&loop_mu_);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!loop_done_ && std::chrono::steady_clock::now() < deadline) {
+      loop_mu_.Unlock();
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      loop_mu_.Lock();
+    }
+    if (!loop_done_) {
+      loop_.detach();
+      fuse_ = nullptr;
+      return;
+    }
   }
   if (loop_.joinable()) loop_.join();
   fuse_unmount(fuse_);

@@ -101,6 +101,8 @@ class ServingMount {
   struct fuse* fuse_ = nullptr;
   bool serialize_ = false;
   std::thread loop_;
+  Mutex loop_mu_;
+  bool loop_done_ ABSL_GUARDED_BY(loop_mu_) = false;
 
   // The path each open handle was opened by, for the observer: libfuse
   // passes no path to operations on an open file (nullpath_ok).
