@@ -786,7 +786,11 @@ std::string Dirname(const std::string& path) {
 class Attributor {
  public:
   Attributor(const ProgramTrace& p, const CrashExplorerOptions& options) : p_(p), options_(options) {
-    for (const auto& [ino, path] : p.trace.paths) paths_[ino] = path.size() > 1 ? path.substr(1) : ".";
+    for (const auto& [ino, path] : p.trace.paths) {
+      paths_[ino] = path.size() > 1 ? path.substr(1) : ".";
+      surviving_.insert(absl::StrCat(paths_[ino], "\n", ino));
+      surviving_paths_.insert(paths_[ino]);
+    }
   }
 
   struct Cause {
@@ -916,7 +920,7 @@ class Attributor {
     };
     std::string data_cause, entry_cause, entry_fix;
     bool overtaken = false;  // a rename in the state overtook unsynced data
-    bool rename_seen = false;
+    int entry_rank = 4;  // of the change named in entry_cause (see below)
     for (const auto& [ino, w] : unsynced_data) {
       const OpRecord& write = p_.ops[w];
       const OpRecord* rename = nullptr;
@@ -945,19 +949,34 @@ class Attributor {
       const OpRecord& o = p_.ops[e];
       const std::string& target = o.to.empty() ? o.path : o.to;
       if (o.name != "unlink" && o.name != "rmdir" && entry_in_state(target, o.ino)) continue;
-      // The latest such change, a rename before anything else: a program's
-      // commit point (a rename over the old version, the removal of a
-      // journal) comes last.
-      const bool is_rename = o.name == "rename";
-      if (!overtaken && (is_rename || !rename_seen)) {
-        rename_seen |= is_rename;
+      // Which missing change to name: (1) the latest rename to a name that
+      // is still there at the end (a commit point: the new version over
+      // the old); (2) the earliest creation of a file or directory that is
+      // still there (everything under it is lost with it); (3) the latest
+      // other change (the removal of a journal).
+      const bool survives = surviving_.count(absl::StrCat(target, "\n", o.ino)) > 0;
+      int rank = 3;
+      if (o.name == "rename" && surviving_paths_.count(target) > 0) {
+        rank = 1;
+      } else if ((o.name == "create" || o.name == "mkdir" || o.name == "mknod" || o.name == "symlink") &&
+                 survives) {
+        rank = 2;
+      }
+      const bool better = rank < entry_rank || (rank == entry_rank && rank != 2);
+      if (!overtaken && better) {
+        entry_rank = rank;
         entry_cause = absl::StrCat("the ", Describe(o), " was never made durable before ", until);
         entry_fix = absl::StrCat("fsync the directory ", Dirname(target), " after the ", o.name);
       }
       add_fix(absl::StrCat("fsync the directory ", Dirname(target), " after the ", o.name));
     }
     // A missing entry hides its file's data: name the entry first, and its
-    // fix.
+    // fix; but data never synced explains more than the removal of a file
+    // that is gone anyway.
+    if (entry_rank == 3 && !overtaken && !data_cause.empty()) {
+      entry_cause.clear();
+      entry_fix.clear();
+    }
     std::string first_cause = !entry_cause.empty() ? entry_cause : data_cause;
     if (!entry_fix.empty()) {
       std::erase(fixes, entry_fix);
@@ -1057,6 +1076,8 @@ class Attributor {
   const ProgramTrace& p_;
   const CrashExplorerOptions& options_;
   std::map<uint64_t, std::string> paths_;
+  std::set<std::string> surviving_;  // "path\ninode" of the tree at the end
+  std::set<std::string> surviving_paths_;
 };
 
 // The cause without what varies from one crash point to the next (the pids
@@ -1084,6 +1105,15 @@ std::string CauseKey(const Attributor::Cause& c) {
 struct RunFailure {
   CrashFailure failure;
   Attributor::Cause cause;
+  // What the checker said in the other states of the cause, when it said
+  // something else (which acknowledged writes were lost, say): a few.
+  std::vector<std::string> other_messages;
+  void Also(const std::string& message) {
+    if (message == failure.message || other_messages.size() >= 8) return;
+    if (std::find(other_messages.begin(), other_messages.end(), message) == other_messages.end()) {
+      other_messages.push_back(message);
+    }
+  }
 };
 
 struct RunReport {
@@ -1106,7 +1136,11 @@ std::string ToJson(const RunReport& r) {
     absl::StrAppend(&out, i ? "," : "", "{\"name\":", JsonString(f.failure.name),
                     ",\"message\":", JsonString(f.failure.message), ",\"cause\":", JsonString(f.cause.cause),
                     ",\"fix\":", JsonString(f.cause.fix), ",\"more_states\":", f.failure.more_states,
-                    ",\"lost\":[");
+                    ",\"other_messages\":[");
+    for (size_t j = 0; j < f.other_messages.size(); ++j) {
+      absl::StrAppend(&out, j ? "," : "", JsonString(f.other_messages[j]));
+    }
+    absl::StrAppend(&out, "],\"lost\":[");
     for (size_t j = 0; j < f.failure.lost.size(); ++j) {
       absl::StrAppend(&out, j ? "," : "", "{\"request\":", JsonString(f.failure.lost[j]),
                       ",\"protect_with\":", JsonString(f.failure.advice[j]), "}");
@@ -1150,6 +1184,7 @@ void PrintReport(const RunReport& r, const RunOptions& options) {
       std::printf("  (and %llu more crash state(s) with the same cause)\n",
                   static_cast<unsigned long long>(f.failure.more_states));
     }
+    for (const std::string& m : f.other_messages) std::printf("  also: %s\n", m.c_str());
     if (!f.cause.cause.empty()) std::printf("  cause: %s\n  fix: %s\n", f.cause.cause.c_str(), f.cause.fix.c_str());
     for (size_t i = 0; i < f.failure.lost.size(); ++i) {
       std::printf("  lost: %s\n    protect with: %s\n", f.failure.lost[i].c_str(), f.failure.advice[i].c_str());
@@ -1515,9 +1550,10 @@ int CrashRunCommand(int argc, char** argv) {
     });
     if (same != report.failures.end() && !cause.cause.empty()) {
       same->failure.more_states += 1 + f.more_states;
+      same->Also(f.message);
       continue;
     }
-    report.failures.push_back({std::move(f), std::move(cause)});
+    report.failures.push_back({std::move(f), std::move(cause), {}});
   }
   PrintReport(report, options);
   if (program.status != 0) std::printf("\nnote: the workload %s\n", StatusText(program.status).c_str());
@@ -1591,8 +1627,13 @@ int CrashMergeCommand(int argc, char** argv) {
         auto same = std::find_if(merged.failures.begin(), merged.failures.end(), [&](const RunFailure& m) {
           return CauseKey(m.cause) == CauseKey(r.cause);
         });
+        if (const Json* also = f.Get("other_messages")) {
+          for (const Json& m : also->items) r.Also(m.text);
+        }
         if (same != merged.failures.end()) {
           same->failure.more_states += 1 + r.failure.more_states;
+          same->Also(r.failure.message);
+          for (const std::string& m : r.other_messages) same->Also(m);
         } else {
           merged.failures.push_back(std::move(r));
         }
