@@ -443,8 +443,7 @@ std::string Comm(int64_t pid) {
 // printed a line and then made a call has its line in the pipe by then.
 class Recorder : public MountObserver {
  public:
-  Recorder(WorkloadContext* ctx, int out, bool mark_changes, bool mark_syncs)
-      : ctx_(ctx), out_(out), mark_changes_(mark_changes), mark_syncs_(mark_syncs) {}
+  Recorder(WorkloadContext* ctx, int out) : ctx_(ctx), out_(out) {}
 
   void Before() override {
     MutexLock lock(&mu_);
@@ -465,8 +464,6 @@ class Recorder : public MountObserver {
     r.result = result;
     r.replaced = op.replaced;
     ops_.push_back(std::move(r));
-    const bool sync = std::strstr(op.name, "sync") != nullptr;
-    if (result >= 0 && (mark_changes_ || (mark_syncs_ && sync))) ctx_->Mark();
   }
   // Takes the output available now (the workload thread, as it arrives).
   void Drain() {
@@ -514,7 +511,6 @@ class Recorder : public MountObserver {
 
   WorkloadContext* const ctx_;
   const int out_;  // non-blocking read end of the program's stdout
-  const bool mark_changes_, mark_syncs_;
   Mutex mu_;
   std::string partial_ ABSL_GUARDED_BY(mu_);
   uint64_t before_ ABSL_GUARDED_BY(mu_) = 0;
@@ -625,8 +621,7 @@ Workload ProgramWorkload(const RunOptions& options, const Workspace& ws, RecordR
       return;
     }
     ::fcntl(out[0], F_SETFL, O_NONBLOCK);
-    Recorder recorder(&ctx, out[0], options.points == PointsMode::kSyscalls,
-                      options.points == PointsMode::kSyncs);
+    Recorder recorder(&ctx, out[0]);
     const std::string root = ws.dir + "/root";
     std::string why;
     auto mount = ServingMount::Create({.mountpoint = root, .observer = &recorder, .serialize = true}, &why);
@@ -1477,6 +1472,17 @@ int CrashRunCommand(int argc, char** argv) {
     auto decoded = DecodeTrace(bytes.str());
     if (!decoded) return Usage(absl::StrCat(options.trace_path, " is not a trace of vfs crash --run"));
     program = *std::move(decoded);
+  }
+  // --points syscalls|syncs: a crash point after each of the program's
+  // operations that changed the tree (or each of its syncs), from the
+  // recorded operations, so a saved trace serves every kind of point.
+  if (options.points != PointsMode::kRequests) {
+    program.trace.marks.clear();
+    for (const OpRecord& o : program.ops) {
+      if (o.result < 0) continue;
+      if (options.points == PointsMode::kSyncs && o.name.find("sync") == std::string::npos) continue;
+      if (program.trace.marks.empty() || program.trace.marks.back() != o.after) program.trace.marks.push_back(o.after);
+    }
   }
   const double record_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -155,6 +155,24 @@ TEST_F(CrashRunTest, FailingWorkloadIsReportedAndItsRunExplored) {
   EXPECT_EQ(r.output.find(" 0 states checked"), std::string::npos) << r.output;
 }
 
+// --points syncs crashes after each of the program's syncs only, --points
+// syscalls after each change it made that reached the store, requests after
+// every store event; the same saved trace serves all three.
+TEST_F(CrashRunTest, PointsSelectWhereTheProgramCrashes) {
+  std::ofstream(Path("check.sh")) << "exit 0\n";
+  const CommandResult recorded = Crash("echo a > f && sync f && echo b > g && sync g", "--trace " + Path("trace"));
+  ASSERT_EQ(recorded.status, 0) << recorded.output;
+  auto points = [&](const std::string& kind) {
+    const CommandResult r = Shell(VfsBinary() + " crash --trace " + Path("trace") + " --check true --points " + kind);
+    const size_t at = r.output.find(" crash points");
+    const size_t from = r.output.rfind(' ', at - 1);
+    return at == std::string::npos ? 0ul : std::stoul(r.output.substr(from + 1, at - from - 1));
+  };
+  EXPECT_EQ(points("syncs"), 2u);
+  EXPECT_GE(points("syscalls"), 2u);
+  EXPECT_GT(points("requests"), points("syscalls"));
+}
+
 // Bad input: a one-line reason and status 2.
 TEST_F(CrashRunTest, BadInputExitsTwoWithAReason) {
   struct Case {
