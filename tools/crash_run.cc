@@ -793,7 +793,9 @@ class Attributor {
     std::string fix;    // the call that would have prevented it
   };
 
-  Cause Explain(const std::string& name) const {
+  // `message`: what the checker said; a file it names is preferred as the
+  // cause.
+  Cause Explain(const std::string& name, const std::string& message = "") const {
     auto parsed = CrashStateName::Parse(name);
     if (!parsed.ok()) return {};
     const uint64_t point = parsed->point;
@@ -909,13 +911,18 @@ class Attributor {
         unsynced_entries.push_back(i);
       }
     }
-    std::vector<std::string> fixes;
-    auto add_fix = [&fixes](std::string fix) {
-      if (std::find(fixes.begin(), fixes.end(), fix) == fixes.end()) fixes.push_back(std::move(fix));
+    // Every unsynced change is a candidate cause, ranked: (0) a rename in
+    // the state that overtook the unsynced data of its file; (1) the latest
+    // rename to a name still there at the end (a commit point: the new
+    // version over the old); (2) the earliest creation of what is still
+    // there (everything under it goes with it); (3) data never synced;
+    // (4) the latest other change (the removal of a journal). A candidate
+    // whose file the checker named in its message comes first.
+    struct Candidate {
+      int rank;
+      std::string cause, fix, path;
     };
-    std::string data_cause, entry_cause, entry_fix;
-    bool overtaken = false;  // a rename in the state overtook unsynced data
-    int entry_rank = 4;  // of the change named in entry_cause (see below)
+    std::vector<Candidate> candidates;
     for (const auto& [ino, w] : unsynced_data) {
       const OpRecord& write = p_.ops[w];
       const OpRecord* rename = nullptr;
@@ -924,59 +931,55 @@ class Attributor {
         if (o.result >= 0 && o.ino == ino && (o.name == "rename" || o.name == "link")) rename = &o;
       }
       if (rename != nullptr && entry_in_state(rename->to, ino)) {
-        // The one case where the entry is in the state and names empty or
-        // old data: report it first.
-        if (!overtaken) {
-          overtaken = true;
-          entry_cause = absl::StrCat("the ", Describe(*rename), " reached the disk before the data of ",
-                                     write.path, By(write));
-          entry_fix = absl::StrCat("fsync ", write.path, " before the ", rename->name);
-        }
-        add_fix(absl::StrCat("fsync ", write.path, " before the ", rename->name));
+        candidates.push_back({0,
+                              absl::StrCat("the ", Describe(*rename), " reached the disk before the data of ",
+                                           write.path, By(write)),
+                              absl::StrCat("fsync ", write.path, " before the ", rename->name), rename->to});
       } else {
-        if (data_cause.empty()) {
-          data_cause = absl::StrCat("the data of ", write.path, By(write), " was never synced before ", until);
-        }
-        add_fix(absl::StrCat("fsync ", write.path, " after writing it"));
+        candidates.push_back({3, absl::StrCat("the data of ", write.path, By(write), " was never synced before ", until),
+                              absl::StrCat("fsync ", write.path, " after writing it"), write.path});
       }
     }
     for (size_t e : unsynced_entries) {
       const OpRecord& o = p_.ops[e];
       const std::string& target = o.to.empty() ? o.path : o.to;
       if (o.name != "unlink" && o.name != "rmdir" && entry_in_state(target, o.ino)) continue;
-      // Which missing change to name: (1) the latest rename to a name that
-      // is still there at the end (a commit point: the new version over
-      // the old); (2) the earliest creation of a file or directory that is
-      // still there (everything under it is lost with it); (3) the latest
-      // other change (the removal of a journal).
-      const bool survives = surviving_.count(absl::StrCat(target, "\n", o.ino)) > 0;
-      int rank = 3;
+      int rank = 4;
       if (o.name == "rename" && surviving_paths_.count(target) > 0) {
         rank = 1;
       } else if ((o.name == "create" || o.name == "mkdir" || o.name == "mknod" || o.name == "symlink") &&
-                 survives) {
+                 surviving_.count(absl::StrCat(target, "\n", o.ino)) > 0) {
         rank = 2;
       }
-      const bool better = rank < entry_rank || (rank == entry_rank && rank != 2);
-      if (!overtaken && better) {
-        entry_rank = rank;
-        entry_cause = absl::StrCat("the ", Describe(o), " was never made durable before ", until);
-        entry_fix = absl::StrCat("fsync the directory ", Dirname(target), " after the ", o.name);
+      candidates.push_back({rank, absl::StrCat("the ", Describe(o), " was never made durable before ", until),
+                            absl::StrCat("fsync the directory ", Dirname(target), " after the ", o.name), target});
+    }
+    // Within a rank, the latest change, but the earliest creation.
+    const Candidate* best = nullptr;
+    auto named = [&message](const Candidate& c) {
+      return !message.empty() && !c.path.empty() && message.find(c.path) != std::string::npos;
+    };
+    for (const Candidate& c : candidates) {
+      if (best == nullptr) {
+        best = &c;
+        continue;
       }
-      add_fix(absl::StrCat("fsync the directory ", Dirname(target), " after the ", o.name));
+      if (named(c) != named(*best)) {
+        if (named(c)) best = &c;
+        continue;
+      }
+      if (c.rank < best->rank || (c.rank == best->rank && c.rank != 2)) best = &c;
     }
-    // A missing entry hides its file's data: name the entry first, and its
-    // fix; but data never synced explains more than the removal of a file
-    // that is gone anyway.
-    if (entry_rank == 3 && !overtaken && !data_cause.empty()) {
-      entry_cause.clear();
-      entry_fix.clear();
+    std::vector<std::string> fixes;
+    auto add_fix = [&fixes](const std::string& fix) {
+      if (std::find(fixes.begin(), fixes.end(), fix) == fixes.end()) fixes.push_back(fix);
+    };
+    std::string first_cause;
+    if (best != nullptr) {
+      first_cause = best->cause;
+      add_fix(best->fix);
     }
-    std::string first_cause = !entry_cause.empty() ? entry_cause : data_cause;
-    if (!entry_fix.empty()) {
-      std::erase(fixes, entry_fix);
-      fixes.insert(fixes.begin(), entry_fix);
-    }
+    for (const Candidate& c : candidates) add_fix(c.fix);
     if (first_cause.empty()) {
       // No operation of the program explains it: what the VFS still held
       // unsynced at the broken promise (or the end).
@@ -1511,7 +1514,7 @@ int CrashRunCommand(int argc, char** argv) {
       std::printf("%s: passes\n", options.replay.c_str());
       return 0;
     }
-    const Attributor::Cause cause = attributor.Explain(options.replay);
+    const Attributor::Cause cause = attributor.Explain(options.replay, *verdict);
     std::printf("%s: fails\n  checker: %s\n  cause: %s\n  fix: %s\n", options.replay.c_str(), verdict->c_str(),
                 cause.cause.c_str(), cause.fix.c_str());
     return 1;
@@ -1550,7 +1553,7 @@ int CrashRunCommand(int argc, char** argv) {
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - explore_start).count();
   // Failures with the same cause in the program's terms are one.
   for (CrashFailure& f : explored->failures) {
-    Attributor::Cause cause = attributor.Explain(f.name);
+    Attributor::Cause cause = attributor.Explain(f.name, f.message);
     auto same = std::find_if(report.failures.begin(), report.failures.end(), [&](const RunFailure& r) {
       return CauseKey(r.cause) == CauseKey(cause);
     });

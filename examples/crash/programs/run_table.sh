@@ -1,6 +1,6 @@
 #!/bin/sh
 # Runs every row of the table of real programs in docs/crash-testing.md and
-# prints it. Needs FUSE (root), sqlite3, git and redis-server.
+# prints it. Needs FUSE (root), sqlite3, git, redis-server and rocksdb-tools.
 #   examples/crash/programs/run_table.sh build/vfs [JOBS]
 set -u
 vfs=$(realpath "${1:-build/vfs}")
@@ -51,4 +51,5 @@ export GITOPT=""
 for policy in always everysec no; do
   row "redis appendfsync $policy" redis "sh $here/redis_work.sh $policy" "sh $here/redis_check.sh" --timeout 30
 done
+row "RocksDB 7.8 (ldb put, one process per write)" "" "sh $here/rocksdb_work.sh" "sh $here/rocksdb_check.sh"
 row "redis appendfsync always, appendonlydir made by the workload" "" "sh $here/redis_work.sh always" "sh $here/redis_check.sh" --timeout 30
