@@ -954,7 +954,8 @@ class Attributor {
       candidates.push_back({rank, absl::StrCat("the ", Describe(o), " was never made durable before ", until),
                             absl::StrCat("fsync the directory ", Dirname(target), " after the ", o.name), target});
     }
-    // Within a rank, the latest change, but the earliest creation.
+    // Within a rank, the latest change, but the earliest creation and the
+    // first file written.
     const Candidate* best = nullptr;
     auto named = [&message](const Candidate& c) {
       return !message.empty() && !c.path.empty() && message.find(c.path) != std::string::npos;
@@ -968,7 +969,7 @@ class Attributor {
         if (named(c)) best = &c;
         continue;
       }
-      if (c.rank < best->rank || (c.rank == best->rank && c.rank != 2)) best = &c;
+      if (c.rank < best->rank || (c.rank == best->rank && c.rank != 2 && c.rank != 3)) best = &c;
     }
     std::vector<std::string> fixes;
     auto add_fix = [&fixes](const std::string& fix) {
