@@ -1094,8 +1094,10 @@ std::string CauseKey(const Attributor::Cause& c) {
   }
   // A rename over a file and to a new name are the same change.
   for (size_t at; (at = key.find(" over ")) != std::string::npos;) key.replace(at, 6, " to ");
+  // The fix named first is the cause's; the rest lists what else was
+  // unsynced at that moment, which grows as the program runs.
   std::string fix = c.fix;
-  if (size_t at = fix.find("; and "); at != std::string::npos) fix.erase(at);
+  if (size_t at = fix.find("; "); at != std::string::npos) fix.erase(at);
   return key + "\n" + fix;
 }
 

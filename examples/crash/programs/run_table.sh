@@ -30,8 +30,15 @@ row() {  # name init workload checker [options]
 import json, sys
 r = json.load(open(sys.argv[1]))
 wall = float(sys.argv[4]) - float(sys.argv[3])
-causes = "; ".join(f"{1 + f['more_states']} state(s): {f['message']} ({f['cause']})" for f in r["failures"]) or "none"
-fixes = "; ".join(dict.fromkeys(f["fix"] for f in r["failures"])) or "-"
+import re
+def short(text):  # pids and long hashes make the table wide, not clearer
+    text = re.sub(r", pid \d+", "", text)
+    return re.sub(r"\b([0-9a-f]{7})[0-9a-f]{33}\b", r"\1", text)
+causes = "<br>".join(
+    f"{1 + f['more_states']} state(s): \"{short(f['message'])}\""
+    + "".join(f" / \"{short(m)}\"" for m in f.get("other_messages", [])[:2])
+    + f": {short(f['cause'])}" for f in r["failures"]) or "none"
+fixes = "<br>".join(dict.fromkeys(short(f["fix"]) for f in r["failures"])) or "-"
 print(f"| {sys.argv[2]} | {r['states']} | {wall:.1f} | {r['states'] / r['seconds'] if r['seconds'] else 0:.0f} | {causes} | {fixes} |")
 PY
 }
