@@ -23,9 +23,10 @@ Timespec RealTimeNow() {
 }
 
 OpenFile::~OpenFile() {
-  if (inode->is_fifo() && writable()) {
+  if (inode->is_fifo() && !is_path()) {
     MutexLock lock(&inode->mu);
-    --inode->fifo_writers;
+    if (writable()) --inode->fifo_writers;
+    if (readable()) --inode->fifo_readers;
   }
 }
 
@@ -388,6 +389,13 @@ Result<size_t> Filesystem::WriteAt(OpenFile& file, const char* buf, size_t count
     if (new_pages > 0 || end > inode.size) inode.dirty = (inode.dirty & ~kDirtyTime) | kDirtySync | kDirtyDatasync;
     if (end > inode.size) inode.size = end;
     TouchLocked(inode, /*mtime=*/true, /*ctime=*/true);
+    // Rule X1 (file_remove_privs): one test of the mode on the common path.
+    if (inode.mode & (S_ISUID | S_ISGID)) [[unlikely]] {
+      if (const uint32_t kill = PrivsToClearLocked(caller(), inode); kill != 0) {
+        inode.mode &= ~kill;
+        inode.dirty = (inode.dirty & ~kDirtyTime) | kDirtySync;
+      }
+    }
   }
   ShrinkCacheIfOver();
   if (sync_flags != 0) {
@@ -423,6 +431,8 @@ Result<size_t> Filesystem::Write(Fd fd, const void* buf, size_t count) {
     constexpr size_t kFifoCapacity = 65536;  // Linux's default pipe size
     MutexLock lock(&inode.mu);
     if (count == 0) return size_t{0};
+    // Rule X6: no reader left, EPIPE (the embedder decides about SIGPIPE).
+    if (inode.fifo_readers == 0) return Error(EPIPE);
     if (inode.fifo_data == nullptr) inode.fifo_data = std::make_unique<std::string>();
     std::string& fifo = *inode.fifo_data;
     const size_t room = kFifoCapacity - fifo.size();
@@ -510,17 +520,36 @@ Result<int64_t> Filesystem::Lseek(Fd fd, int64_t offset, int whence) {
   if (file.is_path()) return Error(EBADF);
   Inode& inode = *file.inode;
   if (inode.is_fifo()) return Error(ESPIPE);
-  MutexLock pos_lock(&file.pos_mu);
   if (inode.is_dir()) {
-    // Directory positions are opaque; only a rewind to 0 is meaningful.
-    if ((whence == SEEK_SET && offset == 0) || (whence == SEEK_CUR && offset == 0 && file.dir_stage == 0)) {
-      file.dir_stage = 0;
-      file.dir_last.clear();
-      file.offset = 0;
-      return int64_t{0};
+    // As tmpfs (dcache_dir_lseek): a directory's position counts entries,
+    // "." at 0, ".." at 1, then the names in order; SEEK_SET and SEEK_CUR
+    // to any non-negative position, and readdir goes on from there.
+    ReaderLock ns_lock(&ns_mu_);
+    MutexLock pos_lock(&file.pos_mu);
+    int64_t target = 0;
+    if (whence == SEEK_SET) {
+      target = offset;
+    } else if (whence == SEEK_CUR) {
+      if (__builtin_add_overflow(file.offset, offset, &target)) return Error(EINVAL);
+    } else {
+      return Error(EINVAL);
     }
-    return Error(EINVAL);
+    if (target < 0) return Error(EINVAL);
+    file.offset = target;
+    file.dir_stage = target < 2 ? static_cast<int>(target) : 2;
+    file.dir_last.clear();
+    if (target > 2) {
+      // Names before the position are taken as read: the last of them is
+      // where readdir resumes.
+      uint64_t skip = static_cast<uint64_t>(target - 2);
+      for (const auto& [name, child] : inode.children) {
+        file.dir_last = name;
+        if (--skip == 0) break;
+      }
+    }
+    return target;
   }
+  MutexLock pos_lock(&file.pos_mu);
   MutexLock lock(&inode.mu);
   const int64_t size = static_cast<int64_t>(inode.size);
   int64_t result = 0;
@@ -601,6 +630,14 @@ Result<void> Filesystem::TruncateInode(Inode& inode, int64_t length) {
     }
     if (new_size != inode.size) inode.dirty = (inode.dirty & ~kDirtyTime) | kDirtySync | kDirtyDatasync;
     inode.size = new_size;
+    // Rule X1: a truncation by a caller without CAP_FSETID clears S_ISUID
+    // (and S_ISGID with group-execute), as do_truncate's ATTR_KILL_*.
+    if (inode.mode & (S_ISUID | S_ISGID)) {
+      if (const uint32_t kill = PrivsToClearLocked(caller(), inode); kill != 0) {
+        inode.mode &= ~kill;
+        inode.dirty = (inode.dirty & ~kDirtyTime) | kDirtySync;
+      }
+    }
     // As Linux: truncate updates mtime and ctime even when the size stays.
     TouchLocked(inode, /*mtime=*/true, /*ctime=*/true);
     return Ok();
@@ -622,12 +659,20 @@ Result<void> Filesystem::Ftruncate(Fd fd, int64_t length) {
 
 Result<void> Filesystem::Truncate(std::string_view path, int64_t length) {
   CallScope call(options_);
+  return TruncateAt(kCwd, path, length, 0);
+}
+
+Result<void> Filesystem::TruncateAt(Fd dir, std::string_view path, int64_t length, int flags) {
+  CallScope call(options_);
   if (auto alive = CheckAlive(); !alive.ok()) return alive;
+  if (flags & ~AT_EMPTY_PATH) return Error(EINVAL);
   if (length < 0) return Error(EINVAL);
-  auto inode = ResolveInode(kCwd, path, /*follow_last=*/true);
+  auto inode = ResolveAtFlags(dir, path, flags, /*follow_default=*/true);
   if (!inode.ok()) return Error(inode.error());
   if ((*inode)->is_dir()) return Error(EISDIR);
   if (!(*inode)->is_reg()) return Error(EINVAL);
+  // Rule X1: truncate(2) needs write permission on the file (vfs_truncate).
+  if (auto ok = CheckPermission(caller(), **inode, kMayWrite); !ok.ok()) return ok;
   return TruncateInode(**inode, length);
 }
 
@@ -647,6 +692,7 @@ StatBuf Filesystem::StatOf(Inode& inode) {
   st.atime = inode.atime;
   st.mtime = inode.mtime;
   st.ctime = inode.ctime;
+  st.rdev = inode.rdev();
   return st;
 }
 
@@ -663,37 +709,26 @@ Result<StatBuf> Filesystem::Fstat(Fd fd) {
 
 Result<StatBuf> Filesystem::Stat(std::string_view path) {
   CallScope call(options_);
-  if (auto alive = CheckAlive(); !alive.ok()) return Error(alive.error());
-  auto inode = ResolveInode(kCwd, path, /*follow_last=*/true);
-  if (!inode.ok()) return Error(inode.error());
-  return StatOf(**inode);
+  return FstatAt(kCwd, path, 0);
 }
 
 Result<StatBuf> Filesystem::Lstat(std::string_view path) {
   CallScope call(options_);
+  return FstatAt(kCwd, path, AT_SYMLINK_NOFOLLOW);
+}
+
+Result<StatBuf> Filesystem::FstatAt(Fd dir, std::string_view path, int flags) {
+  CallScope call(options_);
   if (auto alive = CheckAlive(); !alive.ok()) return Error(alive.error());
-  auto inode = ResolveInode(kCwd, path, /*follow_last=*/false);
+  if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT)) return Error(EINVAL);
+  auto inode = ResolveAtFlags(dir, path, flags, /*follow_default=*/true);
   if (!inode.ok()) return Error(inode.error());
   return StatOf(**inode);
 }
 
-namespace {
-Result<void> ChmodInode(Inode& inode, uint32_t mode, const Timespec& now) {
-  MutexLock lock(&inode.mu);
-  inode.mode = inode.type | (mode & 07777);
-  inode.ctime = now;
-  // Rule M2 [VFS choice]: chmod sets DIRTY_SYNC only, so fdatasync skips it.
-  inode.dirty = (inode.dirty & ~kDirtyTime) | kDirtySync;
-  return Ok();
-}
-}  // namespace
-
 Result<void> Filesystem::Chmod(std::string_view path, uint32_t mode) {
   CallScope call(options_);
-  if (auto alive = CheckAlive(); !alive.ok()) return alive;
-  auto inode = ResolveInode(kCwd, path, /*follow_last=*/true);
-  if (!inode.ok()) return Error(inode.error());
-  return ChmodInode(**inode, mode, Now());
+  return FchmodAt(kCwd, path, mode, 0);
 }
 
 Result<void> Filesystem::Fchmod(Fd fd, uint32_t mode) {
@@ -703,7 +738,48 @@ Result<void> Filesystem::Fchmod(Fd fd, uint32_t mode) {
   if (!got.ok()) return Error(got.error());
   if (auto allowed = CheckRights(**got, wasi::kRightFdFilestatSetTimes); !allowed.ok()) return allowed;
   if ((*got)->is_path()) return Error(EBADF);
-  return ChmodInode(*(*got)->inode, mode, Now());
+  return ChmodInode(*(*got)->inode, mode);
+}
+
+Result<void> Filesystem::FchmodAt(Fd dir, std::string_view path, uint32_t mode, int flags) {
+  CallScope call(options_);
+  if (auto alive = CheckAlive(); !alive.ok()) return alive;
+  if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return Error(EINVAL);
+  auto inode = ResolveAtFlags(dir, path, flags, /*follow_default=*/true);
+  if (!inode.ok()) return Error(inode.error());
+  // As Linux's fchmodat2: a symlink's mode cannot be changed.
+  if ((*inode)->is_symlink()) return Error(EOPNOTSUPP);
+  return ChmodInode(**inode, mode);
+}
+
+Result<void> Filesystem::Chown(std::string_view path, uint32_t uid, uint32_t gid) {
+  CallScope call(options_);
+  return FchownAt(kCwd, path, uid, gid, 0);
+}
+
+Result<void> Filesystem::Lchown(std::string_view path, uint32_t uid, uint32_t gid) {
+  CallScope call(options_);
+  return FchownAt(kCwd, path, uid, gid, AT_SYMLINK_NOFOLLOW);
+}
+
+Result<void> Filesystem::Fchown(Fd fd, uint32_t uid, uint32_t gid) {
+  CallScope call(options_);
+  if (auto alive = CheckAlive(); !alive.ok()) return alive;
+  auto got = GetFile(fd);
+  if (!got.ok()) return Error(got.error());
+  if (auto allowed = CheckRights(**got, wasi::kRightFdFilestatSetTimes); !allowed.ok()) return allowed;
+  if ((*got)->is_path()) return Error(EBADF);  // fchown needs a full descriptor, as Linux
+  return ChownInode(*(*got)->inode, uid, gid);
+}
+
+Result<void> Filesystem::FchownAt(Fd dir, std::string_view path, uint32_t uid, uint32_t gid,
+                                  int flags) {
+  CallScope call(options_);
+  if (auto alive = CheckAlive(); !alive.ok()) return alive;
+  if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return Error(EINVAL);
+  auto inode = ResolveAtFlags(dir, path, flags, /*follow_default=*/true);
+  if (!inode.ok()) return Error(inode.error());
+  return ChownInode(**inode, uid, gid);
 }
 
 Result<void> Filesystem::UtimensInode(Inode& inode, const std::array<Timespec, 2>& times) {
@@ -713,8 +789,16 @@ Result<void> Filesystem::UtimensInode(Inode& inode, const std::array<Timespec, 2
     }
   }
   const Timespec now = Now();
+  const Credentials& creds = caller();
   MutexLock lock(&inode.mu);
   if (times[0].nsec == kUtimeOmit && times[1].nsec == kUtimeOmit) return Ok();
+  // Rule X1: explicit times need ownership or CAP_FOWNER (EPERM); "now"
+  // needs that or write permission (EACCES).
+  if (!OwnerOrCapableLocked(creds, inode)) {
+    const auto explicit_time = [](const Timespec& t) { return t.nsec != kUtimeNow && t.nsec != kUtimeOmit; };
+    if (explicit_time(times[0]) || explicit_time(times[1])) return Error(EPERM);
+    if (!PermittedLocked(creds, inode, kMayWrite)) return Error(EACCES);
+  }
   if (times[0].nsec != kUtimeOmit) inode.atime = times[0].nsec == kUtimeNow ? now : times[0];
   if (times[1].nsec != kUtimeOmit) inode.mtime = times[1].nsec == kUtimeNow ? now : times[1];
   inode.ctime = now;
@@ -729,7 +813,16 @@ Result<void> Filesystem::Utimens(std::string_view path, const std::array<Timespe
   if (auto alive = CheckAlive(); !alive.ok()) return alive;
   // As Linux's utimensat: both omitted returns before the path is looked up.
   if (times[0].nsec == kUtimeOmit && times[1].nsec == kUtimeOmit) return Ok();
-  auto inode = ResolveInode(kCwd, path, follow);
+  return UtimensAt(kCwd, path, times, follow ? 0 : AT_SYMLINK_NOFOLLOW);
+}
+
+Result<void> Filesystem::UtimensAt(Fd dir, std::string_view path,
+                                   const std::array<Timespec, 2>& times, int flags) {
+  CallScope call(options_);
+  if (auto alive = CheckAlive(); !alive.ok()) return alive;
+  if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return Error(EINVAL);
+  if (times[0].nsec == kUtimeOmit && times[1].nsec == kUtimeOmit) return Ok();
+  auto inode = ResolveAtFlags(dir, path, flags, /*follow_default=*/true);
   if (!inode.ok()) return Error(inode.error());
   return UtimensInode(**inode, times);
 }

@@ -38,6 +38,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "backends/store.h"
+#include "vfs/credentials.h"
 #include "vfs/internal/mutex.h"
 #include "vfs/options.h"
 #include "vfs/errseq.h"
@@ -54,6 +55,18 @@ struct OpenFile;
 
 // The descriptor that names the current directory in the *At calls.
 inline constexpr Fd kCwd{AT_FDCWD};
+
+// fallocate(2) modes (Linux values), rule X3.
+inline constexpr int kFallocKeepSize = 0x01;
+inline constexpr int kFallocPunchHole = 0x02;
+inline constexpr int kFallocZeroRange = 0x10;
+// setxattr(2) flags (Linux values), rule X2.
+inline constexpr int kXattrCreate = 1;
+inline constexpr int kXattrReplace = 2;
+// Rule X2 limits: the longest name and the largest value (Linux's
+// XATTR_NAME_MAX and XATTR_SIZE_MAX).
+inline constexpr size_t kXattrNameMax = 255;
+inline constexpr size_t kXattrSizeMax = 65536;
 
 // What a mount repaired in a durable image that a crash left inconsistent.
 struct MountReport {
@@ -85,6 +98,16 @@ class Filesystem {
   // survived.
   void Crash();
 
+  // ---- Identity (rule X1) ----
+
+  // The identity calls run with when no ScopedCredentials is alive on the
+  // calling thread (vfs/credentials.h). Until this is called it is root with
+  // every capability and umask 0. Thread-safe; calls already running keep
+  // the identity they started with.
+  void SetCredentials(Credentials creds);
+  // The identity a call made now on this thread runs with.
+  const Credentials& caller() const;
+
   // ---- Files and descriptors ----
 
   // open(2) / openat(2). Flags: O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL,
@@ -101,6 +124,16 @@ class Filesystem {
   // regular file, as on Linux. Access mode 3 is accepted, as Linux does, and
   // gives a descriptor that can neither read nor write.
   Result<Fd> Open(std::string_view path, int flags, uint32_t mode = 0);
+  //
+  // Rule X1: search permission on every directory walked, read / write
+  // permission for the access mode (and O_TRUNC), write and search on the
+  // parent to create; the new inode takes the caller's uid, the caller's
+  // gid or a setgid parent's, and `mode` less the caller's umask (EACCES,
+  // EPERM). Rule X4: O_TMPFILE makes an unnamed regular file in the
+  // directory `path` names (EINVAL without write access, ENOTDIR, EISDIR
+  // never); LinkAt with AT_EMPTY_PATH names it unless O_EXCL was given.
+  // Rule X5: a device or socket node gives ENXIO (O_PATH excepted). Rule X6:
+  // a FIFO opened O_WRONLY|O_NONBLOCK with no reader gives ENXIO.
   Result<Fd> OpenAt(Fd dir, std::string_view path, int flags, uint32_t mode = 0);
   // close(2). EBADF if `fd` is not open. Never reports writeback errors (W5.5).
   // After Crash() or Unmount() the descriptor is freed and EIO returned.
@@ -186,6 +219,55 @@ class Filesystem {
   Result<std::string> Readlink(std::string_view path);
   // mkfifo(3): as Symlink for `path`.
   Result<void> Mkfifo(std::string_view path, uint32_t mode);
+  // mknod(2), rule X5: S_IFREG (or type 0), S_IFIFO, S_IFSOCK, S_IFCHR,
+  // S_IFBLK; `rdev` is kept for devices (0 for the others). EINVAL for
+  // another type (a directory or symlink included), EPERM for a device
+  // without CAP_MKNOD, then as Mkfifo.
+  Result<void> Mknod(std::string_view path, uint32_t mode, uint64_t rdev);
+
+  // ---- The *at forms ----
+  //
+  // Every path call relative to a directory descriptor `dir` (kCwd: the
+  // current directory), which may be an O_PATH descriptor. The path forms
+  // above are these with kCwd. `flags` are Linux's AT_* values; a flag a call
+  // does not take is EINVAL. AT_EMPTY_PATH with an empty path acts on `dir`
+  // itself (any kind of file, an O_PATH descriptor of a symlink included).
+  // A relative path through a descriptor that is not a directory is ENOTDIR;
+  // a bad descriptor EBADF (an absolute path ignores `dir`, as Linux).
+
+  // mkdirat(2).
+  Result<void> MkdirAt(Fd dir, std::string_view path, uint32_t mode);
+  // unlinkat(2): AT_REMOVEDIR makes it rmdir.
+  Result<void> UnlinkAt(Fd dir, std::string_view path, int flags);
+  // renameat2(2).
+  Result<void> RenameAt(Fd from_dir, std::string_view from, Fd to_dir, std::string_view to,
+                        unsigned flags = 0);
+  // linkat(2): AT_SYMLINK_FOLLOW follows a final symlink of `from`;
+  // AT_EMPTY_PATH links the file `from_dir` is open on (an O_TMPFILE file,
+  // rule X4; ENOENT for a file with no link left that is not one).
+  Result<void> LinkAt(Fd from_dir, std::string_view from, Fd to_dir, std::string_view to,
+                      int flags);
+  // symlinkat(2).
+  Result<void> SymlinkAt(std::string_view target, Fd dir, std::string_view path);
+  // readlinkat(2): an empty path reads the symlink `dir` is open on
+  // (O_PATH|O_NOFOLLOW); ENOENT if that file is not a symlink, as Linux.
+  Result<std::string> ReadlinkAt(Fd dir, std::string_view path);
+  // mknodat(2) and mkfifoat(3).
+  Result<void> MknodAt(Fd dir, std::string_view path, uint32_t mode, uint64_t rdev);
+  Result<void> MkfifoAt(Fd dir, std::string_view path, uint32_t mode);
+  // fstatat(2): AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH (AT_NO_AUTOMOUNT ignored).
+  Result<StatBuf> FstatAt(Fd dir, std::string_view path, int flags);
+  // fchmodat(2): AT_SYMLINK_NOFOLLOW on a symlink is EOPNOTSUPP, as Linux;
+  // AT_EMPTY_PATH (fchmodat2).
+  Result<void> FchmodAt(Fd dir, std::string_view path, uint32_t mode, int flags);
+  // fchownat(2): AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH.
+  Result<void> FchownAt(Fd dir, std::string_view path, uint32_t uid, uint32_t gid, int flags);
+  // utimensat(2): AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH.
+  Result<void> UtimensAt(Fd dir, std::string_view path, const std::array<Timespec, 2>& times,
+                         int flags);
+  // truncate(2) relative to `dir` (AT_EMPTY_PATH: the file `dir` is open on,
+  // which, unlike ftruncate, need not be open for writing).
+  Result<void> TruncateAt(Fd dir, std::string_view path, int64_t length, int flags);
   // pipe(2): {read end, write end}. Pipes never block: EAGAIN instead.
   Result<std::pair<Fd, Fd>> Pipe();
   Result<void> Chdir(std::string_view path);
@@ -196,9 +278,19 @@ class Filesystem {
   Result<StatBuf> Stat(std::string_view path);
   Result<StatBuf> Lstat(std::string_view path);
   Result<StatBuf> Fstat(Fd fd);
-  // chmod(2): the permission bits (07777) of `mode`.
+  // chmod(2): the permission bits (07777) of `mode`. Rule X1: the owner or
+  // CAP_FOWNER (EPERM); S_ISGID is dropped when the caller is not in the
+  // file's group and lacks CAP_FSETID.
   Result<void> Chmod(std::string_view path, uint32_t mode);
   Result<void> Fchmod(Fd fd, uint32_t mode);
+  // chown(2), lchown(2), fchown(2), rule X1. kNoId (-1) leaves a field as it
+  // is. EPERM: changing the owner without CAP_CHOWN, or the group to one
+  // the caller (the owner) is not in. Clears S_ISUID, and S_ISGID with
+  // group-execute, on a non-directory. Durable by fsync (M2).
+  static constexpr uint32_t kNoId = ~uint32_t{0};
+  Result<void> Chown(std::string_view path, uint32_t uid, uint32_t gid);
+  Result<void> Lchown(std::string_view path, uint32_t uid, uint32_t gid);
+  Result<void> Fchown(Fd fd, uint32_t uid, uint32_t gid);
   // utimensat(2): {atime, mtime}; nsec kUtimeNow or kUtimeOmit as in Linux.
   // EINVAL for nsec outside [0, 1e9) other than those two.
   Result<void> Utimens(std::string_view path, const std::array<Timespec, 2>& times,
@@ -210,6 +302,65 @@ class Filesystem {
   // if the directory was removed.
   Result<std::vector<DirEntry>> ReadDir(Fd fd, size_t max = SIZE_MAX);
   Result<StatFs> Statfs();
+
+  // ---- Extended attributes (rule X2) ----
+  //
+  // Names carry their namespace: "user." (regular files and directories),
+  // "trusted." (CAP_SYS_ADMIN); "security." and "system." are EOPNOTSUPP.
+  // The At forms take AT_SYMLINK_NOFOLLOW (the l* forms) and AT_EMPTY_PATH
+  // (the f* forms, through any descriptor, O_PATH included), as Linux's
+  // setxattrat(2) family. Set flags: kXattrCreate (EEXIST), kXattrReplace
+  // (ENODATA). ERANGE for an empty name or one longer than kXattrNameMax,
+  // E2BIG for a value larger than kXattrSizeMax, ENODATA for a missing
+  // attribute, ENOSPC past max_bytes. A change is durable by fsync, not by
+  // fdatasync, and atomic in a crash.
+  Result<void> SetXattrAt(Fd dir, std::string_view path, int at_flags, std::string_view name,
+                          std::string_view value, int flags);
+  Result<std::string> GetXattrAt(Fd dir, std::string_view path, int at_flags,
+                                 std::string_view name);
+  // The names the caller may see, in byte order ("trusted." only with
+  // CAP_SYS_ADMIN).
+  Result<std::vector<std::string>> ListXattrAt(Fd dir, std::string_view path, int at_flags);
+  Result<void> RemoveXattrAt(Fd dir, std::string_view path, int at_flags, std::string_view name);
+  Result<void> SetXattr(std::string_view path, std::string_view name, std::string_view value,
+                        int flags) {
+    return SetXattrAt(kCwd, path, 0, name, value, flags);
+  }
+  Result<void> LsetXattr(std::string_view path, std::string_view name, std::string_view value,
+                         int flags) {
+    return SetXattrAt(kCwd, path, AT_SYMLINK_NOFOLLOW, name, value, flags);
+  }
+  Result<void> FsetXattr(Fd fd, std::string_view name, std::string_view value, int flags);
+  Result<std::string> GetXattr(std::string_view path, std::string_view name) {
+    return GetXattrAt(kCwd, path, 0, name);
+  }
+  Result<std::string> LgetXattr(std::string_view path, std::string_view name) {
+    return GetXattrAt(kCwd, path, AT_SYMLINK_NOFOLLOW, name);
+  }
+  Result<std::string> FgetXattr(Fd fd, std::string_view name);
+  Result<std::vector<std::string>> ListXattr(std::string_view path) {
+    return ListXattrAt(kCwd, path, 0);
+  }
+  Result<std::vector<std::string>> LlistXattr(std::string_view path) {
+    return ListXattrAt(kCwd, path, AT_SYMLINK_NOFOLLOW);
+  }
+  Result<std::vector<std::string>> FlistXattr(Fd fd);
+  Result<void> RemoveXattr(std::string_view path, std::string_view name) {
+    return RemoveXattrAt(kCwd, path, 0, name);
+  }
+  Result<void> LremoveXattr(std::string_view path, std::string_view name) {
+    return RemoveXattrAt(kCwd, path, AT_SYMLINK_NOFOLLOW, name);
+  }
+  Result<void> FremoveXattr(Fd fd, std::string_view name);
+
+  // ---- Allocation (rule X3) ----
+
+  // fallocate(2): mode 0, kFallocKeepSize, kFallocPunchHole|kFallocKeepSize,
+  // kFallocZeroRange (|kFallocKeepSize). EBADF unless open for writing,
+  // EINVAL (offset < 0, len <= 0), EFBIG, ESPIPE (FIFO), ENODEV (not a
+  // regular file), EOPNOTSUPP (another mode), ENOSPC (max_bytes; nothing
+  // changed).
+  Result<void> Fallocate(Fd fd, int mode, int64_t offset, int64_t len);
 
   // ---- Durability ----
 
@@ -338,8 +489,8 @@ class Filesystem {
   // For kFollow and kNoFollow a name followed by a slash must be a
   // directory (ENOTDIR); for kEntry and kCreate Lookup::trailing_slash says
   // there was one.
-  Result<Lookup> Resolve(Fd dir, std::string_view path, Final final)
-      ABSL_SHARED_LOCKS_REQUIRED(ns_mu_);
+  Result<Lookup> Resolve(Fd dir, std::string_view path, Final final,
+                         bool defer_last_length = false) ABSL_SHARED_LOCKS_REQUIRED(ns_mu_);
   Result<std::shared_ptr<Inode>> ResolveInode(Fd dir, std::string_view path, bool follow_last);
   void AddEntryLocked(Inode& dir, std::string_view name, Inode& child)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(ns_mu_);
@@ -350,6 +501,18 @@ class Filesystem {
   Result<void> CreateLocked(const Lookup& where, uint32_t mode, std::string_view symlink_target,
                             std::shared_ptr<Inode>* created) ABSL_EXCLUSIVE_LOCKS_REQUIRED(ns_mu_);
   Result<void> UtimensInode(Inode& inode, const std::array<Timespec, 2>& times);
+  // The inode `path` names relative to `dir` under the *at flags: an empty
+  // path with AT_EMPTY_PATH names `dir`'s own file (the cwd for kCwd).
+  Result<std::shared_ptr<Inode>> ResolveAtFlags(Fd dir, std::string_view path, int at_flags,
+                                                bool follow_default);
+  Result<void> CreateNode(Fd dir, std::string_view path, uint32_t mode, uint64_t rdev);
+  Result<void> RemoveAt(Fd dir, std::string_view path, bool dir_only);
+  Result<void> OpenTmpfile(Fd dir, std::string_view path, int flags, uint32_t mode,
+                           std::shared_ptr<Inode>* out);
+
+  // permissions.cc (rule X1)
+  Result<void> ChmodInode(Inode& inode, uint32_t mode);
+  Result<void> ChownInode(Inode& inode, uint32_t uid, uint32_t gid);
 
   // sync.cc
   Result<void> CheckAlive() const;
@@ -370,6 +533,13 @@ class Filesystem {
   uint32_t SampleCursor(const Errseq& seq) const;
   int CheckAndAdvanceSb(OpenFile& file);
   Result<FileRef> SyncTarget(Fd fd);
+
+  // Rule X1: the default identity; null means root. Every identity ever set
+  // stays alive in credentials_kept_ until the Filesystem goes, so a call
+  // that loaded the pointer may use it without a reference.
+  std::atomic<const Credentials*> default_creds_{nullptr};
+  Mutex creds_mu_;
+  std::vector<std::unique_ptr<Credentials>> credentials_kept_ ABSL_GUARDED_BY(creds_mu_);
 
   const std::shared_ptr<Store> store_;
   const Options options_;

@@ -38,6 +38,8 @@ struct Inode : std::enable_shared_from_this<Inode> {
   bool is_reg() const { return S_ISREG(type); }
   bool is_symlink() const { return S_ISLNK(type); }
   bool is_fifo() const { return S_ISFIFO(type); }
+  // Rule X5: device and socket nodes, which the VFS keeps but cannot open.
+  bool is_special() const { return S_ISCHR(type) || S_ISBLK(type) || S_ISSOCK(type); }
 
   // Fields are ordered by size so the struct packs without holes: every
   // file pays for this layout (docs/benchmarks.md, memory per empty file).
@@ -48,6 +50,7 @@ struct Inode : std::enable_shared_from_this<Inode> {
   uint32_t gid ABSL_GUARDED_BY(mu) = 0;
   Mutex mu;
   int fifo_writers ABSL_GUARDED_BY(mu) = 0;
+  int fifo_readers ABSL_GUARDED_BY(mu) = 0;  // rule X6
   uint64_t nlink ABSL_GUARDED_BY(mu) = 0;
   uint64_t size ABSL_GUARDED_BY(mu) = 0;
   Timespec atime ABSL_GUARDED_BY(mu), mtime ABSL_GUARDED_BY(mu), ctime ABSL_GUARDED_BY(mu);
@@ -77,15 +80,51 @@ struct Inode : std::enable_shared_from_this<Inode> {
     if (extra_ == nullptr) extra_ = std::make_unique<Extra>();
     extra_->removed_from = std::move(parent);
   }
+  // Rule X5: a device's number (0 for every other inode). Set at creation.
+  uint64_t rdev() const { return extra_ != nullptr ? extra_->rdev : 0; }
+  void set_rdev(uint64_t rdev) {
+    if (rdev == 0 && extra_ == nullptr) return;
+    if (extra_ == nullptr) extra_ = std::make_unique<Extra>();
+    extra_->rdev = rdev;
+  }
+  // Rule X2: extended attributes, by full name ("user.x"). Null until the
+  // first is set. Guarded by mu.
+  using XattrMap = absl::btree_map<std::string, std::string, std::less<>>;
+  const XattrMap* xattrs() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return extra_ != nullptr ? extra_->xattrs.get() : nullptr;
+  }
+  XattrMap& mutable_xattrs() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    if (extra_ == nullptr) extra_ = std::make_unique<Extra>();
+    if (extra_->xattrs == nullptr) extra_->xattrs = std::make_unique<XattrMap>();
+    return *extra_->xattrs;
+  }
+  // Pages of max_bytes the attributes hold (rule X2 quota).
+  uint64_t xattr_pages() const { return extra_ != nullptr ? extra_->xattr_pages : 0; }
+  void set_xattr_pages(uint64_t pages) {
+    if (extra_ == nullptr) extra_ = std::make_unique<Extra>();
+    extra_->xattr_pages = pages;
+  }
+  // Rule X4: an O_TMPFILE inode opened without O_EXCL may be given a name.
+  bool linkable() const { return extra_ != nullptr && extra_->linkable; }
+  void set_linkable(bool linkable) {
+    if (!linkable && extra_ == nullptr) return;
+    if (extra_ == nullptr) extra_ = std::make_unique<Extra>();
+    extra_->linkable = linkable;
+  }
   // FIFOs and pipes: the bytes written and not yet read; allocated at the
   // first write. Kinds' own parts sit behind pointers so a regular file
   // does not pay for them.
   std::unique_ptr<std::string> fifo_data ABSL_GUARDED_BY(mu);
-  // What only symlinks (the target) and removed directories (the old
-  // parent) need, behind one pointer.
+  // What only symlinks (the target), removed directories (the old parent),
+  // devices (rdev), unnamed files and files with extended attributes need,
+  // behind one pointer.
   struct Extra {
     std::string symlink_target;
     std::shared_ptr<Inode> removed_from;
+    uint64_t rdev = 0;
+    std::unique_ptr<XattrMap> xattrs;
+    uint64_t xattr_pages = 0;
+    bool linkable = false;
   };
   std::unique_ptr<Extra> extra_;
   // Pages of max_bytes that fifo_data holds (named FIFOs only).

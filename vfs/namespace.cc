@@ -32,7 +32,12 @@ uint8_t DirentType(const Inode& inode) {
   if (inode.is_reg()) return DT_REG;
   if (inode.is_symlink()) return DT_LNK;
   if (inode.is_fifo()) return DT_FIFO;
-  return DT_UNKNOWN;
+  switch (inode.type) {
+    case S_IFSOCK: return DT_SOCK;
+    case S_IFCHR: return DT_CHR;
+    case S_IFBLK: return DT_BLK;
+    default: return DT_UNKNOWN;
+  }
 }
 
 // A name is followed by a slash when `path` ends in one after it; "." and
@@ -52,7 +57,8 @@ bool EndsInSlashAfterName(std::string_view path) {
 
 }  // namespace
 
-Result<Filesystem::Lookup> Filesystem::Resolve(Fd dir, std::string_view path, Final final) {
+Result<Filesystem::Lookup> Filesystem::Resolve(Fd dir, std::string_view path, Final final,
+                                               bool defer_last_length) {
   if (path.empty()) return Error(ENOENT);
   if (path.size() >= options_.max_path_length) return Error(ENAMETOOLONG);
   if (path.find('\0') != std::string_view::npos) return Error(EINVAL);
@@ -79,6 +85,17 @@ Result<Filesystem::Lookup> Filesystem::Resolve(Fd dir, std::string_view path, Fi
     if (wasi_beneath) beneath = cur;
   }
 
+  // Rule X1: search permission on every directory walked, as Linux's
+  // may_lookup before each component. Root (CAP_DAC_READ_SEARCH or
+  // CAP_DAC_OVERRIDE) searches every directory without a look at its mode.
+  const Credentials& creds = caller();
+  const bool search_all = creds.Has(kCapDacReadSearch) || creds.Has(kCapDacOverride);
+  auto may_search = [&](Inode* d) {
+    if (search_all) return true;
+    MutexLock lock(&d->mu);
+    return PermittedLocked(creds, *d, kMayExec);
+  };
+
   Lookup out;
   out.parent = cur;
   out.inode = cur;  // a path of only slashes names its start, the root
@@ -93,7 +110,12 @@ Result<Filesystem::Lookup> Filesystem::Resolve(Fd dir, std::string_view path, Fi
     stack.pop_back();
     const bool last = stack.empty();
     if (!cur->is_dir()) return Error(ENOTDIR);
-    if (name.size() > options_.max_name_length) return Error(ENAMETOOLONG);
+    if (!may_search(cur)) return Error(EACCES);
+    // A last name that is too long may be left to the caller (rename looks
+    // its source up first, as Linux's do_renameat2).
+    if (name.size() > options_.max_name_length && !(last && defer_last_length)) {
+      return Error(ENAMETOOLONG);
+    }
     if (name == "." || name == "..") {
       // ".." at the root stays at the root: resolution never leaves the
       // tree. A removed directory still answers "." and "..", as on Linux
@@ -241,14 +263,36 @@ void Filesystem::DropLinkLocked(Inode& inode) {
 Result<void> Filesystem::CreateLocked(const Lookup& where, uint32_t mode,
                                       std::string_view symlink_target,
                                       std::shared_ptr<Inode>* created) {
+  // Rule X1: creating needs write and search on the directory (may_create).
+  const Credentials& creds = caller();
+  if (auto ok = CheckPermission(creds, *where.parent, kMayWrite | kMayExec); !ok.ok()) return ok;
   if (accounts_->inodes.load(std::memory_order_relaxed) >= options_.max_inodes) {
     return Error(ENOSPC);
   }
   if (where.parent->children.size() >= options_.max_dir_entries) return Error(ENOSPC);
-  std::shared_ptr<Inode> inode = NewInode(InodeId(next_ino_++), mode);
+  // Rule X1: the caller's uid; the parent's gid under a setgid directory
+  // (a directory inherits the bit), else the caller's gid; the umask.
+  uint32_t bits = mode & 07777;
+  if (!S_ISLNK(mode)) bits &= ~creds.umask;
+  uint32_t gid = creds.gid;
+  {
+    MutexLock lock(&where.parent->mu);
+    if (where.parent->mode & S_ISGID) {
+      gid = where.parent->gid;
+      if (S_ISDIR(mode)) {
+        bits |= S_ISGID;
+      } else if ((bits & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP) && !creds.InGroup(gid) &&
+                 !creds.Has(kCapFsetid)) {
+        bits &= ~S_ISGID;  // mode_strip_sgid
+      }
+    }
+  }
+  std::shared_ptr<Inode> inode = NewInode(InodeId(next_ino_++), (mode & S_IFMT) | bits);
   {
     MutexLock lock(&inode->mu);
     inode->nlink = S_ISDIR(mode) ? 2 : 1;
+    inode->uid = creds.uid;
+    inode->gid = gid;
     if (S_ISLNK(mode)) inode->size = symlink_target.size();
   }
   inode->set_symlink_target(symlink_target);
@@ -269,7 +313,13 @@ Result<Fd> Filesystem::Open(std::string_view path, int flags, uint32_t mode) {
 Result<Fd> Filesystem::OpenAt(Fd dir, std::string_view path, int flags, uint32_t mode) {
   CallScope call(options_);
   if (auto alive = CheckAlive(); !alive.ok()) return Error(alive.error());
-  if ((flags & O_TMPFILE) == O_TMPFILE) return Error(EOPNOTSUPP);
+  // Rule X4: O_TMPFILE (its own bit with O_DIRECTORY, and no O_CREAT)
+  // needs write access, as Linux's build_open_flags.
+  constexpr int kTmpfileBit = O_TMPFILE & ~O_DIRECTORY;
+  const bool tmpfile = (flags & kTmpfileBit) != 0;
+  if (tmpfile && ((flags & (O_TMPFILE | O_CREAT)) != O_TMPFILE || (flags & O_ACCMODE) == O_RDONLY)) {
+    return Error(EINVAL);
+  }
   // Rule O5: O_SYNC's own bit. Linux's open() adds O_DSYNC to it; AIX's
   // O_SYNC alone gives data integrity, unless XPG_SUS_ENV.
   if ((flags & kAixOSync) && !(flags & O_DSYNC)) {
@@ -300,7 +350,10 @@ Result<Fd> Filesystem::OpenAt(Fd dir, std::string_view path, int flags, uint32_t
       if ((flags & O_ACCMODE) == O_RDONLY) base &= ~wasi::kRightFdWrite;
     }
   }
-  if (flags & O_PATH) flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+  if (flags & O_PATH) {
+    if (tmpfile) return Error(EINVAL);
+    flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+  }
   const bool create = (flags & O_CREAT) != 0;
   if (create && (flags & O_DIRECTORY)) return Error(EINVAL);  // as Linux >= 6.4
   {
@@ -311,7 +364,10 @@ Result<Fd> Filesystem::OpenAt(Fd dir, std::string_view path, int flags, uint32_t
   const bool excl = create && (flags & O_EXCL);
   const bool wants_write = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
   std::shared_ptr<Inode> inode;
-  {
+  if (tmpfile) {
+    if (auto made = OpenTmpfile(dir, path, flags, mode, &inode); !made.ok()) return Error(made.error());
+    flags &= ~O_TMPFILE;
+  } else {
     WriterLock lock(&ns_mu_);
     // O_CREAT|O_EXCL never follows a final symlink (it exists: EEXIST), nor
     // does O_NOFOLLOW; a slash after the last name makes it follow for a
@@ -335,6 +391,24 @@ Result<Fd> Filesystem::OpenAt(Fd dir, std::string_view path, int flags, uint32_t
       if (target->is_symlink() && !(flags & O_PATH)) return Error(ELOOP);  // O_NOFOLLOW
       if ((flags & O_DIRECTORY) && !target->is_dir()) return Error(ENOTDIR);
       if (target->is_dir() && !(flags & O_PATH) && (wants_write || create)) return Error(EISDIR);
+      if (!(flags & O_PATH)) {
+        // Rule X1, may_open: read and write permission for the access mode
+        // (O_TRUNC asks for write). Access mode 3 asks for both, as Linux.
+        const int acc = flags & O_ACCMODE;
+        int mask = acc == O_RDONLY ? kMayRead : acc == O_WRONLY ? kMayWrite : kMayRead | kMayWrite;
+        if ((flags & O_TRUNC) && (target->is_reg() || target->is_dir())) mask |= kMayWrite;
+        if (auto ok = CheckPermission(caller(), *target, mask); !ok.ok()) return Error(ok.error());
+        // Rule X5 [VFS choice]: no driver stands behind a device, and a
+        // socket node is opened by connect(2), not open: ENXIO, as Linux
+        // answers for a device with no driver and for a socket.
+        if (target->is_special()) return Error(ENXIO);
+        // Rule X6: a FIFO opened for writing only, without blocking, with
+        // no reader: ENXIO.
+        if (target->is_fifo() && acc == O_WRONLY && (flags & O_NONBLOCK)) {
+          MutexLock fifo_lock(&target->mu);
+          if (target->fifo_readers == 0) return Error(ENXIO);
+        }
+      }
       inode = target->shared_from_this();
       if ((flags & O_TRUNC) && !(flags & O_PATH) && inode->is_reg()) {
         // As Linux, O_TRUNC truncates whatever the access mode.
@@ -346,9 +420,10 @@ Result<Fd> Filesystem::OpenAt(Fd dir, std::string_view path, int flags, uint32_t
   auto file = MakeOpenFile(inode, flags & ~(O_CREAT | O_EXCL | O_TRUNC));
   file->rights_base.store(base, std::memory_order_relaxed);
   file->rights_inheriting.store(inheriting, std::memory_order_relaxed);
-  if (inode->is_fifo() && file->writable()) {
+  if (inode->is_fifo() && !file->is_path()) {
     MutexLock lock(&inode->mu);
-    ++inode->fifo_writers;
+    if (file->writable()) ++inode->fifo_writers;
+    if (file->readable()) ++inode->fifo_readers;
   }
   {
     MutexLock lock(&file->err_mu);
@@ -358,40 +433,153 @@ Result<Fd> Filesystem::OpenAt(Fd dir, std::string_view path, int flags, uint32_t
   return InstallFd(std::move(file));
 }
 
+// Rule X4: an unnamed regular file in the directory `path` names. It has
+// no link and no entry; it counts as an inode (max_inodes) like any other.
+// Its record may reach the store (fsync), but no entry names it until
+// LinkAt, so a mount frees it as an orphan.
+Result<void> Filesystem::OpenTmpfile(Fd dir, std::string_view path, int flags, uint32_t mode,
+                                     std::shared_ptr<Inode>* out) {
+  WriterLock lock(&ns_mu_);
+  auto found = Resolve(dir, path, Final::kFollow);
+  if (!found.ok()) return Error(found.error());
+  if (found->inode == nullptr) return Error(ENOENT);
+  Inode& parent = *found->inode;
+  if (!parent.is_dir()) return Error(ENOTDIR);
+  if (parent.parent == nullptr) return Error(ENOENT);  // a removed directory
+  const Credentials& creds = caller();
+  if (auto ok = CheckPermission(creds, parent, kMayWrite | kMayExec); !ok.ok()) return ok;
+  if (accounts_->inodes.load(std::memory_order_relaxed) >= options_.max_inodes) {
+    return Error(ENOSPC);
+  }
+  uint32_t bits = mode & 07777 & ~creds.umask;
+  uint32_t gid = creds.gid;
+  {
+    MutexLock parent_lock(&parent.mu);
+    if (parent.mode & S_ISGID) {
+      gid = parent.gid;
+      if ((bits & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP) && !creds.InGroup(gid) &&
+          !creds.Has(kCapFsetid)) {
+        bits &= ~S_ISGID;
+      }
+    }
+  }
+  std::shared_ptr<Inode> inode = NewInode(InodeId(next_ino_++), S_IFREG | bits);
+  {
+    MutexLock inode_lock(&inode->mu);
+    inode->nlink = 0;
+    inode->uid = creds.uid;
+    inode->gid = gid;
+  }
+  // O_EXCL: never to be linked (linkat answers ENOENT).
+  inode->set_linkable((flags & O_EXCL) == 0);
+  *out = std::move(inode);
+  return Ok();
+}
+
 // ---- Directories and links ----
 
-// mkdir, mkfifo, symlink and link's new name are Linux's filename_create:
-// whatever the last name is, a symlink included, it exists (EEXIST), and
-// only mkdir may name a missing one with a trailing slash (else ENOENT).
+Result<std::shared_ptr<Inode>> Filesystem::ResolveAtFlags(Fd dir, std::string_view path,
+                                                           int at_flags, bool follow_default) {
+  if (path.empty() && (at_flags & AT_EMPTY_PATH)) {
+    if (dir == kCwd) {
+      ReaderLock lock(&ns_mu_);
+      return cwd_;
+    }
+    auto file = GetFile(dir);
+    if (!file.ok()) return Error(EBADF);
+    return (*file)->inode;
+  }
+  return ResolveInode(dir, path, follow_default && !(at_flags & AT_SYMLINK_NOFOLLOW));
+}
+
+// mkdir, mkfifo, mknod, symlink and link's new name are Linux's
+// filename_create: whatever the last name is, a symlink included, it exists
+// (EEXIST), and only mkdir may name a missing one with a trailing slash
+// (else ENOENT).
 Result<void> Filesystem::Mkdir(std::string_view path, uint32_t mode) {
+  CallScope call(options_);
+  return MkdirAt(kCwd, path, mode);
+}
+
+Result<void> Filesystem::MkdirAt(Fd dir, std::string_view path, uint32_t mode) {
   CallScope call(options_);
   if (auto alive = CheckAlive(); !alive.ok()) return alive;
   WriterLock lock(&ns_mu_);
-  auto found = Resolve(kCwd, path, Final::kEntry);
+  auto found = Resolve(dir, path, Final::kEntry);
   if (!found.ok()) return Error(found.error());
   if (found->inode != nullptr) return Error(EEXIST);
-  return CreateLocked(*found, S_IFDIR | (mode & 07777), "", nullptr);
+  // As vfs_mkdir: the set-id bits of `mode` are not taken (a setgid parent
+  // gives S_ISGID, rule X1).
+  return CreateLocked(*found, S_IFDIR | (mode & 01777), "", nullptr);
 }
 
 Result<void> Filesystem::Mkfifo(std::string_view path, uint32_t mode) {
   CallScope call(options_);
+  return CreateNode(kCwd, path, S_IFIFO | (mode & 07777), 0);
+}
+
+Result<void> Filesystem::MkfifoAt(Fd dir, std::string_view path, uint32_t mode) {
+  CallScope call(options_);
+  return CreateNode(dir, path, S_IFIFO | (mode & 07777), 0);
+}
+
+Result<void> Filesystem::Mknod(std::string_view path, uint32_t mode, uint64_t rdev) {
+  CallScope call(options_);
+  return MknodAt(kCwd, path, mode, rdev);
+}
+
+Result<void> Filesystem::MknodAt(Fd dir, std::string_view path, uint32_t mode, uint64_t rdev) {
+  CallScope call(options_);
+  if (auto alive = CheckAlive(); !alive.ok()) return alive;
+  // Rule X5, as Linux's may_mknod and vfs_mknod: type 0 is a regular file;
+  // a directory or symlink, or an unknown type, is EINVAL; a device needs
+  // CAP_MKNOD (checked after the name, as vfs_mknod does).
+  uint32_t type = mode & S_IFMT;
+  if (type == 0) type = S_IFREG;
+  switch (type) {
+    case S_IFREG: case S_IFIFO: case S_IFSOCK: case S_IFCHR: case S_IFBLK: break;
+    case S_IFDIR: return Error(EPERM);
+    default: return Error(EINVAL);
+  }
+  // Only devices keep a number, as tmpfs shows: st_rdev is 0 for the rest.
+  if (type != S_IFCHR && type != S_IFBLK) rdev = 0;
+  return CreateNode(dir, path, type | (mode & 07777), rdev);
+}
+
+Result<void> Filesystem::CreateNode(Fd dir, std::string_view path, uint32_t mode, uint64_t rdev) {
   if (auto alive = CheckAlive(); !alive.ok()) return alive;
   WriterLock lock(&ns_mu_);
-  auto found = Resolve(kCwd, path, Final::kEntry);
+  auto found = Resolve(dir, path, Final::kEntry);
   if (!found.ok()) return Error(found.error());
   if (found->inode != nullptr) return Error(EEXIST);
   if (found->trailing_slash) return Error(ENOENT);
-  return CreateLocked(*found, S_IFIFO | (mode & 07777), "", nullptr);
+  const uint32_t type = mode & S_IFMT;
+  if ((type == S_IFCHR || type == S_IFBLK) && !caller().Has(kCapMknod)) {
+    // vfs_mknod: may_create (EACCES) first, then CAP_MKNOD (EPERM).
+    if (auto ok = CheckPermission(caller(), *found->parent, kMayWrite | kMayExec); !ok.ok()) {
+      return ok;
+    }
+    return Error(EPERM);
+  }
+  std::shared_ptr<Inode> inode;
+  if (auto made = CreateLocked(*found, mode, "", &inode); !made.ok()) return made;
+  inode->set_rdev(rdev);
+  return Ok();
 }
 
 Result<void> Filesystem::Symlink(std::string_view target, std::string_view path) {
+  CallScope call(options_);
+  return SymlinkAt(target, kCwd, path);
+}
+
+Result<void> Filesystem::SymlinkAt(std::string_view target, Fd dir, std::string_view path) {
   CallScope call(options_);
   if (auto alive = CheckAlive(); !alive.ok()) return alive;
   if (target.empty()) return Error(ENOENT);
   if (target.find('\0') != std::string_view::npos) return Error(EINVAL);
   if (target.size() >= options_.max_path_length) return Error(ENAMETOOLONG);
   WriterLock lock(&ns_mu_);
-  auto found = Resolve(kCwd, path, Final::kEntry);
+  auto found = Resolve(dir, path, Final::kEntry);
   if (!found.ok()) return Error(found.error());
   if (found->inode != nullptr) return Error(EEXIST);
   if (found->trailing_slash) return Error(ENOENT);
@@ -400,65 +588,130 @@ Result<void> Filesystem::Symlink(std::string_view target, std::string_view path)
 
 Result<std::string> Filesystem::Readlink(std::string_view path) {
   CallScope call(options_);
+  return ReadlinkAt(kCwd, path);
+}
+
+Result<std::string> Filesystem::ReadlinkAt(Fd dir, std::string_view path) {
+  CallScope call(options_);
   if (auto alive = CheckAlive(); !alive.ok()) return Error(alive.error());
-  auto inode = ResolveInode(kCwd, path, /*follow_last=*/false);
+  // As Linux's do_readlinkat: an empty path reads the file `dir` is open
+  // on, which must then be a symlink (ENOENT otherwise).
+  auto inode = ResolveAtFlags(dir, path, path.empty() ? AT_EMPTY_PATH : 0, /*follow=*/false);
   if (!inode.ok()) return Error(inode.error());
-  if (!(*inode)->is_symlink()) return Error(EINVAL);
+  if (!(*inode)->is_symlink()) return Error(path.empty() ? ENOENT : EINVAL);
   return (*inode)->symlink_target();
 }
 
 Result<void> Filesystem::Rmdir(std::string_view path) {
   CallScope call(options_);
-  if (auto alive = CheckAlive(); !alive.ok()) return alive;
-  WriterLock lock(&ns_mu_);
-  auto found = Resolve(kCwd, path, Final::kEntry);
-  if (!found.ok()) return Error(found.error());
-  if (found->inode == nullptr) return Error(ENOENT);
-  if (found->name.empty()) return Error(EBUSY);      // the root
-  if (found->name == ".") return Error(EINVAL);
-  if (found->name == "..") return Error(ENOTEMPTY);
-  Inode& dir = *found->inode;
-  if (!dir.is_dir()) return Error(ENOTDIR);
-  if (!dir.children.empty()) return Error(ENOTEMPTY);
-  RemoveEntryLocked(*found->parent, found->name);
-  DropLinkLocked(dir);
-  return Ok();
+  return RemoveAt(kCwd, path, /*dir_only=*/true);
 }
 
 Result<void> Filesystem::Unlink(std::string_view path) {
   CallScope call(options_);
+  return RemoveAt(kCwd, path, /*dir_only=*/false);
+}
+
+Result<void> Filesystem::UnlinkAt(Fd dir, std::string_view path, int flags) {
+  CallScope call(options_);
+  if (flags & ~AT_REMOVEDIR) return Error(EINVAL);
+  return RemoveAt(dir, path, (flags & AT_REMOVEDIR) != 0);
+}
+
+Result<void> Filesystem::RemoveAt(Fd dir, std::string_view path, bool dir_only) {
   if (auto alive = CheckAlive(); !alive.ok()) return alive;
   WriterLock lock(&ns_mu_);
-  auto found = Resolve(kCwd, path, Final::kEntry);
+  auto found = Resolve(dir, path, Final::kEntry);
   if (!found.ok()) return Error(found.error());
-  if (found->inode == nullptr) return Error(ENOENT);
-  if (found->inode->is_dir()) return Error(EISDIR);
-  // As Linux's do_unlinkat: a name followed by a slash must be a directory,
-  // and the name itself is looked at, a symlink not followed.
-  if (found->trailing_slash) return Error(ENOTDIR);
-  Inode& inode = *found->inode;
-  RemoveEntryLocked(*found->parent, found->name);
-  DropLinkLocked(inode);
+  if (dir_only) {
+    if (found->inode == nullptr) return Error(ENOENT);
+    if (found->name.empty()) return Error(EBUSY);      // the root
+    if (found->name == ".") return Error(EINVAL);
+    if (found->name == "..") return Error(ENOTEMPTY);
+  } else {
+    if (found->inode == nullptr) return Error(ENOENT);
+    // As Linux's do_unlinkat: a name followed by a slash must be a
+    // directory, and the name itself is looked at, a symlink not followed.
+    if (found->trailing_slash) return Error(found->inode->is_dir() ? EISDIR : ENOTDIR);
+  }
+  Inode& victim = *found->inode;
+  Inode& parent = *found->parent;
+  // Rule X1, may_delete: write and search on the directory, then the
+  // sticky bit (EPERM), then the kind of the entry.
+  const Credentials& creds = caller();
+  if (auto ok = CheckPermission(creds, parent, kMayWrite | kMayExec); !ok.ok()) return ok;
+  if (!StickyAllows(creds, parent, victim)) return Error(EPERM);
+  if (dir_only) {
+    if (!victim.is_dir()) return Error(ENOTDIR);
+    if (!victim.children.empty()) return Error(ENOTEMPTY);
+  } else if (victim.is_dir()) {
+    return Error(EISDIR);
+  }
+  RemoveEntryLocked(parent, found->name);
+  DropLinkLocked(victim);
   return Ok();
 }
 
 Result<void> Filesystem::Link(std::string_view from, std::string_view to) {
   CallScope call(options_);
+  return LinkAt(kCwd, from, kCwd, to, 0);
+}
+
+Result<void> Filesystem::LinkAt(Fd from_dir, std::string_view from, Fd to_dir,
+                                std::string_view to, int flags) {
+  CallScope call(options_);
   if (auto alive = CheckAlive(); !alive.ok()) return alive;
+  if (flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) return Error(EINVAL);
+  // AT_EMPTY_PATH: the file `from_dir` is open on (rule X4: an O_TMPFILE
+  // file gets its name this way). Taken before the namespace lock.
+  std::shared_ptr<Inode> by_fd;
+  if (from.empty() && (flags & AT_EMPTY_PATH)) {
+    if (from_dir == kCwd) {
+      ReaderLock lock(&ns_mu_);
+      by_fd = cwd_;
+    } else {
+      auto file = GetFile(from_dir);
+      if (!file.ok()) return Error(EBADF);
+      by_fd = (*file)->inode;
+    }
+  }
   WriterLock lock(&ns_mu_);
   // As Linux's do_linkat: the source is looked up (a final symlink linked,
-  // not followed, unless a slash follows it), then the new name is checked
-  // as filename_create does, then vfs_link refuses a directory.
-  auto src = Resolve(kCwd, from, Final::kNoFollow);
-  if (!src.ok()) return Error(src.error());
-  if (src->inode == nullptr) return Error(ENOENT);
-  auto dst = Resolve(kCwd, to, Final::kEntry);
+  // not followed, unless a slash follows it or AT_SYMLINK_FOLLOW), then the
+  // new name is checked as filename_create does, then vfs_link checks
+  // permission (may_create), refuses a directory, and a file with no link
+  // left unless it is a linkable O_TMPFILE file.
+  Inode* source = by_fd.get();
+  if (source == nullptr) {
+    auto src = Resolve(from_dir, from,
+                       (flags & AT_SYMLINK_FOLLOW) ? Final::kFollow : Final::kNoFollow);
+    if (!src.ok()) return Error(src.error());
+    if (src->inode == nullptr) return Error(ENOENT);
+    source = src->inode;
+  }
+  auto dst = Resolve(to_dir, to, Final::kEntry);
   if (!dst.ok()) return Error(dst.error());
   if (dst->inode != nullptr) return Error(EEXIST);
   if (dst->trailing_slash) return Error(ENOENT);
-  if (src->inode->is_dir()) return Error(EPERM);
+  Inode& inode = *source;
+  if (auto ok = CheckPermission(caller(), *dst->parent, kMayWrite | kMayExec); !ok.ok()) return ok;
+  if (inode.is_dir()) return Error(EPERM);
+  if (inode.anonymous) return Error(ENOENT);  // a pipe has no filesystem
+  bool revive = false;
+  {
+    MutexLock inode_lock(&inode.mu);
+    if (inode.nlink == 0) {
+      if (!inode.linkable()) return Error(ENOENT);
+      revive = true;
+    }
+  }
   if (dst->parent->children.size() >= options_.max_dir_entries) return Error(ENOSPC);
-  Inode& inode = *src->inode;
+  if (revive) {
+    // Rule X4: the unnamed file joins the tree; once named it is an
+    // ordinary file (linkat may name it once more only through a link).
+    inodes_.emplace(inode.ino, inode.shared_from_this());
+    inode.set_linkable(false);
+  }
   AddEntryLocked(*dst->parent, dst->name, inode);
   MutexLock inode_lock(&inode.mu);
   ++inode.nlink;
@@ -468,23 +721,31 @@ Result<void> Filesystem::Link(std::string_view from, std::string_view to) {
 
 Result<void> Filesystem::Rename(std::string_view from, std::string_view to, unsigned flags) {
   CallScope call(options_);
+  return RenameAt(kCwd, from, kCwd, to, flags);
+}
+
+Result<void> Filesystem::RenameAt(Fd from_dir_fd, std::string_view from, Fd to_dir_fd,
+                                  std::string_view to, unsigned flags) {
+  CallScope call(options_);
   if (auto alive = CheckAlive(); !alive.ok()) return alive;
   if (flags & ~(kRenameNoReplace | kRenameExchange)) return Error(EINVAL);
   if ((flags & kRenameNoReplace) && (flags & kRenameExchange)) return Error(EINVAL);
   WriterLock lock(&ns_mu_);
   // The order of Linux's do_renameat2: both parents, then "." / ".." / the
   // root (EBUSY; EEXIST for the target with RENAME_NOREPLACE), a missing
-  // source, RENAME_NOREPLACE, RENAME_EXCHANGE's
-  // target, then trailing slashes, which need a directory on their side
-  // (neither last name is followed).
-  auto src = Resolve(kCwd, from, Final::kEntry);
+  // source, a target name too long (the lookup of the new name comes after
+  // the old one's), RENAME_NOREPLACE, RENAME_EXCHANGE's target, then
+  // trailing slashes, which need a directory on their side (neither last
+  // name is followed).
+  auto src = Resolve(from_dir_fd, from, Final::kEntry);
   if (!src.ok()) return Error(src.error());
-  auto dst = Resolve(kCwd, to, Final::kEntry);
+  auto dst = Resolve(to_dir_fd, to, Final::kEntry, /*defer_last_length=*/true);
   if (!dst.ok()) return Error(dst.error());
   auto special = [](const std::string& name) { return name.empty() || name == "." || name == ".."; };
   if (special(src->name)) return Error(EBUSY);
   if (special(dst->name)) return Error((flags & kRenameNoReplace) ? EEXIST : EBUSY);
   if (src->inode == nullptr) return Error(ENOENT);
+  if (dst->name.size() > options_.max_name_length) return Error(ENAMETOOLONG);
   Inode* moving = src->inode;
   Inode* replaced = dst->inode;
   if (replaced != nullptr && (flags & kRenameNoReplace)) return Error(EEXIST);
@@ -508,6 +769,22 @@ Result<void> Filesystem::Rename(std::string_view from, std::string_view to, unsi
     return Error(EINVAL);
   }
   if (replaced == moving) return Ok();  // the same file: nothing to do (POSIX)
+  // Rule X1, vfs_rename: may_delete on the source, may_create or
+  // may_delete on the target, and write on a directory that changes parent
+  // (its ".." changes).
+  const Credentials& creds = caller();
+  if (auto ok = CheckPermission(creds, *src->parent, kMayWrite | kMayExec); !ok.ok()) return ok;
+  if (!StickyAllows(creds, *src->parent, *moving)) return Error(EPERM);
+  if (auto ok = CheckPermission(creds, *dst->parent, kMayWrite | kMayExec); !ok.ok()) return ok;
+  if (replaced != nullptr && !StickyAllows(creds, *dst->parent, *replaced)) return Error(EPERM);
+  if (src->parent != dst->parent) {
+    if (moving->is_dir()) {
+      if (auto ok = CheckPermission(creds, *moving, kMayWrite); !ok.ok()) return ok;
+    }
+    if ((flags & kRenameExchange) && replaced->is_dir()) {
+      if (auto ok = CheckPermission(creds, *replaced, kMayWrite); !ok.ok()) return ok;
+    }
+  }
   if (replaced != nullptr && !(flags & kRenameExchange)) {
     if (moving->is_dir() && !replaced->is_dir()) return Error(ENOTDIR);
     if (!moving->is_dir() && replaced->is_dir()) return Error(EISDIR);
@@ -573,6 +850,7 @@ Result<std::pair<Fd, Fd>> Filesystem::Pipe() {
     inode->nlink = 1;
     inode->atime = inode->mtime = inode->ctime = Now();
     inode->fifo_writers = 1;
+    inode->fifo_readers = 1;
   }
   auto read_end = InstallFd(MakeOpenFile(inode, O_RDONLY));
   if (!read_end.ok()) return Error(read_end.error());
@@ -593,6 +871,8 @@ Result<void> Filesystem::Chdir(std::string_view path) {
   if (!found.ok()) return Error(found.error());
   if (found->inode == nullptr) return Error(ENOENT);
   if (!found->inode->is_dir()) return Error(ENOTDIR);
+  // Rule X1: chdir needs search permission on the directory itself.
+  if (auto ok = CheckPermission(caller(), *found->inode, kMayExec); !ok.ok()) return ok;
   cwd_ = found->inode->shared_from_this();
   return Ok();
 }
@@ -645,6 +925,7 @@ Result<std::vector<DirEntry>> Filesystem::ReadDir(Fd fd, size_t max) {
       out.push_back({it->second->ino, DirentType(*it->second), it->first});
       file.dir_last = it->first;
     }
+    ++file.offset;  // the position lseek reports and takes (tmpfs's count)
   }
   return out;
 }

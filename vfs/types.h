@@ -62,6 +62,7 @@ struct StatBuf {
   uint64_t blocks = 0;   // 512-byte units actually allocated (holes are free)
   uint32_t blksize = 0;  // the page size
   Timespec atime, mtime, ctime;
+  uint64_t rdev = 0;     // rule X5: a device node's number, else 0
 };
 
 // One entry of readdir. `type` is a DT_* value from <dirent.h>.

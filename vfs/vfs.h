@@ -97,6 +97,29 @@ typedef struct vfs_options {
 /* renameat2 flags. */
 #define VFS_RENAME_NOREPLACE 1u
 #define VFS_RENAME_EXCHANGE 2u
+/* *at flags (Linux values). */
+#define VFS_AT_SYMLINK_NOFOLLOW 0x100
+#define VFS_AT_REMOVEDIR 0x200
+#define VFS_AT_SYMLINK_FOLLOW 0x400
+#define VFS_AT_EMPTY_PATH 0x1000
+/* fallocate modes (rule X3). */
+#define VFS_FALLOC_FL_KEEP_SIZE 0x01
+#define VFS_FALLOC_FL_PUNCH_HOLE 0x02
+#define VFS_FALLOC_FL_ZERO_RANGE 0x10
+/* setxattr flags (rule X2). */
+#define VFS_XATTR_CREATE 1
+#define VFS_XATTR_REPLACE 2
+/* Capabilities an identity may hold (rule X1). */
+#define VFS_CAP_CHOWN (1u << 0)
+#define VFS_CAP_DAC_OVERRIDE (1u << 1)
+#define VFS_CAP_DAC_READ_SEARCH (1u << 2)
+#define VFS_CAP_FOWNER (1u << 3)
+#define VFS_CAP_FSETID (1u << 4)
+#define VFS_CAP_MKNOD (1u << 5)
+#define VFS_CAP_SYS_ADMIN (1u << 6)
+#define VFS_CAP_ALL ((1u << 7) - 1)
+/* chown: leave the field as it is. */
+#define VFS_NO_ID 0xffffffffu
 /* utimensat special nanosecond values. */
 #define VFS_UTIME_NOW ((1L << 30) - 1)
 #define VFS_UTIME_OMIT ((1L << 30) - 2)
@@ -148,7 +171,19 @@ typedef struct vfs_stat_buf {
   uint64_t blocks; /* 512-byte units allocated; holes are free */
   uint32_t blksize;
   vfs_timespec atime, mtime, ctime;
+  uint64_t rdev; /* a device node's number (rule X5), else 0 */
 } vfs_stat_buf;
+
+/* The identity calls run with (rule X1). Root (uid 0, every capability,
+ * umask 0) is the default. */
+typedef struct vfs_credentials {
+  uint32_t uid;
+  uint32_t gid;
+  const uint32_t* groups; /* supplementary groups; copied */
+  size_t ngroups;
+  uint32_t capabilities; /* VFS_CAP_* bits */
+  uint32_t umask;
+} vfs_credentials;
 
 typedef struct vfs_dirent {
   uint64_t ino;
@@ -255,6 +290,79 @@ void vfs_sync(vfs_fs* fs);
 /* Narrows a descriptor's rights; -EPERM if that would widen them. */
 int vfs_set_rights(vfs_fs* fs, int fd, uint64_t base, uint64_t inheriting);
 int vfs_get_rights(vfs_fs* fs, int fd, uint64_t* base, uint64_t* inheriting);
+
+/* ---- The *at forms (a directory descriptor, VFS_AT_FDCWD, or an O_PATH
+ * descriptor; AT_* flags as Linux) ---- */
+
+int vfs_mkdirat(vfs_fs* fs, int dirfd, const char* path, uint32_t mode);
+/* VFS_AT_REMOVEDIR: rmdir. */
+int vfs_unlinkat(vfs_fs* fs, int dirfd, const char* path, int flags);
+int vfs_renameat2(vfs_fs* fs, int from_dirfd, const char* from, int to_dirfd, const char* to,
+                  unsigned flags);
+/* VFS_AT_SYMLINK_FOLLOW; VFS_AT_EMPTY_PATH with "" names the file from_dirfd
+ * is open on (an O_TMPFILE file, rule X4). */
+int vfs_linkat(vfs_fs* fs, int from_dirfd, const char* from, int to_dirfd, const char* to,
+               int flags);
+int vfs_symlinkat(vfs_fs* fs, const char* target, int dirfd, const char* path);
+/* "" reads the symlink dirfd is open on (O_PATH | O_NOFOLLOW). */
+int64_t vfs_readlinkat(vfs_fs* fs, int dirfd, const char* path, char* buf, size_t size);
+/* mknod(2), rule X5: S_IFREG, S_IFIFO, S_IFSOCK, S_IFCHR, S_IFBLK. */
+int vfs_mknod(vfs_fs* fs, const char* path, uint32_t mode, uint64_t rdev);
+int vfs_mknodat(vfs_fs* fs, int dirfd, const char* path, uint32_t mode, uint64_t rdev);
+/* VFS_AT_SYMLINK_NOFOLLOW, VFS_AT_EMPTY_PATH. */
+int vfs_fstatat(vfs_fs* fs, int dirfd, const char* path, vfs_stat_buf* st, int flags);
+int vfs_fchmodat(vfs_fs* fs, int dirfd, const char* path, uint32_t mode, int flags);
+/* chown family, rule X1: VFS_NO_ID leaves a field unchanged. */
+int vfs_chown(vfs_fs* fs, const char* path, uint32_t uid, uint32_t gid);
+int vfs_lchown(vfs_fs* fs, const char* path, uint32_t uid, uint32_t gid);
+int vfs_fchown(vfs_fs* fs, int fd, uint32_t uid, uint32_t gid);
+int vfs_fchownat(vfs_fs* fs, int dirfd, const char* path, uint32_t uid, uint32_t gid, int flags);
+int vfs_utimensat(vfs_fs* fs, int dirfd, const char* path, const vfs_timespec times[2],
+                  int flags);
+/* truncate relative to dirfd; VFS_AT_EMPTY_PATH: the file dirfd is open on. */
+int vfs_truncateat(vfs_fs* fs, int dirfd, const char* path, int64_t length, int flags);
+/* fallocate(2), rule X3. */
+int vfs_fallocate(vfs_fs* fs, int fd, int mode, int64_t offset, int64_t len);
+
+/* ---- Extended attributes (rule X2) ----
+ * get and list return the size; with size 0 the size needed; -ERANGE if the
+ * buffer is too small. A list is the names, each ended by a NUL. The *at
+ * forms take VFS_AT_SYMLINK_NOFOLLOW and VFS_AT_EMPTY_PATH. */
+
+int vfs_setxattr(vfs_fs* fs, const char* path, const char* name, const void* value, size_t size,
+                 int flags);
+int vfs_lsetxattr(vfs_fs* fs, const char* path, const char* name, const void* value, size_t size,
+                  int flags);
+int vfs_fsetxattr(vfs_fs* fs, int fd, const char* name, const void* value, size_t size,
+                  int flags);
+int vfs_setxattrat(vfs_fs* fs, int dirfd, const char* path, int at_flags, const char* name,
+                   const void* value, size_t size, int flags);
+int64_t vfs_getxattr(vfs_fs* fs, const char* path, const char* name, void* value, size_t size);
+int64_t vfs_lgetxattr(vfs_fs* fs, const char* path, const char* name, void* value, size_t size);
+int64_t vfs_fgetxattr(vfs_fs* fs, int fd, const char* name, void* value, size_t size);
+int64_t vfs_getxattrat(vfs_fs* fs, int dirfd, const char* path, int at_flags, const char* name,
+                       void* value, size_t size);
+int64_t vfs_listxattr(vfs_fs* fs, const char* path, char* list, size_t size);
+int64_t vfs_llistxattr(vfs_fs* fs, const char* path, char* list, size_t size);
+int64_t vfs_flistxattr(vfs_fs* fs, int fd, char* list, size_t size);
+int64_t vfs_listxattrat(vfs_fs* fs, int dirfd, const char* path, int at_flags, char* list,
+                        size_t size);
+int vfs_removexattr(vfs_fs* fs, const char* path, const char* name);
+int vfs_lremovexattr(vfs_fs* fs, const char* path, const char* name);
+int vfs_fremovexattr(vfs_fs* fs, int fd, const char* name);
+int vfs_removexattrat(vfs_fs* fs, int dirfd, const char* path, int at_flags, const char* name);
+
+/* ---- Identity (rule X1) ---- */
+
+/* Fills `creds` with root: uid 0, gid 0, every capability, umask 0. */
+void vfs_credentials_init_root(vfs_credentials* creds);
+/* The identity of every call on `fs` that no thread identity overrides;
+ * NULL sets root again. Kept across vfs_crash_and_remount. */
+int vfs_set_credentials(vfs_fs* fs, const vfs_credentials* creds);
+/* The identity of every call this thread makes, on every handle, until
+ * changed or cleared with NULL: a host serving several users sets it per
+ * request. -EINVAL for unknown capability bits. */
+int vfs_set_thread_credentials(const vfs_credentials* creds);
 
 #ifdef __cplusplus
 }  /* extern "C" */

@@ -1,12 +1,12 @@
 // FuseMount: a MountedFs served to the kernel through libfuse3, so any
 // program can use the VFS through a mount point (docs/mount.md).
 //
-// The mount uses libfuse's path-based API on a multi-threaded loop: the VFS
-// API is itself path-shaped (vfs/filesystem.h), so libfuse's node table
-// supplies the paths and open files carry VFS descriptors as handles. The
-// kernel options that keep the VFS's durability semantics visible (no
-// write-back cache, no attribute or entry caching, page cache dropped at
-// open) are set in one place, fuse_mount.cc, and explained in docs/mount.md.
+// The mount uses libfuse's low-level API on a multi-threaded loop
+// (lowlevel_ops.h): one kernel node per VFS inode, held as an O_PATH
+// descriptor, and every request run as its caller. The kernel options that
+// keep the VFS's durability semantics visible (no write-back cache; cached
+// names, attributes and pages invalidated at a crash) are explained in
+// docs/mount.md.
 //
 //   std::string why;
 //   auto mount = vfs::FuseMount::Create({.mountpoint = "/mnt/v"}, &why);
@@ -21,6 +21,7 @@
 #define TOOLS_MOUNT_FUSE_MOUNT_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -28,9 +29,11 @@
 #include "tools/mount/mounted_fs.h"
 #include "vfs/result.h"
 
-struct fuse;
+struct fuse_session;
 
 namespace vfs {
+
+class LowlevelFs;
 
 struct FuseMountOptions {
   std::string mountpoint;
@@ -41,6 +44,10 @@ struct FuseMountOptions {
   unsigned max_threads = 16;
   // Print every FUSE request (libfuse's -d).
   bool debug = false;
+  // Let every user, not only the mounter, use the mount (FUSE's
+  // allow_other). nullopt: on when running as root or when /etc/fuse.conf
+  // has user_allow_other.
+  std::optional<bool> allow_other;
 };
 
 class FuseMount {
@@ -73,6 +80,9 @@ class FuseMount {
   Result<void> Stop();
 
   MountedFs& fs() { return *fs_; }
+  // Kernel nodes the mount holds (looked up and not yet forgotten, the root
+  // included).
+  size_t kernel_nodes() const;
   const std::string& mountpoint() const { return mountpoint_; }
 
  private:
@@ -82,7 +92,8 @@ class FuseMount {
   std::string mountpoint_;
   std::unique_ptr<MountedFs> fs_;
   std::unique_ptr<ControlServer> control_;
-  struct fuse* fuse_ = nullptr;
+  std::unique_ptr<LowlevelFs> server_;
+  struct fuse_session* session_ = nullptr;
   unsigned max_threads_ = 16;
   bool mounted_ = false;
   bool signals_ = false;

@@ -17,7 +17,8 @@ namespace {
 constexpr const char* kMountUsage =
     "usage: vfs mount [--backend memory|memory:volatile|disk:DIR|fault:PRESET]\n"
     "                 [--profile durable|strict|ordered|writeback|weakest] [--seed N]\n"
-    "                 [--control SOCKET | --no-control] [--threads N] [--debug] MOUNTPOINT\n"
+    "                 [--control SOCKET | --no-control] [--threads N] [--no-allow-other]\n"
+    "                 [--debug] MOUNTPOINT\n"
     "  serves the VFS at MOUNTPOINT through FUSE until umount, Ctrl-C or SIGTERM;\n"
     "  `vfs ctl SOCKET help` lists the control commands (default SOCKET: MOUNTPOINT.ctl)\n";
 
@@ -66,6 +67,8 @@ int MountCommand(int argc, char** argv) {
       if (!value(&v) || !absl::SimpleAtoi(v, &options.max_threads) || options.max_threads == 0) {
         return Usage(kMountUsage, "--threads takes a positive number");
       }
+    } else if (arg == "--no-allow-other") {
+      options.allow_other = false;
     } else if (arg == "--debug") {
       options.debug = true;
     } else if (arg == "--help" || arg == "-h") {

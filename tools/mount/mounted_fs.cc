@@ -21,7 +21,8 @@ namespace {
 constexpr const char* kOpNames[] = {
     "getattr", "setattr", "create", "open", "read", "write", "flush",
     "release", "fsync", "fdatasync", "opendir", "readdir", "fsyncdir", "mkdir", "rmdir",
-    "unlink", "rename", "link", "symlink", "readlink", "statfs", "mknod"};
+    "unlink", "rename", "link", "symlink", "readlink", "statfs", "mknod", "lookup", "forget",
+    "xattr", "fallocate", "lseek", "copy_file_range", "ioctl"};
 static_assert(std::size(kOpNames) == static_cast<size_t>(MountOp::kCount));
 
 constexpr const char* kHelp =
@@ -163,8 +164,26 @@ Result<void> MountedFs::Shutdown() {
   return unmounted;
 }
 
-std::string MountedFs::Crash() {
+void MountedFs::SetCrashHooks(CrashHooks hooks) {
   WriterLock lock(&mu_);
+  hooks_ = std::move(hooks);
+}
+
+uint32_t MountedFs::generation() {
+  ReaderLock lock(&mu_);
+  return generation_;
+}
+
+std::string MountedFs::Crash() {
+  std::function<void()> after;
+  std::string reply = CrashLocked(&after);
+  if (after) after();
+  return reply;
+}
+
+std::string MountedFs::CrashLocked(std::function<void()>* after) {
+  WriterLock lock(&mu_);
+  *after = hooks_.after;
   const uint64_t seed = next_seed_++;
   ++crashes_;
   std::vector<Request> pending = pending_->Pending();
@@ -192,6 +211,7 @@ std::string MountedFs::Crash() {
                         "; every operation now answers EIO");
   }
   fs_ = std::move(fs).value();
+  if (hooks_.remounted) hooks_.remounted(*fs_, generation_);
   const MountReport& report = fs_->mount_report();
   return absl::StrCat("ok crash ", crashes_, ": profile ", MountCrashProfileName(options_.profile),
                       " seed ", seed, ", ", pending.size(), " pending requests, ", kept.size(),

@@ -29,6 +29,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -51,12 +52,12 @@ struct MountedFsOptions {
   Options fs_options;
 };
 
-// The FUSE operations counted for the "stats" command. libfuse's path API
-// answers the kernel's lookups with getattr, so they count there.
+// The FUSE operations counted for the "stats" command.
 enum class MountOp {
   kGetattr, kSetattr, kCreate, kOpen, kRead, kWrite, kFlush, kRelease,
   kFsync, kFdatasync, kOpendir, kReaddir, kFsyncdir, kMkdir, kRmdir, kUnlink,
-  kRename, kLink, kSymlink, kReadlink, kStatfs, kMknod, kCount
+  kRename, kLink, kSymlink, kReadlink, kStatfs, kMknod, kLookup, kForget,
+  kXattr, kFallocate, kLseek, kCopyFileRange, kIoctl, kCount
 };
 
 class MountedFs {
@@ -83,6 +84,8 @@ class MountedFs {
     // handle of an earlier generation gives nullopt.
     uint64_t Handle(Fd fd) const;
     std::optional<Fd> FdOf(uint64_t handle) const;
+    // The generation of the Filesystem this guard holds (one per crash).
+    uint32_t generation() const { return generation_; }
 
    private:
     MountedFs* owner_;
@@ -100,6 +103,19 @@ class MountedFs {
   // what the profile keeps (drawn with the next seed), and a new Filesystem
   // mounts the durable state. Returns the reply line.
   std::string Crash();
+  // Called by Crash(): `remounted` with the new Filesystem and its
+  // generation while the exclusive lock is still held (no operation runs; it
+  // must not wait for one), then `after` once the lock is released (it may
+  // call into the kernel, which may wait for operations in flight). The FUSE
+  // mount rebinds its root and invalidates the kernel's caches here.
+  struct CrashHooks {
+    std::function<void(Filesystem& fs, uint32_t generation)> remounted;
+    std::function<void()> after;
+  };
+  void SetCrashHooks(CrashHooks hooks);
+  // The current generation (for a mount's first root binding).
+  uint32_t generation();
+
   // Unmounts the Filesystem, making everything durable (as umount does).
   // Later operations answer EIO. Returns the unmount's result.
   Result<void> Shutdown();
@@ -108,6 +124,9 @@ class MountedFs {
   MountedFs(const MountedFsOptions& options, std::shared_ptr<Store> backend,
             std::shared_ptr<FaultStore> faults, std::shared_ptr<PendingStore> pending);
 
+  // Crash() under the exclusive lock; `*after` gets the hook to run once it
+  // is released.
+  std::string CrashLocked(std::function<void()>* after);
   std::string FaultCommand(const std::string& args);
   std::string StatsCommand();
   std::string DirtyCommand();
@@ -127,6 +146,7 @@ class MountedFs {
   uint64_t crashes_ ABSL_GUARDED_BY(mu_) = 0;
 
   std::array<std::atomic<uint64_t>, static_cast<size_t>(MountOp::kCount)> ops_{};
+  CrashHooks hooks_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace vfs

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -23,6 +24,8 @@ struct vfs_fs {
   std::shared_ptr<vfs::Store> store;
   vfs::Options options;
   std::unique_ptr<vfs::Filesystem> fs;
+  // vfs_set_credentials' identity, set again after a crash and remount.
+  std::unique_ptr<vfs::Credentials> creds;
 };
 
 namespace {
@@ -36,6 +39,17 @@ static_assert(VFS_FSYNC_RANGE_DSYNC == vfs::kFsyncRangeDataSync);
 static_assert(VFS_FSYNC_RANGE_SYNC == vfs::kFsyncRangeFileSync);
 static_assert(VFS_FSYNC_RANGE_NOCACHE == vfs::kFsyncRangeNoCache);
 static_assert(VFS_RENAME_NOREPLACE == vfs::kRenameNoReplace);
+static_assert(VFS_AT_SYMLINK_NOFOLLOW == AT_SYMLINK_NOFOLLOW && VFS_AT_REMOVEDIR == AT_REMOVEDIR &&
+              VFS_AT_SYMLINK_FOLLOW == AT_SYMLINK_FOLLOW && VFS_AT_EMPTY_PATH == AT_EMPTY_PATH);
+static_assert(VFS_FALLOC_FL_KEEP_SIZE == vfs::kFallocKeepSize &&
+              VFS_FALLOC_FL_PUNCH_HOLE == vfs::kFallocPunchHole &&
+              VFS_FALLOC_FL_ZERO_RANGE == vfs::kFallocZeroRange);
+static_assert(VFS_XATTR_CREATE == vfs::kXattrCreate && VFS_XATTR_REPLACE == vfs::kXattrReplace);
+static_assert(VFS_CAP_CHOWN == vfs::kCapChown && VFS_CAP_DAC_OVERRIDE == vfs::kCapDacOverride &&
+              VFS_CAP_DAC_READ_SEARCH == vfs::kCapDacReadSearch &&
+              VFS_CAP_FOWNER == vfs::kCapFowner && VFS_CAP_FSETID == vfs::kCapFsetid &&
+              VFS_CAP_MKNOD == vfs::kCapMknod && VFS_CAP_SYS_ADMIN == vfs::kCapSysAdmin &&
+              VFS_CAP_ALL == vfs::kAllCapabilities);
 static_assert(VFS_RENAME_EXCHANGE == vfs::kRenameExchange);
 static_assert(VFS_UTIME_NOW == vfs::kUtimeNow && VFS_UTIME_OMIT == vfs::kUtimeOmit);
 static_assert(VFS_RWF_DSYNC == vfs::kRwfDsync && VFS_RWF_SYNC == vfs::kRwfSync &&
@@ -84,6 +98,7 @@ vfs_stat_buf ToC(const vfs::StatBuf& st) {
   out.atime = {st.atime.sec, st.atime.nsec};
   out.mtime = {st.mtime.sec, st.mtime.nsec};
   out.ctime = {st.ctime.sec, st.ctime.nsec};
+  out.rdev = st.rdev;
   return out;
 }
 
@@ -197,6 +212,7 @@ int vfs_crash_and_remount(vfs_fs* fs) {
     auto mounted = vfs::Filesystem::Mount(fs->store, fs->options);
     if (!mounted.ok()) return -mounted.error();
     fs->fs = std::move(mounted).value();
+    if (fs->creds != nullptr) fs->fs->SetCredentials(*fs->creds);
     return 0;
   });
 }
@@ -524,6 +540,319 @@ int vfs_get_rights(vfs_fs* fs, int fd, uint64_t* base, uint64_t* inheriting) {
     *inheriting = got->second;
     return 0;
   });
+}
+
+
+// ---- The *at forms, ownership, special files ----
+
+int vfs_mkdirat(vfs_fs* fs, int dirfd, const char* path, uint32_t mode) {
+  VFS_FS_OR_FAIL(fs);
+  VFS_NONNULL(path);
+  return Guard([&] { return Status(fs->fs->MkdirAt(vfs::Fd(dirfd), path, mode)); });
+}
+
+int vfs_unlinkat(vfs_fs* fs, int dirfd, const char* path, int flags) {
+  VFS_FS_OR_FAIL(fs);
+  VFS_NONNULL(path);
+  return Guard([&] { return Status(fs->fs->UnlinkAt(vfs::Fd(dirfd), path, flags)); });
+}
+
+int vfs_renameat2(vfs_fs* fs, int from_dirfd, const char* from, int to_dirfd, const char* to,
+                  unsigned flags) {
+  VFS_FS_OR_FAIL(fs);
+  VFS_NONNULL(from);
+  VFS_NONNULL(to);
+  return Guard([&] {
+    return Status(fs->fs->RenameAt(vfs::Fd(from_dirfd), from, vfs::Fd(to_dirfd), to, flags));
+  });
+}
+
+int vfs_linkat(vfs_fs* fs, int from_dirfd, const char* from, int to_dirfd, const char* to,
+               int flags) {
+  VFS_FS_OR_FAIL(fs);
+  VFS_NONNULL(from);
+  VFS_NONNULL(to);
+  return Guard([&] {
+    return Status(fs->fs->LinkAt(vfs::Fd(from_dirfd), from, vfs::Fd(to_dirfd), to, flags));
+  });
+}
+
+int vfs_symlinkat(vfs_fs* fs, const char* target, int dirfd, const char* path) {
+  VFS_FS_OR_FAIL(fs);
+  VFS_NONNULL(target);
+  VFS_NONNULL(path);
+  return Guard([&] { return Status(fs->fs->SymlinkAt(target, vfs::Fd(dirfd), path)); });
+}
+
+int64_t vfs_readlinkat(vfs_fs* fs, int dirfd, const char* path, char* buf, size_t size) {
+  VFS_FS_OR_FAIL(fs);
+  VFS_NONNULL(path);
+  if (buf == nullptr && size > 0) return -EFAULT;
+  if (size == 0) return -EINVAL;
+  return Guard([&]() -> int64_t {
+    auto target = fs->fs->ReadlinkAt(vfs::Fd(dirfd), path);
+    if (!target.ok()) return -target.error();
+    const size_t n = std::min(size, target->size());
+    std::memcpy(buf, target->data(), n);
+    return static_cast<int64_t>(n);
+  });
+}
+
+int vfs_mknod(vfs_fs* fs, const char* path, uint32_t mode, uint64_t rdev) {
+  VFS_FS_OR_FAIL(fs);
+  VFS_NONNULL(path);
+  return Guard([&] { return Status(fs->fs->Mknod(path, mode, rdev)); });
+}
+
+int vfs_mknodat(vfs_fs* fs, int dirfd, const char* path, uint32_t mode, uint64_t rdev) {
+  VFS_FS_OR_FAIL(fs);
+  VFS_NONNULL(path);
+  return Guard([&] { return Status(fs->fs->MknodAt(vfs::Fd(dirfd), path, mode, rdev)); });
+}
+
+int vfs_fstatat(vfs_fs* fs, int dirfd, const char* path, vfs_stat_buf* st, int flags) {
+  VFS_FS_OR_FAIL(fs);
+  VFS_NONNULL(path);
+  VFS_NONNULL(st);
+  return Guard([&] { return StatOut(fs->fs->FstatAt(vfs::Fd(dirfd), path, flags), st); });
+}
+
+int vfs_fchmodat(vfs_fs* fs, int dirfd, const char* path, uint32_t mode, int flags) {
+  VFS_FS_OR_FAIL(fs);
+  VFS_NONNULL(path);
+  return Guard([&] { return Status(fs->fs->FchmodAt(vfs::Fd(dirfd), path, mode, flags)); });
+}
+
+int vfs_chown(vfs_fs* fs, const char* path, uint32_t uid, uint32_t gid) {
+  VFS_FS_OR_FAIL(fs);
+  VFS_NONNULL(path);
+  return Guard([&] { return Status(fs->fs->Chown(path, uid, gid)); });
+}
+
+int vfs_lchown(vfs_fs* fs, const char* path, uint32_t uid, uint32_t gid) {
+  VFS_FS_OR_FAIL(fs);
+  VFS_NONNULL(path);
+  return Guard([&] { return Status(fs->fs->Lchown(path, uid, gid)); });
+}
+
+int vfs_fchown(vfs_fs* fs, int fd, uint32_t uid, uint32_t gid) {
+  VFS_FS_OR_FAIL(fs);
+  return Guard([&] { return Status(fs->fs->Fchown(vfs::Fd(fd), uid, gid)); });
+}
+
+int vfs_fchownat(vfs_fs* fs, int dirfd, const char* path, uint32_t uid, uint32_t gid, int flags) {
+  VFS_FS_OR_FAIL(fs);
+  VFS_NONNULL(path);
+  return Guard([&] { return Status(fs->fs->FchownAt(vfs::Fd(dirfd), path, uid, gid, flags)); });
+}
+
+int vfs_utimensat(vfs_fs* fs, int dirfd, const char* path, const vfs_timespec times[2],
+                  int flags) {
+  VFS_FS_OR_FAIL(fs);
+  VFS_NONNULL(path);
+  VFS_NONNULL(times);
+  return Guard([&] {
+    return Status(fs->fs->UtimensAt(vfs::Fd(dirfd), path, Times(times), flags));
+  });
+}
+
+int vfs_truncateat(vfs_fs* fs, int dirfd, const char* path, int64_t length, int flags) {
+  VFS_FS_OR_FAIL(fs);
+  VFS_NONNULL(path);
+  return Guard([&] { return Status(fs->fs->TruncateAt(vfs::Fd(dirfd), path, length, flags)); });
+}
+
+int vfs_fallocate(vfs_fs* fs, int fd, int mode, int64_t offset, int64_t len) {
+  VFS_FS_OR_FAIL(fs);
+  return Guard([&] { return Status(fs->fs->Fallocate(vfs::Fd(fd), mode, offset, len)); });
+}
+
+// ---- Extended attributes ----
+
+int vfs_setxattrat(vfs_fs* fs, int dirfd, const char* path, int at_flags, const char* name,
+                   const void* value, size_t size, int flags) {
+  VFS_FS_OR_FAIL(fs);
+  VFS_NONNULL(path);
+  VFS_NONNULL(name);
+  if (value == nullptr && size > 0) return -EFAULT;
+  return Guard([&] {
+    const std::string_view bytes(static_cast<const char*>(value), value == nullptr ? 0 : size);
+    return Status(fs->fs->SetXattrAt(vfs::Fd(dirfd), path, at_flags, name, bytes, flags));
+  });
+}
+
+int64_t vfs_getxattrat(vfs_fs* fs, int dirfd, const char* path, int at_flags, const char* name,
+                       void* value, size_t size) {
+  VFS_FS_OR_FAIL(fs);
+  VFS_NONNULL(path);
+  VFS_NONNULL(name);
+  if (value == nullptr && size > 0) return -EFAULT;
+  return Guard([&]() -> int64_t {
+    auto got = fs->fs->GetXattrAt(vfs::Fd(dirfd), path, at_flags, name);
+    if (!got.ok()) return -got.error();
+    // getxattr(2): size 0 asks for the size; a buffer too small is ERANGE.
+    if (size == 0) return static_cast<int64_t>(got->size());
+    if (got->size() > size) return -ERANGE;
+    std::memcpy(value, got->data(), got->size());
+    return static_cast<int64_t>(got->size());
+  });
+}
+
+int64_t vfs_listxattrat(vfs_fs* fs, int dirfd, const char* path, int at_flags, char* list,
+                        size_t size) {
+  VFS_FS_OR_FAIL(fs);
+  VFS_NONNULL(path);
+  if (list == nullptr && size > 0) return -EFAULT;
+  return Guard([&]() -> int64_t {
+    auto got = fs->fs->ListXattrAt(vfs::Fd(dirfd), path, at_flags);
+    if (!got.ok()) return -got.error();
+    // listxattr(2): the names, each ended by a NUL.
+    size_t needed = 0;
+    for (const std::string& name : *got) needed += name.size() + 1;
+    if (size == 0) return static_cast<int64_t>(needed);
+    if (needed > size) return -ERANGE;
+    char* at = list;
+    for (const std::string& name : *got) {
+      std::memcpy(at, name.c_str(), name.size() + 1);
+      at += name.size() + 1;
+    }
+    return static_cast<int64_t>(needed);
+  });
+}
+
+int vfs_removexattrat(vfs_fs* fs, int dirfd, const char* path, int at_flags, const char* name) {
+  VFS_FS_OR_FAIL(fs);
+  VFS_NONNULL(path);
+  VFS_NONNULL(name);
+  return Guard([&] {
+    return Status(fs->fs->RemoveXattrAt(vfs::Fd(dirfd), path, at_flags, name));
+  });
+}
+
+int vfs_setxattr(vfs_fs* fs, const char* path, const char* name, const void* value, size_t size,
+                 int flags) {
+  return vfs_setxattrat(fs, VFS_AT_FDCWD, path, 0, name, value, size, flags);
+}
+int vfs_lsetxattr(vfs_fs* fs, const char* path, const char* name, const void* value, size_t size,
+                  int flags) {
+  return vfs_setxattrat(fs, VFS_AT_FDCWD, path, VFS_AT_SYMLINK_NOFOLLOW, name, value, size, flags);
+}
+int vfs_fsetxattr(vfs_fs* fs, int fd, const char* name, const void* value, size_t size,
+                  int flags) {
+  VFS_FS_OR_FAIL(fs);
+  VFS_NONNULL(name);
+  if (value == nullptr && size > 0) return -EFAULT;
+  return Guard([&] {
+    const std::string_view bytes(static_cast<const char*>(value), value == nullptr ? 0 : size);
+    return Status(fs->fs->FsetXattr(vfs::Fd(fd), name, bytes, flags));
+  });
+}
+int64_t vfs_getxattr(vfs_fs* fs, const char* path, const char* name, void* value, size_t size) {
+  return vfs_getxattrat(fs, VFS_AT_FDCWD, path, 0, name, value, size);
+}
+int64_t vfs_lgetxattr(vfs_fs* fs, const char* path, const char* name, void* value, size_t size) {
+  return vfs_getxattrat(fs, VFS_AT_FDCWD, path, VFS_AT_SYMLINK_NOFOLLOW, name, value, size);
+}
+int64_t vfs_fgetxattr(vfs_fs* fs, int fd, const char* name, void* value, size_t size) {
+  VFS_FS_OR_FAIL(fs);
+  VFS_NONNULL(name);
+  if (value == nullptr && size > 0) return -EFAULT;
+  return Guard([&]() -> int64_t {
+    auto got = fs->fs->FgetXattr(vfs::Fd(fd), name);
+    if (!got.ok()) return -got.error();
+    if (size == 0) return static_cast<int64_t>(got->size());
+    if (got->size() > size) return -ERANGE;
+    std::memcpy(value, got->data(), got->size());
+    return static_cast<int64_t>(got->size());
+  });
+}
+int64_t vfs_listxattr(vfs_fs* fs, const char* path, char* list, size_t size) {
+  return vfs_listxattrat(fs, VFS_AT_FDCWD, path, 0, list, size);
+}
+int64_t vfs_llistxattr(vfs_fs* fs, const char* path, char* list, size_t size) {
+  return vfs_listxattrat(fs, VFS_AT_FDCWD, path, VFS_AT_SYMLINK_NOFOLLOW, list, size);
+}
+int64_t vfs_flistxattr(vfs_fs* fs, int fd, char* list, size_t size) {
+  // flistxattr is listxattrat through the descriptor itself.
+  return vfs_listxattrat(fs, fd, "", VFS_AT_EMPTY_PATH, list, size);
+}
+int vfs_removexattr(vfs_fs* fs, const char* path, const char* name) {
+  return vfs_removexattrat(fs, VFS_AT_FDCWD, path, 0, name);
+}
+int vfs_lremovexattr(vfs_fs* fs, const char* path, const char* name) {
+  return vfs_removexattrat(fs, VFS_AT_FDCWD, path, VFS_AT_SYMLINK_NOFOLLOW, name);
+}
+int vfs_fremovexattr(vfs_fs* fs, int fd, const char* name) {
+  VFS_FS_OR_FAIL(fs);
+  VFS_NONNULL(name);
+  return Guard([&] { return Status(fs->fs->FremoveXattr(vfs::Fd(fd), name)); });
+}
+
+// ---- Identity ----
+
+}  // extern "C"
+
+namespace {
+
+// A copy of a C identity; EINVAL for groups without a count or a count
+// without groups.
+int FromC(const vfs_credentials& in, vfs::Credentials* out) {
+  if (in.ngroups > 0 && in.groups == nullptr) return EFAULT;
+  if (in.capabilities & ~static_cast<uint32_t>(vfs::kAllCapabilities)) return EINVAL;
+  out->uid = in.uid;
+  out->gid = in.gid;
+  out->groups.assign(in.groups, in.groups + in.ngroups);
+  out->capabilities = in.capabilities;
+  out->umask = in.umask & 0777;
+  return 0;
+}
+
+// The thread's identity set by vfs_set_thread_credentials, and its scope.
+struct ThreadIdentity {
+  vfs::Credentials creds;
+  std::optional<vfs::ScopedCredentials> scope;
+};
+thread_local std::unique_ptr<ThreadIdentity> thread_identity;
+
+}  // namespace
+
+extern "C" {
+
+int vfs_set_credentials(vfs_fs* fs, const vfs_credentials* creds) {
+  VFS_FS_OR_FAIL(fs);
+  return Guard([&]() -> int {
+    vfs::Credentials c = vfs::Credentials::Root();
+    if (creds != nullptr) {
+      if (int err = FromC(*creds, &c); err != 0) return -err;
+    }
+    fs->creds = std::make_unique<vfs::Credentials>(c);
+    fs->fs->SetCredentials(std::move(c));
+    return 0;
+  });
+}
+
+int vfs_set_thread_credentials(const vfs_credentials* creds) {
+  return Guard([&]() -> int {
+    if (creds == nullptr) {
+      thread_identity.reset();
+      return 0;
+    }
+    vfs::Credentials c;
+    if (int err = FromC(*creds, &c); err != 0) return -err;
+    auto next = std::make_unique<ThreadIdentity>();
+    next->creds = std::move(c);
+    // The old scope ends before the new one starts: scopes nest in order.
+    thread_identity.reset();
+    thread_identity = std::move(next);
+    thread_identity->scope.emplace(thread_identity->creds);
+    return 0;
+  });
+}
+
+void vfs_credentials_init_root(vfs_credentials* creds) {
+  if (creds == nullptr) return;
+  std::memset(creds, 0, sizeof *creds);
+  creds->capabilities = VFS_CAP_ALL;
 }
 
 }  // extern "C"

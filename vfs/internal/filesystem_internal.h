@@ -36,6 +36,32 @@ struct Filesystem::Accounts {
 
 inline constexpr PageIndex kLastPage{~uint64_t{0}};
 
+// Rule X1: the access a permission check asks for (Linux's MAY_* bits).
+inline constexpr int kMayExec = 1;
+inline constexpr int kMayWrite = 2;
+inline constexpr int kMayRead = 4;
+
+// Linux's generic_permission: the owner's, the group's or the others' bits
+// decide (the first class the caller is in), then the capabilities
+// override. Requires inode.mu.
+bool PermittedLocked(const Credentials& creds, const Inode& inode, int mask);
+// The same, EACCES when refused. Takes inode.mu only when the capabilities
+// alone do not decide, so root pays no lock.
+Result<void> CheckPermission(const Credentials& creds, Inode& inode, int mask);
+// inode_owner_or_capable: the owner, or CAP_FOWNER. Requires inode.mu.
+inline bool OwnerOrCapableLocked(const Credentials& creds, const Inode& inode)
+    ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  return creds.uid == inode.uid || creds.Has(kCapFowner);
+}
+// may_delete's sticky check: in a sticky directory only the entry's owner,
+// the directory's owner or CAP_FOWNER may remove or replace an entry. Takes
+// both inodes' locks in turn.
+bool StickyAllows(const Credentials& creds, Inode& dir, Inode& victim);
+// Rule X1 (file_remove_privs): the S_ISUID bit, and S_ISGID with
+// group-execute, that a write or truncation by `creds` clears; 0 with
+// CAP_FSETID. Requires inode.mu.
+uint32_t PrivsToClearLocked(const Credentials& creds, const Inode& inode);
+
 // Runs Options::after_call when the outermost public call of this thread
 // returns. With no hook set it costs one test on entry and one on return:
 // the depth is only counted when there is a hook to run.

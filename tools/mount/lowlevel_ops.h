@@ -1,0 +1,87 @@
+// LowlevelFs: the MountedFs served through libfuse3's low-level API
+// (fuse_lowlevel_ops), inode by inode (docs/mount.md, "Design").
+//
+// Every kernel node id names a VFS inode through an O_PATH descriptor
+// (InodeTable); operations address those descriptors with the core's *at
+// calls and AT_EMPTY_PATH, never a path, so hard links are one kernel inode,
+// an unlinked open file keeps working, and no path length limit applies but
+// the VFS's own per name. Each request runs as its caller (fuse_req_ctx and
+// fuse_req_getgroups in a ScopedCredentials, rule X1).
+//
+// The kernel caches entries and attributes with timeouts and keeps clean
+// pages across opens, since the kernel is the only writer of the VFS between
+// crashes; a crash invalidates all of it (InvalidateAll) before new
+// operations can see the remounted state through the caches.
+//
+//   LowlevelFs server(&mounted_fs, {});
+//   fuse_session* se = fuse_session_new(&args, &LowlevelFs::Ops(), sizeof(fuse_lowlevel_ops), &server);
+//   server.Attach(se);
+//
+// Thread-safety: the operations run on any number of libfuse worker threads.
+#ifndef TOOLS_MOUNT_LOWLEVEL_OPS_H_
+#define TOOLS_MOUNT_LOWLEVEL_OPS_H_
+
+#define FUSE_USE_VERSION 314
+#include <fuse_lowlevel.h>
+
+#include <atomic>
+#include <string>
+
+#include "tools/mount/inode_table.h"
+#include "tools/mount/mounted_fs.h"
+#include "vfs/result.h"
+
+namespace vfs {
+
+struct LowlevelOptions {
+  // Seconds the kernel may keep a name, an attribute set, or the absence of
+  // a name without asking. Nothing but the kernel changes them between
+  // crashes, and a crash invalidates them explicitly.
+  double entry_timeout = 3600;
+  double attr_timeout = 3600;
+  double negative_timeout = 3600;
+};
+
+class LowlevelFs {
+ public:
+  LowlevelFs(MountedFs* fs, LowlevelOptions options);
+  ~LowlevelFs();
+  LowlevelFs(const LowlevelFs&) = delete;
+  LowlevelFs& operator=(const LowlevelFs&) = delete;
+
+  // Opens the root's descriptor and installs the crash hooks. EIO if the
+  // filesystem is not mounted.
+  Result<void> Start();
+  // The session the invalidations go to (null: none, as before mounting).
+  void Attach(fuse_session* session) { session_.store(session); }
+
+  static const fuse_lowlevel_ops& Ops();
+  // The device I/O of the session (fuse_session_custom_io): plain read and
+  // writev, except that the INIT reply also asks for
+  // FUSE_HANDLE_KILLPRIV_V2, which libfuse 3.14 cannot ask for. With it the
+  // kernel stops asking for security.capability before every write
+  // (SB_NOSEC), and leaves clearing the set-id bits on write and truncate
+  // to the file system, which the core does (rule X1).
+  static const fuse_custom_io& Io();
+
+  MountedFs& fs() { return *fs_; }
+  InodeTable& nodes() { return nodes_; }
+  const LowlevelOptions& options() const { return options_; }
+
+  // Tells the kernel to drop every name, attribute and page it caches of
+  // this file system (after a crash).
+  void InvalidateAll();
+
+ private:
+  MountedFs* const fs_;
+  const LowlevelOptions options_;
+  InodeTable nodes_;
+  std::atomic<fuse_session*> session_{nullptr};
+  // The `unique` of the kernel's INIT request, whose reply Io() amends.
+  std::atomic<uint64_t> init_unique_{~uint64_t{0}};
+  friend struct DeviceIo;
+};
+
+}  // namespace vfs
+
+#endif  // TOOLS_MOUNT_LOWLEVEL_OPS_H_
