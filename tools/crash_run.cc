@@ -833,10 +833,8 @@ class Attributor {
       const RecordedRequest& lost = *pending[i];
       // A later request that reached the disk while this one did not.
       for (size_t j = i + 1; j < pending.size(); ++j) {
-        if (!kept[j] || IsPageRequest(pending[j]->request) == IsPageRequest(lost.request) &&
-                            IsPageRequest(lost.request)) {
-          continue;
-        }
+        // Pages overtaking pages say nothing of the program's order.
+        if (!kept[j] || (IsPageRequest(pending[j]->request) && IsPageRequest(lost.request))) continue;
         const OpRecord* later = MadeBy(*pending[j]);
         const OpRecord* earlier = MadeBy(lost);
         // Overtaken only by a change the program made after this one.

@@ -16,7 +16,9 @@ void WriteFile(Filesystem& fs, const std::string& path, const std::string& data,
   auto fd = fs.Open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
   ASSERT_TRUE(fd.ok());
   ASSERT_TRUE(fs.Pwrite(*fd, data.data(), data.size(), 0).ok());
-  if (sync) ASSERT_TRUE(fs.Fsync(*fd).ok());
+  if (sync) {
+    ASSERT_TRUE(fs.Fsync(*fd).ok());
+  }
   ASSERT_TRUE(fs.Close(*fd).ok());
 }
 
