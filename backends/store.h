@@ -39,6 +39,10 @@ namespace vfs {
 
 using Ticket = uint64_t;
 
+// Rule X2: the most extended attributes one inode holds (setxattr answers
+// ENOSPC past it; a store loader treats more as damage).
+inline constexpr size_t kMaxXattrsPerInode = size_t{1} << 20;
+
 // The durable form of an inode: everything but its data pages and entries.
 struct InodeRecord {
   InodeId ino;
@@ -48,6 +52,11 @@ struct InodeRecord {
   uint64_t size = 0;
   Timespec atime, mtime, ctime;
   std::string symlink_target;  // symlinks only
+  uint64_t rdev = 0;           // rule X5: character and block devices only
+  // Rule X2: extended attributes by full name ("user.x"). Part of the
+  // record, so a change is as atomic and as durable as the record: fsync
+  // writes it, fdatasync's data-only record does not.
+  absl::btree_map<std::string, std::string> xattrs;
   friend bool operator==(const InodeRecord&, const InodeRecord&) = default;
 };
 

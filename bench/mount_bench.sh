@@ -45,6 +45,7 @@ cc -O2 -o "$work/mount_files" "$here/mount_files.c"
 
 serve() {  # backend mountpoint
   mkdir -p "$2"
+  : >"$work/log.$1"
   "$build/vfs" mount --backend "$1" --no-control "$2" 2>"$work/log.$1" &
   pids+=($!)
   until grep -q serving "$work/log.$1"; do

@@ -510,6 +510,18 @@ class Filesystem {
   Result<void> OpenTmpfile(Fd dir, std::string_view path, int flags, uint32_t mode,
                            std::shared_ptr<Inode>* out);
 
+  // xattr.cc (rules X2, X3)
+  Result<std::shared_ptr<Inode>> XattrTarget(Fd dir, std::string_view path, int at_flags,
+                                             bool by_fd);
+  Result<void> SetXattrIn(Fd dir, std::string_view path, int at_flags, bool by_fd,
+                          std::string_view name, std::string_view value, int flags);
+  Result<std::string> GetXattrIn(Fd dir, std::string_view path, int at_flags, bool by_fd,
+                                 std::string_view name);
+  Result<std::vector<std::string>> ListXattrIn(Fd dir, std::string_view path, int at_flags,
+                                               bool by_fd);
+  Result<void> RemoveXattrIn(Fd dir, std::string_view path, int at_flags, bool by_fd,
+                             std::string_view name);
+
   // permissions.cc (rule X1)
   Result<void> ChmodInode(Inode& inode, uint32_t mode);
   Result<void> ChownInode(Inode& inode, uint32_t uid, uint32_t gid);

@@ -109,6 +109,12 @@ Result<void> Filesystem::Build(DurableImage image) {
       // Never empty: a damaged record's link points nowhere, visibly.
       inode->set_symlink_target(record.symlink_target.empty() ? "?" : record.symlink_target);
     }
+    inode->set_rdev(record.rdev);  // rule X5
+    if (!record.xattrs.empty()) {  // rule X2
+      Inode::XattrMap& xattrs = inode->mutable_xattrs();
+      xattrs.insert(record.xattrs.begin(), record.xattrs.end());
+      inode->set_xattr_pages(XattrPages(xattrs, page_size_));
+    }
     all.emplace(ino, std::move(inode));
     max_ino = std::max(max_ino, ino.value());
   }
@@ -207,6 +213,7 @@ Result<void> Filesystem::Build(DurableImage image) {
     if (beyond) repairs.push_back(vfs::Truncate{ino, inode.size, image.generation + 1});
   }
   if (!repairs.empty()) generation_ = image.generation + 1;
+  for (const auto& [ino, inode] : inodes_) pages_total += inode->xattr_pages();  // rule X2
   accounts_->used_pages = pages_total;
   next_ino_ = max_ino + 1;
   cwd_ = root_;

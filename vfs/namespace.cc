@@ -204,8 +204,9 @@ std::shared_ptr<Inode> Filesystem::NewInode(InodeId ino, uint32_t mode) {
   std::shared_ptr<Accounts> accounts = accounts_;
   std::shared_ptr<Inode> inode(
       new Inode(ino, mode, page_size_), [accounts](Inode* dead) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-        accounts->used_pages.fetch_sub(dead->pages.allocated_pages() + dead->fifo_pages,
-                                       std::memory_order_relaxed);
+        accounts->used_pages.fetch_sub(
+            dead->pages.allocated_pages() + dead->fifo_pages + dead->xattr_pages(),
+            std::memory_order_relaxed);
         if (!dead->anonymous) accounts->inodes.fetch_sub(1, std::memory_order_relaxed);
         if (dead->has_record || dead->has_store_pages) {
           MutexLock lock(&accounts->mu);

@@ -29,6 +29,10 @@ InodeRecord RecordOf(const Inode& inode) ABSL_NO_THREAD_SAFETY_ANALYSIS {
   record.mtime = inode.mtime;
   record.ctime = inode.ctime;
   record.symlink_target = inode.symlink_target();
+  record.rdev = inode.rdev();
+  if (const Inode::XattrMap* xattrs = inode.xattrs()) {
+    record.xattrs.insert(xattrs->begin(), xattrs->end());
+  }
   return record;
 }
 

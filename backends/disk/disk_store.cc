@@ -35,6 +35,7 @@
 #include "backends/disk/crc32c.h"
 #include "backends/disk/host_file.h"
 #include "backends/disk/log_format.h"
+#include "backends/disk/record_check.h"
 #include "backends/disk/store_state.h"
 
 namespace vfs {
@@ -134,15 +135,25 @@ class Recovery {
         sequence.push_back(n);
       }
     }
+    // A compaction creates log N, durable with its directory entry, before
+    // it writes checkpoint-N: a checkpoint without its log lost what that
+    // log held (issue 17, finding 4).
+    if (out->checkpoint != 0 && (sequence.empty() || sequence[0] != out->checkpoint)) {
+      return Fail(EIO, absl::StrCat(disk::LogName(out->checkpoint), ": missing, but ",
+                                    disk::CheckpointName(out->checkpoint),
+                                    " exists (written after that log was durable)"));
+    }
     for (size_t i = 0; i < sequence.size(); ++i) {
       if (sequence[i] != first + i) {
         return Fail(EIO, absl::StrCat(disk::LogName(first + i), ": missing, but ",
                                       disk::LogName(sequence[i]), " exists"));
       }
     }
-    // Headers. A log whose header is not valid can only be the last one, a
-    // log created by a compaction that died before making it durable; it
-    // holds nothing.
+    // Headers. A log whose header never reached the disk can only be the
+    // last one, created by a compaction (or the first open) that died before
+    // making it durable; it holds nothing, and is all zeros or shorter than
+    // a header. Any other bad header is damage: refused, never rewritten
+    // (issue 17, finding 2).
     std::vector<std::pair<std::shared_ptr<HostFile>, disk::LogHeader>> chain;
     for (size_t i = 0; i < sequence.size(); ++i) {
       const std::string name = disk::LogName(sequence[i]);
@@ -163,13 +174,32 @@ class Recovery {
                                           disk::kFormatVersion));
       }
       if (!header || header->number != sequence[i] || header->salt != salt_) {
-        const bool unused_last = i + 1 == sequence.size() &&
-                                 (sequence[i] > out->checkpoint || out->checkpoint == 0);
-        if (unused_last) {
+        const bool may_be_unused = i + 1 == sequence.size() &&
+                                   (sequence[i] > out->checkpoint || out->checkpoint == 0);
+        bool never_written = false;
+        if (may_be_unused) {
+          if (Failure f = NeverWritten(*file, &never_written); !f.ok()) return f;
+        }
+        if (never_written) {
           out->garbage.push_back(name);
           break;
         }
-        return Fail(EIO, absl::StrCat(name, ": bad log header at offset 0"));
+        if (header && header->salt != salt_) {
+          return Fail(EIO, absl::StrCat(name, ": log header at offset 0 names salt ",
+                                        absl::Hex(header->salt, absl::kZeroPad16),
+                                        ", not this store's ",
+                                        absl::Hex(salt_, absl::kZeroPad16), " (", std::string(disk::kIdentityName),
+                                        "): a log of another store, or a damaged ",
+                                        std::string(disk::kIdentityName)));
+        }
+        if (header) {
+          return Fail(EIO, absl::StrCat(name, ": log header at offset 0 names log ",
+                                        header->number));
+        }
+        return Fail(EIO, absl::StrCat(name, ": bad log header at offset 0 (",
+                                      got < disk::kLogHeaderSize ? "truncated" :
+                                      disk::GetFixed32(bytes) != disk::kLogMagic ? "bad magic" :
+                                      "bad checksum", ")"));
       }
       chain.emplace_back(std::move(file), *header);
     }
@@ -192,6 +222,26 @@ class Recovery {
   }
 
  private:
+  // Whether `file` is what a log creation that died before its fdatasync
+  // leaves: shorter than a header, or nothing but zeros.
+  Failure NeverWritten(const HostFile& file, bool* never) {
+    uint64_t size = 0;
+    if (int err = file.Size(&size); err != 0) return HostFailure(err, file.name(), "fstat");
+    std::string chunk;
+    for (uint64_t at = 0; at < size; at += chunk.size()) {
+      chunk.resize(std::min<uint64_t>(1 << 20, size - at));
+      if (int err = file.ReadExactly(at, chunk.size(), chunk.data()); err != 0) {
+        return HostFailure(err, file.name(), "read");
+      }
+      if (chunk.find_first_not_of('\0') != std::string::npos) {
+        *never = size < disk::kLogHeaderSize && at == 0;
+        return Failure{};
+      }
+    }
+    *never = true;
+    return Failure{};
+  }
+
   Failure List(std::vector<uint64_t>* checkpoints, std::vector<uint64_t>* logs,
                std::vector<std::string>* garbage) {
     DIR* d = ::opendir(host_->dir.c_str());
@@ -241,8 +291,9 @@ class Recovery {
       return HostFailure(err, name, "read");
     }
     auto footer = disk::DecodeCheckpointFooter(footer_bytes, salt_);
+    // No sum that can wrap: the metadata lies between the header and the footer.
     if (!footer || footer->number != number || footer->meta_offset < disk::kCheckpointHeaderSize ||
-        footer->meta_offset + footer->meta_size != footer_at) {
+        footer->meta_offset > footer_at || footer->meta_size != footer_at - footer->meta_offset) {
       return Fail(EIO, absl::StrCat(name, ": bad checkpoint footer at offset ", footer_at));
     }
     std::string meta(footer->meta_size, '\0');
@@ -255,20 +306,28 @@ class Recovery {
     }
     const uint64_t id = disk::CheckpointFileId(number);
     uint64_t bad_at = 0;
-    bool in_bounds = true;
+    std::string why;
     const bool decoded =
         disk::DecodeRecords(meta, id, footer->meta_offset, &bad_at, [&](Record record) {
-          if (auto* page = std::get_if<disk::PageRecord>(&record)) {
-            if (page->loc.file != id || page->loc.offset < disk::kCheckpointHeaderSize ||
-                page->loc.offset + page->loc.size > footer->meta_offset) {
-              in_bounds = false;
+          why = Check(record, /*checkpoint=*/true, id);
+          if (why.empty()) {
+            if (auto* page = std::get_if<disk::PageRecord>(&record)) {
+              // Between the header and the metadata, with no sum that can wrap.
+              if (page->loc.offset < disk::kCheckpointHeaderSize ||
+                  page->loc.offset > footer->meta_offset ||
+                  page->loc.size > footer->meta_offset - page->loc.offset) {
+                why = absl::StrCat("page bytes at offset ", page->loc.offset,
+                                   " outside the data area");
+              }
             }
           }
+          if (!why.empty()) return false;
           out->state.Restore(record);
+          return true;
         });
-    if (!decoded || !in_bounds) {
-      return Fail(EIO, absl::StrCat(name, ": malformed record at offset ",
-                                    footer->meta_offset + bad_at));
+    if (!decoded) {
+      return Fail(EIO, absl::StrCat(name, ": ", why.empty() ? "malformed record" : why,
+                                    " at offset ", footer->meta_offset + bad_at));
     }
     out->files[id] = std::move(file);
     return Failure{};
@@ -328,21 +387,28 @@ class Recovery {
         break;
       }
       uint64_t bad_at = 0;
-      bool pages_ok = true;
+      std::string bad;
       const std::string_view payload(frame.data() + disk::kFrameHeaderSize, fh->payload_size);
       const bool decoded = disk::DecodeRecords(
           payload, id, at + disk::kFrameHeaderSize, &bad_at, [&](Record record) {
+            bad = Check(record, /*checkpoint=*/false, id);
+            if (!bad.empty()) return false;
             if (auto* page = std::get_if<disk::PageRecord>(&record)) {
+              // Inline (Check made sure), so inside the frame just read.
               const char* data = frame.data() + (page->loc.offset - at);
-              pages_ok = pages_ok && crc32c::Value(data, page->loc.size) == page->loc.crc;
+              if (crc32c::Value(data, page->loc.size) != page->loc.crc) {
+                bad = "bad page checksum";
+                return false;
+              }
             }
             unit.push_back(std::move(record));
+            return true;
           });
-      if (!decoded || !pages_ok) {
+      if (!decoded) {
         // The frame's checksum was right, so its writer wrote this: not a
         // torn write but a bug or a forgery. Never guess.
-        return Fail(EIO, absl::StrCat(name, ": malformed record at offset ",
-                                      at + disk::kFrameHeaderSize + bad_at));
+        return Fail(EIO, absl::StrCat(name, ": ", bad.empty() ? "malformed record" : bad,
+                                      " at offset ", at + disk::kFrameHeaderSize + bad_at));
       }
       at += span;
       ++seq;
@@ -422,8 +488,23 @@ class Recovery {
     return Failure{};
   }
 
+  // Empty if `record` may be applied (record_check.h); a superblock that
+  // passes sets the page size the records after it are checked against.
+  std::string Check(const Record& record, bool checkpoint, uint64_t file) {
+    disk::RecordContext context;
+    context.page_size = page_size_;
+    context.checkpoint = checkpoint;
+    context.file = file;
+    std::string why = disk::CheckRecord(record, context);
+    if (why.empty()) {
+      if (const auto* sb = std::get_if<PutSuperblock>(&record)) page_size_ = sb->page_size;
+    }
+    return why;
+  }
+
   const disk::Host* host_;
   const uint64_t salt_;
+  uint32_t page_size_ = 0;  // from the first superblock record read
 };
 
 // ---- The store ----

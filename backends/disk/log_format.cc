@@ -43,7 +43,7 @@ std::optional<uint64_t> ParseNumberedName(std::string_view name, std::string_vie
 // ---- Identity ----
 // Text, so that `cat VFSSTORE` tells a person what the directory is:
 //   vfs disk store
-//   format-version: 1
+//   format-version: 2
 //   salt: 0123456789abcdef
 
 std::string EncodeIdentity(const Identity& identity) {
@@ -201,6 +201,12 @@ struct EncodeVisitor {
     PutTimespec(out, r.record.mtime);
     PutTimespec(out, r.record.ctime);
     PutString(out, r.record.symlink_target);
+    PutFixed64(out, r.record.rdev);
+    PutFixed32(out, static_cast<uint32_t>(r.record.xattrs.size()));
+    for (const auto& [name, value] : r.record.xattrs) {
+      PutString(out, name);
+      PutString(out, value);
+    }
     return 0;
   }
   uint64_t operator()(const PutDirent& r) const {

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <variant>
 
 #include "backends/store.h"
@@ -24,8 +25,9 @@ static_assert(std::endian::native == std::endian::little,
               "the disk format is little-endian and the codec copies bytes as they are");
 
 // Bumped whenever a byte of the format changes meaning. A store of another
-// version is refused (ENOTSUP), never read.
-inline constexpr uint32_t kFormatVersion = 1;
+// version is refused (ENOTSUP), never read. Version 2: inode records carry
+// rdev and extended attributes (rules X2, X5).
+inline constexpr uint32_t kFormatVersion = 2;
 
 // ---- File names (docs/formats.md "Directory") ----
 inline constexpr std::string_view kIdentityName = "VFSSTORE";
@@ -133,6 +135,7 @@ struct PageRecord {
   uint64_t generation = 0;
   PageLoc loc;
   bool mapped = false;  // checkpoints only
+  bool inline_data = false;  // as decoded: the bytes follow the record (log frames only)
 };
 struct ForgetUnmapped {};
 struct GenerationRecord {
@@ -154,7 +157,8 @@ void EncodeGeneration(uint64_t generation, std::string* out);
 // metadata, calling f(Record) for each. Page bytes found inline (log frames)
 // are at `base + offset in payload` of file `file`. Returns false, and the
 // offset in `payload` of the bad record in `*bad_at`, if a record is
-// malformed (which a valid checksum should have ruled out).
+// malformed (which a valid checksum should have ruled out), or if f returns
+// bool and answers false for it (f refuses it: record_check.h).
 template <typename F>
 bool DecodeRecords(std::string_view payload, uint64_t file, uint64_t base, uint64_t* bad_at, F f);
 
@@ -241,7 +245,10 @@ bool DecodeRecords(std::string_view payload, uint64_t file, uint64_t base, uint6
         page.index = PageIndex(in.U64());
         page.generation = in.U64();
         const uint8_t inline_data = in.U8();
-        page.mapped = in.U8() != 0;
+        const uint8_t mapped = in.U8();
+        if (inline_data > 1 || mapped > 1) known = false;  // flags are 0 or 1
+        page.inline_data = inline_data != 0;
+        page.mapped = mapped != 0;
         page.loc.size = in.U32();
         page.loc.valid = in.U32();
         page.loc.crc = in.U32();
@@ -259,7 +266,9 @@ bool DecodeRecords(std::string_view payload, uint64_t file, uint64_t base, uint6
       }
       case RecordType::kInode: {
         PutInode r;
-        r.data_only = in.U8() != 0;
+        const uint8_t data_only = in.U8();
+        if (data_only > 1) known = false;
+        r.data_only = data_only != 0;
         r.record.ino = InodeId(in.U64());
         r.record.mode = in.U32();
         r.record.uid = in.U32();
@@ -270,6 +279,18 @@ bool DecodeRecords(std::string_view payload, uint64_t file, uint64_t base, uint6
         r.record.ctime = timespec();
         const uint32_t n = in.U32();
         r.record.symlink_target = std::string(in.Bytes(n));
+        // Version 2: rdev, then the extended attributes in name order.
+        r.record.rdev = in.U64();
+        const uint32_t count = in.U32();
+        std::string_view previous;
+        for (uint32_t i = 0; i < count && in.ok(); ++i) {
+          const std::string_view name = in.Bytes(in.U32());
+          const std::string_view value = in.Bytes(in.U32());
+          // Names strictly ascending: a name twice is damage, not a choice.
+          if (i > 0 && name <= previous) known = false;
+          previous = name;
+          if (in.ok()) r.record.xattrs.emplace(std::string(name), std::string(value));
+        }
         record = std::move(r);
         break;
       }
@@ -314,7 +335,14 @@ bool DecodeRecords(std::string_view payload, uint64_t file, uint64_t base, uint6
       *bad_at = start;
       return false;
     }
-    f(std::move(record));
+    if constexpr (std::is_invocable_r_v<bool, F, Record>) {
+      if (!f(std::move(record))) {
+        *bad_at = start;
+        return false;
+      }
+    } else {
+      f(std::move(record));
+    }
   }
   return true;
 }

@@ -236,7 +236,7 @@ TEST_F(DiskStoreTest, UnknownVersionIsRefusedAndNothingChanges) {
   { ASSERT_NE(OpenOrDie(), nullptr); }
   const std::string identity = Slurp(dir_ / "VFSSTORE");
   std::string newer = identity;
-  const size_t at = newer.find("format-version: 1");
+  const size_t at = newer.find("format-version: 2");
   ASSERT_NE(at, std::string::npos);
   newer.replace(at, 17, "format-version: 9");
   Spit(dir_ / "VFSSTORE", newer);
@@ -245,9 +245,26 @@ TEST_F(DiskStoreTest, UnknownVersionIsRefusedAndNothingChanges) {
   auto store = OpenDiskStore(dir_.path(), {}, &why);
   EXPECT_ERRNO(store, ENOTSUP);
   EXPECT_NE(why.find("version 9"), std::string::npos) << why;
-  EXPECT_NE(why.find("version 1"), std::string::npos) << why;
+  EXPECT_NE(why.find("version 2"), std::string::npos) << why;
   EXPECT_EQ(Names(dir_.path()), before);
   EXPECT_EQ(Slurp(dir_ / "VFSSTORE"), newer);
+}
+
+// A version-1 store (before rdev and extended attributes, rules X2 and X5)
+// is refused with one line naming both versions, not read.
+TEST_F(DiskStoreTest, VersionOneStoreIsRefusedWithAOneLineError) {
+  { ASSERT_NE(OpenOrDie(), nullptr); }
+  std::string older = Slurp(dir_ / "VFSSTORE");
+  const size_t at = older.find("format-version: 2");
+  ASSERT_NE(at, std::string::npos);
+  older.replace(at, 17, "format-version: 1");
+  Spit(dir_ / "VFSSTORE", older);
+  std::string why;
+  auto store = OpenDiskStore(dir_.path(), {}, &why);
+  EXPECT_ERRNO(store, ENOTSUP);
+  EXPECT_NE(why.find("version 1"), std::string::npos) << why;
+  EXPECT_NE(why.find("version 2"), std::string::npos) << why;
+  EXPECT_EQ(why.find('\n'), std::string::npos) << why;
 }
 
 // A directory holding other files is not a store: EINVAL, and nothing is

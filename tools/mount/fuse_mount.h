@@ -41,7 +41,7 @@ struct FuseMountOptions {
   // A Unix socket for `vfs ctl`; empty: no control channel.
   std::string control_socket;
   // Worker threads of the FUSE loop.
-  unsigned max_threads = 16;
+  unsigned max_threads = 4;
   // Print every FUSE request (libfuse's -d).
   bool debug = false;
   // Let every user, not only the mounter, use the mount (FUSE's
@@ -94,7 +94,7 @@ class FuseMount {
   std::unique_ptr<ControlServer> control_;
   std::unique_ptr<LowlevelFs> server_;
   struct fuse_session* session_ = nullptr;
-  unsigned max_threads_ = 16;
+  unsigned max_threads_ = 4;
   bool mounted_ = false;
   bool signals_ = false;
   std::thread loop_;

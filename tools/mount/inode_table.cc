@@ -83,6 +83,14 @@ void InodeTable::NoteName(uint64_t dir, std::string_view name) {
   it->second.names.emplace(name);
 }
 
+void InodeTable::DropName(uint64_t dir, std::string_view name) {
+  MutexLock lock(&mu_);
+  auto it = nodes_.find(dir);
+  if (it == nodes_.end()) return;
+  auto found = it->second.names.find(std::string(name));
+  if (found != it->second.names.end()) it->second.names.erase(found);
+}
+
 InodeTable::Snapshot InodeTable::TakeForInvalidation() {
   Snapshot out;
   MutexLock lock(&mu_);

@@ -87,6 +87,11 @@ class InodeTable {
   // Remembers that the kernel may hold a dentry `name` in directory `dir`.
   void NoteName(uint64_t dir, std::string_view name);
 
+  // The kernel dropped its dentry `name` in `dir` (unlink, rmdir, the old
+  // name of a rename: the kernel expires such a dentry itself), so a crash
+  // need not invalidate it; a later lookup notes it again.
+  void DropName(uint64_t dir, std::string_view name);
+
   // After a crash: every (directory, name) the kernel may hold, and every
   // node id; the names are forgotten (the caller invalidates them).
   struct Snapshot {

@@ -286,14 +286,18 @@ void LlUnlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
   Request r(req, MountOp::kUnlink);
   auto dir = r.Node(parent);
   if (!dir.ok()) return ReplyErr(req, dir);
-  ReplyErr(req, core::UnlinkAt(r.fs(), *dir, name, 0));
+  auto done = core::UnlinkAt(r.fs(), *dir, name, 0);
+  if (done.ok()) r.server().nodes().DropName(parent, name);
+  ReplyErr(req, done);
 }
 
 void LlRmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
   Request r(req, MountOp::kRmdir);
   auto dir = r.Node(parent);
   if (!dir.ok()) return ReplyErr(req, dir);
-  ReplyErr(req, core::UnlinkAt(r.fs(), *dir, name, AT_REMOVEDIR));
+  auto done = core::UnlinkAt(r.fs(), *dir, name, AT_REMOVEDIR);
+  if (done.ok()) r.server().nodes().DropName(parent, name);
+  ReplyErr(req, done);
 }
 
 void LlRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent,
@@ -313,7 +317,6 @@ void LlRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t ne
     return;
   }
   r.server().nodes().NoteName(newparent, newname);
-  if (flags & RENAME_EXCHANGE) r.server().nodes().NoteName(parent, name);
   auto renamed = core::RenameAt(r.fs(), *from, name, *to, newname, vfs_flags);
   if (renamed.ok()) {
     // The moved node's last known name follows it, so its next open needs
@@ -324,7 +327,11 @@ void LlRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t ne
       }
     };
     note(*to, newparent, newname);
-    if (flags & RENAME_EXCHANGE) note(*from, parent, name);
+    if (flags & RENAME_EXCHANGE) {
+      note(*from, parent, name);
+    } else {
+      r.server().nodes().DropName(parent, name);
+    }
   }
   ReplyErr(req, renamed);
 }

@@ -36,6 +36,10 @@ struct Filesystem::Accounts {
 
 inline constexpr PageIndex kLastPage{~uint64_t{0}};
 
+// Rule X2: the pages of max_bytes a set of extended attributes holds (its
+// names and values, rounded up to whole pages).
+uint64_t XattrPages(const Inode::XattrMap& xattrs, uint32_t page_size);
+
 // Rule X1: the access a permission check asks for (Linux's MAY_* bits).
 inline constexpr int kMayExec = 1;
 inline constexpr int kMayWrite = 2;
