@@ -5,10 +5,12 @@
 #include <dirent.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <functional>
 #include <set>
+#include <thread>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -194,6 +196,12 @@ Result<CrashStateName> CrashStateName::Parse(std::string_view text) {
 
 // ---- One exploration ----
 
+namespace {
+thread_local std::string current_state;
+}  // namespace
+
+const std::string& CrashExplorer::CurrentState() { return current_state; }
+
 struct CrashExplorer::Exploration {
   explicit Exploration(const CrashExplorerOptions& options) : options(options) {}
 
@@ -263,6 +271,7 @@ struct CrashExplorer::Exploration {
     *context = &ctx;
     workload(ctx);
     *context = nullptr;
+    if (ctx.begin_ != 0) first_point = ctx.begin_;
     MapPaths(**fs);
     ListUnsynced(**fs, &unsynced_at_end);
     recording = faults->Recording();
@@ -271,6 +280,31 @@ struct CrashExplorer::Exploration {
     marks = ctx.marks();
     (*fs)->Crash();  // no unmount: its sync would add events past the workload
     return Ok();
+  }
+
+  CrashTrace Save() const {
+    CrashTrace t;
+    t.recording = recording;
+    t.first_point = first_point;
+    t.last_point = last_point;
+    t.acks = acks;
+    t.marks = marks;
+    for (const auto& [ino, path] : paths) t.paths.emplace_back(ino.value(), path);
+    std::sort(t.paths.begin(), t.paths.end());
+    t.unsynced_at_end = unsynced_at_end;
+    t.page_size = page_size;
+    return t;
+  }
+
+  void Load(const CrashTrace& t) {
+    recording = t.recording;
+    first_point = t.first_point;
+    last_point = t.last_point;
+    acks = t.acks;
+    marks = t.marks;
+    for (const auto& [ino, path] : t.paths) paths[InodeId(ino)] = path;
+    unsynced_at_end = t.unsynced_at_end;
+    page_size = t.page_size;
   }
 
   // Every path of the tree by inode, to name files in the attribution.
@@ -586,17 +620,64 @@ struct CrashExplorer::Exploration {
                     const Checker& checker) const {
     auto fs = Build(p, profile, choice);
     if (!fs.ok()) return absl::StrCat("the crash state does not mount: ", std::strerror(fs.error()));
-    // The acks before the point, gathered once for all its states.
-    if (p.event != acks_before_event) {
-      acks_before.clear();
-      for (const Ack& a : acks) {
-        if (a.event <= p.event) acks_before.push_back(a);
-      }
-      acks_before_event = p.event;
-    }
+    PrepareAcks(p);
+    current_state = CrashStateName{options.seed, p.event, profile, choice}.ToString();
     std::string verdict = checker(**fs, acks_before);
+    current_state.clear();
     (*fs)->Crash();  // nothing to write back: the state is thrown away
     return verdict;
+  }
+
+  // The acks before the point, gathered once for all its states.
+  void PrepareAcks(const Point& p) const {
+    if (p.event == acks_before_event) return;
+    acks_before.clear();
+    for (const Ack& a : acks) {
+      if (a.event <= p.event) acks_before.push_back(a);
+    }
+    acks_before_event = p.event;
+  }
+
+  // The verdicts of `choices` at `p`, with up to `threads` checkers at once:
+  // states are built here, one after another (the durable image is shared
+  // and advanced by this thread only), and checked on worker threads.
+  std::vector<std::string> CheckAll(const Point& p, CrashProfile profile,
+                                    const std::vector<const std::vector<bool>*>& choices,
+                                    const Checker& checker, uint32_t threads) const {
+    std::vector<std::string> verdicts(choices.size());
+    if (threads <= 1 || choices.size() <= 1) {
+      for (size_t i = 0; i < choices.size(); ++i) verdicts[i] = Check(p, profile, *choices[i], checker);
+      return verdicts;
+    }
+    PrepareAcks(p);
+    const size_t window = size_t{threads} * 4;
+    for (size_t start = 0; start < choices.size(); start += window) {
+      const size_t end = std::min(choices.size(), start + window);
+      std::vector<std::unique_ptr<Filesystem>> states(end - start);
+      for (size_t i = start; i < end; ++i) {
+        auto fs = Build(p, profile, *choices[i]);
+        if (fs.ok()) {
+          states[i - start] = std::move(fs).value();
+        } else {
+          verdicts[i] = absl::StrCat("the crash state does not mount: ", std::strerror(fs.error()));
+        }
+      }
+      std::atomic<size_t> next{start};
+      auto work = [&] {
+        for (size_t i; (i = next.fetch_add(1)) < end;) {
+          if (states[i - start] == nullptr) continue;
+          current_state = CrashStateName{options.seed, p.event, profile, *choices[i]}.ToString();
+          verdicts[i] = checker(*states[i - start], acks_before);
+          current_state.clear();
+          states[i - start]->Crash();
+        }
+      };
+      std::vector<std::thread> workers;
+      for (uint32_t t = 1; t < threads && t < end - start; ++t) workers.emplace_back(work);
+      work();
+      for (std::thread& w : workers) w.join();
+    }
+    return verdicts;
   }
 
   // Keeps lost requests one by one (with what the profile then requires)
@@ -678,12 +759,24 @@ struct CrashExplorer::Exploration {
 };
 
 Result<CrashReport> CrashExplorer::Run(const Workload& workload, const Checker& checker) {
+  auto trace = Record(workload);
+  if (!trace.ok()) return Error(trace.error());
+  return Explore(*trace, checker);
+}
+
+Result<CrashTrace> CrashExplorer::Record(const Workload& workload) {
+  Exploration run{options_};
+  if (auto recorded = run.Record(workload); !recorded.ok()) return Error(recorded.error());
+  return run.Save();
+}
+
+Result<CrashReport> CrashExplorer::Explore(const CrashTrace& trace, const Checker& checker) {
   if (options_.shards == 0 || options_.shard >= options_.shards || options_.sector_size == 0) {
     return Error(EINVAL);
   }
   Exploration run{options_};
-  if (auto recorded = run.Record(workload); !recorded.ok()) return Error(recorded.error());
-  if (run.page_size % options_.sector_size != 0) return Error(EINVAL);
+  run.Load(trace);
+  if (run.page_size == 0 || run.page_size % options_.sector_size != 0) return Error(EINVAL);
   CrashReport report;
   const std::vector<uint64_t> points = run.Points();
   uint64_t state_number = 0;
@@ -694,11 +787,16 @@ Result<CrashReport> CrashExplorer::Run(const Workload& workload, const Checker& 
     auto choices = run.Choices(p, options_.profile, options_.exhaustive_limit, options_.samples, &exhaustive);
     ++report.points;
     (exhaustive ? report.exhaustive_points : report.sampled_points)++;
-    for (auto& choice : choices) {
-      if (state_number++ % options_.shards != options_.shard) continue;  // another shard's
+    std::vector<const std::vector<bool>*> mine;
+    for (const auto& choice : choices) {
+      if (state_number++ % options_.shards == options_.shard) mine.push_back(&choice);  // else another shard's
+    }
+    const std::vector<std::string> verdicts =
+        run.CheckAll(p, options_.profile, mine, checker, options_.check_threads);
+    for (size_t k = 0; k < mine.size(); ++k) {
+      const std::vector<bool>& choice = *mine[k];
       ++report.states;
-      std::string verdict = run.Check(p, options_.profile, choice, checker);
-      if (verdict.empty()) continue;
+      if (verdicts[k].empty()) continue;
       CrashFailure failure;
       std::vector<bool> smallest =
           options_.shrink ? run.Shrink(p, options_.profile, choice, checker) : choice;
@@ -706,6 +804,11 @@ Result<CrashReport> CrashExplorer::Run(const Workload& workload, const Checker& 
       // Several states of a point often shrink to the same one: report it once.
       if (!reported.insert(failure.name).second) continue;
       failure.message = run.Check(p, options_.profile, smallest, checker);
+      if (failure.message.empty()) {
+        // The checker passed the state it had failed: a checker that does not
+        // decide the same way twice, which the report must not hide.
+        failure.message = absl::StrCat(verdicts[k], " (the checker passed this state when run again)");
+      }
       run.Attribute(p, options_.profile, smallest, &failure);
       if (failure.lost.empty()) {
         // Nothing handed to the store was lost: a sync was never called. What
@@ -746,13 +849,20 @@ Result<CrashReport> CrashExplorer::Run(const Workload& workload, const Checker& 
 
 Result<std::string> CrashExplorer::Replay(const Workload& workload, const Checker& checker,
                                           std::string_view text) {
+  auto trace = Record(workload);
+  if (!trace.ok()) return Error(trace.error());
+  return Replay(*trace, checker, text);
+}
+
+Result<std::string> CrashExplorer::Replay(const CrashTrace& trace, const Checker& checker,
+                                          std::string_view text) {
   auto name = CrashStateName::Parse(text);
   if (!name.ok()) return Error(EINVAL);
   CrashExplorerOptions options = options_;
   options.seed = name->seed;
   options.profile = name->profile;
   Exploration run{options};
-  if (auto recorded = run.Record(workload); !recorded.ok()) return Error(recorded.error());
+  run.Load(trace);
   if (name->point < run.first_point - 1 || name->point > run.last_point) return Error(EINVAL);
   const auto p = run.At(name->point);
   if (!run.Legal(p, name->profile, name->choice)) return Error(EINVAL);

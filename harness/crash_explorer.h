@@ -79,6 +79,15 @@ class WorkloadContext {
   void Ack(std::string key, std::string value);
   // A crash point here (for CrashPoints::kMarked).
   void Mark();
+  // Crash points from this moment on only: what the workload did so far (a set
+  // up, such as `vfs crash --run --init DIR` copying a tree in and syncing
+  // it) is the durable starting state, not part of what is tested.
+  void BeginCrashPoints() { begin_ = store_.Faults().events; }
+  // The store events so far: each request's submission, completion and
+  // flush count one. A caller that records its own operations (the FUSE
+  // mount of `vfs crash --run`) brackets each with this to learn which
+  // requests it caused.
+  uint64_t events() const { return store_.Faults().events; }
   const Acks& acks() const { return acks_; }
   const std::vector<uint64_t>& marks() const { return marks_; }
 
@@ -95,6 +104,7 @@ class WorkloadContext {
   FaultStore& store_;
   Acks acks_;
   std::vector<uint64_t> marks_;
+  uint64_t begin_ = 0;
   bool listing_ = false;
 };
 
@@ -121,6 +131,25 @@ struct CrashExplorerOptions {
   // request the state keeps replayed into a fresh store, the slower reference
   // the tests compare the default against. Both give the same states.
   bool replay_states = false;
+  // Checkers run at once: with more than one, the checker is called from
+  // that many threads at a time (it must be thread-safe), on states built
+  // one after another. Verdicts are taken in state order, so the report is
+  // the same as with one.
+  uint32_t check_threads = 1;
+};
+
+// A recorded run of a workload: everything an exploration needs, so that a
+// workload that cannot run twice the same way (a real program) is recorded
+// once, saved, and explored or replayed from the recording.
+struct CrashTrace {
+  std::vector<RecordedRequest> recording;
+  uint64_t first_point = 0;  // the first crash point (event)
+  uint64_t last_point = 0;   // the last event of the workload
+  Acks acks;
+  std::vector<uint64_t> marks;
+  std::vector<std::pair<uint64_t, std::string>> paths;  // inode number, a path of it
+  std::vector<std::string> unsynced_at_end;
+  uint32_t page_size = 0;
 };
 
 // A crash state, by name: "v1-<seed>-<point>-<profile>-<choice>", where
@@ -158,6 +187,13 @@ class CrashExplorer {
 
   // Runs `workload` once, then checks every crash state of this shard.
   Result<CrashReport> Run(const Workload& workload, const Checker& checker);
+  // The two halves of Run: run the workload once and keep what it did; check
+  // every crash state of this shard of a recorded run.
+  Result<CrashTrace> Record(const Workload& workload);
+  Result<CrashReport> Explore(const CrashTrace& trace, const Checker& checker);
+  // Replay of a named state of a recorded run (EINVAL for a bad name).
+  Result<std::string> Replay(const CrashTrace& trace, const Checker& checker,
+                             std::string_view name);
   // Rebuilds the named state and runs the checker on it alone: "" if it
   // passes, else the checker's message. EINVAL for a bad name.
   Result<std::string> Replay(const Workload& workload, const Checker& checker,
@@ -173,6 +209,11 @@ class CrashExplorer {
   };
   Result<std::vector<uint64_t>> CrashPointsOf(const Workload& workload);
   Result<PointStates> StatesAt(const Workload& workload, uint64_t point);
+
+  // The name of the crash state the calling thread's checker is checking
+  // (empty outside a checker): for a checker that shows it, such as the
+  // program's checker of `vfs crash --run` ($VFS_CRASH_STATE).
+  static const std::string& CurrentState();
 
   // Progress: called after each crash point with (points done, points in
   // all, states so far, failures so far).

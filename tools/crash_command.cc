@@ -14,6 +14,9 @@
 #include "absl/strings/numbers.h"
 #include "harness/workload_script.h"
 #include "tools/input_file.h"
+#ifdef VFS_HAVE_MOUNT
+#include "tools/crash_run.h"
+#endif
 
 namespace vfs {
 namespace {
@@ -48,6 +51,11 @@ bool PowerOfTwo(uint64_t n) { return n != 0 && (n & (n - 1)) == 0; }
 }  // namespace
 
 int CrashCommand(int argc, char** argv) {
+#ifdef VFS_HAVE_MOUNT
+  // A program crash-tested through FUSE (tools/crash_run.cc).
+  if (argc >= 1 && std::strcmp(argv[0], "merge") == 0) return CrashMergeCommand(argc - 1, argv + 1);
+  if (IsCrashRunInvocation(argc, argv)) return CrashRunCommand(argc, argv);
+#endif
   std::string script_path;
   CrashExplorerOptions options;
   WorkloadScript::Points script_points = WorkloadScript::Points::kNone;
@@ -57,6 +65,9 @@ int CrashCommand(int argc, char** argv) {
     const std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
       std::fputs(kUsage, stdout);
+#ifdef VFS_HAVE_MOUNT
+      std::printf("\n%s", CrashRunUsage());
+#endif
       return 0;
     }
     if (arg.empty() || arg[0] != '-') {
