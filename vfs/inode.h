@@ -14,8 +14,10 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "absl/container/btree_map.h"
+#include "absl/container/inlined_vector.h"
 #include "vfs/errseq.h"
 #include "vfs/internal/mutex.h"
 #include "vfs/page_cache.h"
@@ -54,10 +56,15 @@ struct Inode : std::enable_shared_from_this<Inode> {
   PageCache pages ABSL_GUARDED_BY(mu);    // regular files only
   // What the store holds: whether a record was sent (has_record); whether
   // the store may hold pages, so a dead inode must be freed there
-  // (has_store_pages); and a shrinking truncation not yet sent (truncated):
-  // the smallest size since the last record, and the generation the
-  // truncation took (pages written later carry it).
-  uint64_t min_size ABSL_GUARDED_BY(mu) = 0;
+  // (has_store_pages); and the shrinking truncations not yet sent, as
+  // (size, generation) pairs, oldest first (the generation is the one each
+  // truncation took; pages written later carry the latest, `generation`).
+  // Each goes to the store as its own Truncate with the next record: one
+  // Truncate of the smallest size with the latest generation would drop
+  // pages sent between two truncations below the later one's size. A
+  // truncation to a size at or below an earlier pending one's makes that
+  // one redundant, so the sizes grow along the list.
+  absl::InlinedVector<std::pair<uint64_t, uint64_t>, 1> truncations ABSL_GUARDED_BY(mu);  // PendingTruncations
   uint64_t generation ABSL_GUARDED_BY(mu) = 0;
   // Symlinks: the target, set at creation, then immutable; "" for others.
   const std::string& symlink_target() const {
@@ -100,7 +107,6 @@ struct Inode : std::enable_shared_from_this<Inode> {
   uint8_t dirty ABSL_GUARDED_BY(mu) = 0;  // DirtyFlag bits
   bool has_record ABSL_GUARDED_BY(mu) = false;
   bool has_store_pages ABSL_GUARDED_BY(mu) = false;
-  bool truncated ABSL_GUARDED_BY(mu) = false;
   // Rule O6: an O_DEFER description dirtied pages; sync() and syncfs() skip
   // the file until a sync call leaves it without dirty pages.
   bool deferred ABSL_GUARDED_BY(mu) = false;
@@ -114,6 +120,23 @@ struct Inode : std::enable_shared_from_this<Inode> {
   // Directories: the parent (the root is its own); null once removed.
   Inode* parent = nullptr;
 };
+
+// Inode::truncations: adds a truncation to `size` with `generation` (the
+// newest), dropping the pending ones it makes redundant: a truncation to a
+// size at or below an earlier one's drops every page that one dropped, and
+// zeroes at least as much of the page holding its size.
+using PendingTruncations = absl::InlinedVector<std::pair<uint64_t, uint64_t>, 1>;
+inline void AddTruncation(PendingTruncations* pending, uint64_t size, uint64_t generation) {
+  while (!pending->empty() && pending->back().first >= size) pending->pop_back();
+  pending->emplace_back(size, generation);
+}
+// After a record that carried `sent` failed: they are pending again, before
+// any made since.
+inline void RestoreTruncations(PendingTruncations* pending, const PendingTruncations& sent) {
+  PendingTruncations merged = sent;
+  for (const auto& [size, generation] : *pending) AddTruncation(&merged, size, generation);
+  *pending = std::move(merged);
+}
 
 }  // namespace vfs
 

@@ -687,7 +687,10 @@ class DiskStore final : public Store {
     if (p == state_.pages.end()) return PageRef();
     auto slot = p->second.find(index);
     if (slot == p->second.end()) return PageRef();
-    return ReadLocLocked(slot->second.loc);
+    // A copy: ReadLocLocked unlocks mu_, and the slot may move meanwhile (a
+    // btree node splits when a batch adds pages).
+    const PageLoc loc = slot->second.loc;
+    return ReadLocLocked(loc);
   }
 
   void Crash() override {
@@ -1090,7 +1093,7 @@ class DiskStore final : public Store {
 
   // ---- Reading ----
 
-  Result<PageRef> ReadLocLocked(const PageLoc& loc) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  Result<PageRef> ReadLocLocked(const PageLoc loc) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     auto file = files_.find(loc.file);
     if (file == files_.end()) {
       LogError(absl::StrCat("page location names file id ", loc.file, ", which is not open"));
