@@ -469,8 +469,10 @@ class Recovery {
         }
       }
       for (size_t i = base == at ? disk::kFrameAlign : 0; i < own; i += disk::kFrameAlign) {
-        if (disk::GetFixed32(chunk.data() + i) != disk::kFrameMagic ||
-            i + disk::kFrameHeaderSize > chunk.size()) {
+        // The bound first: a tail may end inside the magic's four bytes
+        // (found by the store-loader fuzzer).
+        if (i + disk::kFrameHeaderSize > chunk.size() ||
+            disk::GetFixed32(chunk.data() + i) != disk::kFrameMagic) {
           continue;
         }
         auto fh = disk::PeekFrameHeader(std::string_view(chunk).substr(i));

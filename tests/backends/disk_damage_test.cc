@@ -287,6 +287,25 @@ TEST_F(DiskDamageTest, UnwrittenLastLogIsAnUnusedLog) {
   }
 }
 
+// A torn tail that ends two bytes into an 8-byte slot: the scan for later
+// frames stops at the end of the file (it read up to two bytes past it;
+// found by the store-loader fuzzer, fuzz/store_corpus/scan_tail_*, and
+// seen under ASan).
+TEST_F(DiskDamageTest, TornTailEndingInsideAWordOpens) {
+  MakeStore();
+  std::string log = Slurp(dir_ / "log-000001");
+  uint64_t end = 0;
+  FrameOffsets(log, &end);
+  log.resize(end + disk::kFrameAlign + 2);
+  std::fill(log.begin() + static_cast<long>(end), log.end(), 'x');
+  Spit(dir_ / "log-000001", log);
+  auto store = OpenOrDie();
+  ASSERT_NE(store, nullptr);
+  auto fs = Filesystem::Mount(store, {});
+  ASSERT_TRUE(fs.ok());
+  EXPECT_TRUE((*fs)->Stat("/c").ok());
+}
+
 // ---- Finding 4: a checkpoint whose log is gone ----
 
 TEST_F(DiskDamageTest, CheckpointWhoseNextLogIsMissingIsEio) {
