@@ -409,6 +409,21 @@ TEST_P(ForgedRecordTest, IsEioNamingFileAndOffset) {
 INSTANTIATE_TEST_SUITE_P(Forgeries, ForgedRecordTest, ::testing::ValuesIn(kForgeries),
                          [](const auto& info) { return std::string(info.param.name); });
 
+// A log whose records come before any superblock: the mount would take the
+// store for empty and format it over them, and the old entries would come
+// back beside the new files (found by the store-loader fuzzer,
+// fuzz/store_corpus/records_before_the_superblock).
+TEST_F(DiskDamageTest, RecordBeforeTheSuperblockIsEio) {
+  const uint64_t salt = 0x1234;
+  Spit(dir_ / "VFSSTORE", disk::EncodeIdentity(disk::Identity{disk::kFormatVersion, salt}));
+  disk::LogHeader header;
+  header.number = 1;
+  header.salt = salt;
+  Spit(dir_ / "log-000001", disk::EncodeLogHeader(header));
+  const uint64_t at = AppendFrame(1, Encode(PutDirent{kRootInode, "c", InodeId(2)}));
+  ExpectRefused("log-000001", static_cast<int64_t>(at));
+}
+
 // The same frame holding a valid record opens: the forgeries fail for
 // their field, not for being appended.
 TEST_F(DiskDamageTest, AppendedValidFrameOpens) {
