@@ -597,7 +597,7 @@ Result<void> Filesystem::TruncateInode(Inode& inode, int64_t length) {
       // fuzzer: fuzz/regressions/truncate_keeps_page_in_writeback); nor one
       // Truncate for all pending ones (issue 17: see Inode::truncations).
       inode.generation = generation_.fetch_add(1, std::memory_order_relaxed) + 1;
-      AddTruncation(&inode.truncations, new_size, inode.generation);
+      inode.truncations.Add(new_size, inode.generation);
     }
     if (new_size != inode.size) inode.dirty = (inode.dirty & ~kDirtyTime) | kDirtySync | kDirtyDatasync;
     inode.size = new_size;

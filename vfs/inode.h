@@ -15,15 +15,55 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "absl/container/btree_map.h"
-#include "absl/container/inlined_vector.h"
 #include "vfs/errseq.h"
 #include "vfs/internal/mutex.h"
 #include "vfs/page_cache.h"
 #include "vfs/types.h"
 
 namespace vfs {
+
+// Inode::truncations: the shrinking truncations not yet sent to the store,
+// as (size, generation) pairs, oldest first. One pointer wide when there are
+// none (the common case), so an inode costs no more than the flag and size
+// it replaced.
+class PendingTruncations {
+ public:
+  using Entry = std::pair<uint64_t, uint64_t>;  // size, generation
+  PendingTruncations() = default;
+  PendingTruncations(const PendingTruncations& other)
+      : list_(other.list_ ? std::make_unique<std::vector<Entry>>(*other.list_) : nullptr) {}
+  PendingTruncations& operator=(PendingTruncations&& other) noexcept = default;
+  PendingTruncations(PendingTruncations&& other) noexcept = default;
+
+  bool empty() const { return list_ == nullptr || list_->empty(); }
+  void clear() { list_.reset(); }
+  const Entry* begin() const { return list_ ? list_->data() : nullptr; }
+  const Entry* end() const { return list_ ? list_->data() + list_->size() : nullptr; }
+
+  // Adds a truncation to `size` with `generation` (the newest), dropping the
+  // pending ones it makes redundant: a truncation to a size at or below an
+  // earlier one's drops every page that one dropped, and zeroes at least as
+  // much of the page holding its size.
+  void Add(uint64_t size, uint64_t generation) {
+    if (list_ == nullptr) list_ = std::make_unique<std::vector<Entry>>();
+    while (!list_->empty() && list_->back().first >= size) list_->pop_back();
+    list_->emplace_back(size, generation);
+  }
+  // After a record that carried `sent` failed: they are pending again,
+  // before any made since.
+  void Restore(const PendingTruncations& sent) {
+    PendingTruncations merged = sent;
+    for (const auto& [size, generation] : *this) merged.Add(size, generation);
+    *this = std::move(merged);
+  }
+
+ private:
+  std::unique_ptr<std::vector<Entry>> list_;
+};
+
 
 // Rule M2: inode dirty flags. kDirtyTime excludes the other two.
 enum DirtyFlag : uint8_t {
@@ -64,7 +104,7 @@ struct Inode : std::enable_shared_from_this<Inode> {
   // pages sent between two truncations below the later one's size. A
   // truncation to a size at or below an earlier pending one's makes that
   // one redundant, so the sizes grow along the list.
-  absl::InlinedVector<std::pair<uint64_t, uint64_t>, 1> truncations ABSL_GUARDED_BY(mu);  // PendingTruncations
+  PendingTruncations truncations ABSL_GUARDED_BY(mu);
   uint64_t generation ABSL_GUARDED_BY(mu) = 0;
   // Symlinks: the target, set at creation, then immutable; "" for others.
   const std::string& symlink_target() const {
@@ -120,23 +160,6 @@ struct Inode : std::enable_shared_from_this<Inode> {
   // Directories: the parent (the root is its own); null once removed.
   Inode* parent = nullptr;
 };
-
-// Inode::truncations: adds a truncation to `size` with `generation` (the
-// newest), dropping the pending ones it makes redundant: a truncation to a
-// size at or below an earlier one's drops every page that one dropped, and
-// zeroes at least as much of the page holding its size.
-using PendingTruncations = absl::InlinedVector<std::pair<uint64_t, uint64_t>, 1>;
-inline void AddTruncation(PendingTruncations* pending, uint64_t size, uint64_t generation) {
-  while (!pending->empty() && pending->back().first >= size) pending->pop_back();
-  pending->emplace_back(size, generation);
-}
-// After a record that carried `sent` failed: they are pending again, before
-// any made since.
-inline void RestoreTruncations(PendingTruncations* pending, const PendingTruncations& sent) {
-  PendingTruncations merged = sent;
-  for (const auto& [size, generation] : *pending) AddTruncation(&merged, size, generation);
-  *pending = std::move(merged);
-}
 
 }  // namespace vfs
 

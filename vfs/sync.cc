@@ -229,7 +229,7 @@ Result<void> Filesystem::WriteRecord(Inode& inode, bool data_only) {
       ticket = *submitted;
     } else {
       inode.dirty |= cleared;
-      RestoreTruncations(&inode.truncations, sent_truncations);
+      inode.truncations.Restore(sent_truncations);
       inode.has_record = had_record;
       return Error(submitted.error());
     }
@@ -240,7 +240,7 @@ Result<void> Filesystem::WriteRecord(Inode& inode, bool data_only) {
     MutexLock lock(&inode.mu);
     inode.dirty |= cleared;
     if (inode.dirty & (kDirtySync | kDirtyDatasync)) inode.dirty &= ~kDirtyTime;
-    RestoreTruncations(&inode.truncations, sent_truncations);
+    inode.truncations.Restore(sent_truncations);
     inode.has_record = had_record;
     return done;
   }
