@@ -91,6 +91,43 @@ TEST_P(TruncationOrderTest, PagesWrittenBetweenThreeTruncationsSurviveTheRecord)
   EXPECT_EQ(Runs(ReadAll(*after, "/f")), Runs(expected));
 }
 
+// A record carrying two truncations fails at submit; the truncations stay
+// pending, and the next fsync sends both, in order: the file is whole after
+// a crash.
+TEST(TruncationOrderFaultTest, FailedRecordKeepsBothTruncationsForTheNextOne) {
+  auto memory = NewMemoryStore(MemoryStoreOptions{});
+  FaultStoreOptions options;
+  options.record = true;
+  auto faults = NewFaultStore(memory, options);
+  auto fs = Filesystem::Mount(faults, {}).value();
+  Fd fd = fs->Open("/f", O_RDWR | O_CREAT, 0644).value();
+  ASSERT_OK(fs->Pwrite(fd, Fill('a', 3 * kPage).data(), 3 * kPage, 0));
+  ASSERT_OK(fs->Fsync(fd));
+  Fd root = fs->Open("/", O_RDONLY | O_DIRECTORY).value();
+  ASSERT_OK(fs->Fsync(root));
+  ASSERT_OK(fs->Ftruncate(fd, 0));
+  ASSERT_OK(fs->Pwrite(fd, Fill('b', 2 * kPage).data(), 2 * kPage, 0));
+  ASSERT_OK(fs->SyncFileRange(fd, 0, 0, kWrite));
+  ASSERT_OK(fs->Ftruncate(fd, 5000));
+  FaultRule rule;
+  rule.stage = FaultStage::kSubmit;
+  rule.kinds = kKindTruncate;
+  faults->AddRule(rule);
+  EXPECT_FALSE(fs->Fsync(fd).ok());
+  ASSERT_OK(fs->Fsync(fd));
+  std::vector<uint64_t> sent;  // sizes of the truncations the store accepted
+  for (const RecordedRequest& r : faults->Recording()) {
+    if (const auto* t = std::get_if<Truncate>(&r.request); t != nullptr && r.error == 0) {
+      sent.push_back(t->size);
+    }
+  }
+  EXPECT_EQ(sent, (std::vector<uint64_t>{0, 5000}));
+  const std::string expected = Fill('b', 5000);
+  fs->Crash();
+  auto after = Filesystem::Mount(faults, {}).value();
+  EXPECT_EQ(Runs(ReadAll(*after, "/f")), Runs(expected));
+}
+
 INSTANTIATE_TEST_SUITE_P(AllStores, TruncationOrderTest,
                          ::testing::Values(Kind::kMemory, Kind::kDisk, Kind::kFault),
                          [](const auto& info) {
