@@ -245,6 +245,7 @@ Result<void> Filesystem::CreateLocked(const Lookup& where, uint32_t mode,
     return Error(ENOSPC);
   }
   if (where.parent->children.size() >= options_.max_dir_entries) return Error(ENOSPC);
+  if (next_ino_ > kMaxInodeNumber) return Error(ENOSPC);  // numbers never wrap
   std::shared_ptr<Inode> inode = NewInode(InodeId(next_ino_++), mode);
   {
     MutexLock lock(&inode->mu);

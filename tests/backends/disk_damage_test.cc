@@ -424,6 +424,26 @@ TEST_F(DiskDamageTest, RecordBeforeTheSuperblockIsEio) {
   ExpectRefused("log-000001", static_cast<int64_t>(at));
 }
 
+// A store whose largest inode number is the largest allowed: it opens, a
+// new file is ENOSPC (the next number would be refused by the next open),
+// and the store opens again (found by the store-loader fuzzer,
+// fuzz/store_corpus/largest_inode_number_then_create).
+TEST_F(DiskDamageTest, LargestInodeNumberOpensAndCreateIsEnospc) {
+  MakeStore();
+  AppendFrame(1, Encode(PutInode{File(kMaxInodeNumber), false}) +
+                     Encode(PutDirent{kRootInode, "big", InodeId(kMaxInodeNumber)}));
+  {
+    auto fs = Filesystem::Mount(OpenOrDie(), {});
+    ASSERT_TRUE(fs.ok());
+    EXPECT_TRUE((*fs)->Stat("/big").ok());
+    EXPECT_ERRNO((*fs)->Open("/new", O_WRONLY | O_CREAT, 0644), ENOSPC);
+    ASSERT_OK((*fs)->Unmount());
+  }
+  auto fs = Filesystem::Mount(OpenOrDie(), {});
+  ASSERT_TRUE(fs.ok());
+  EXPECT_TRUE((*fs)->Stat("/big").ok());
+}
+
 // The same frame holding a valid record opens: the forgeries fail for
 // their field, not for being appended.
 TEST_F(DiskDamageTest, AppendedValidFrameOpens) {
