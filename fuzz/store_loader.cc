@@ -527,7 +527,9 @@ StoreOutcome RunStoreInput(const uint8_t* data, size_t size) {
         break;
       }
     }
-    if (diff.empty()) diff = "new paths after the remount";
+    for (const auto& [path, what] : second) {
+      if (diff.empty() && !first.contains(path)) diff = path + ": " + what + " appeared";
+    }
     outcome.failure = "the tree changed across a clean unmount: " + diff;
   }
   (*fs)->Crash();

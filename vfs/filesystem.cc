@@ -671,14 +671,14 @@ Result<void> Filesystem::TruncateInode(Inode& inode, int64_t length) {
           std::memset(inode.pages.BeginWrite(page) + tail, 0, page_size_ - tail);
         }
       }
-      // The next record carries the truncation (see Truncate in store.h):
-      // the smallest size a truncation set since the last record. Not the
-      // size at that record: pages written and sent since then below the new
-      // size are live, and a Truncate to the older, smaller size would drop
-      // them (found by the fuzzer: fuzz/regressions/truncate_keeps_page_in_writeback).
-      inode.min_size = inode.truncated ? std::min(inode.min_size, new_size) : new_size;
-      inode.truncated = true;
+      // The next record carries the truncation (see Truncate in store.h),
+      // with its own size and generation. Not the size at that record: pages
+      // written and sent since then below the new size are live, and a
+      // Truncate to an older, smaller size would drop them (found by the
+      // fuzzer: fuzz/regressions/truncate_keeps_page_in_writeback); nor one
+      // Truncate for all pending ones (issue 17: see Inode::truncations).
       inode.generation = generation_.fetch_add(1, std::memory_order_relaxed) + 1;
+      inode.truncations.Add(new_size, inode.generation);
     }
     if (new_size != inode.size) inode.dirty = (inode.dirty & ~kDirtyTime) | kDirtySync | kDirtyDatasync;
     inode.size = new_size;

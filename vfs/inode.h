@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/container/btree_map.h"
@@ -23,6 +24,46 @@
 #include "vfs/types.h"
 
 namespace vfs {
+
+// Inode::truncations: the shrinking truncations not yet sent to the store,
+// as (size, generation) pairs, oldest first. One pointer wide when there are
+// none (the common case), so an inode costs no more than the flag and size
+// it replaced.
+class PendingTruncations {
+ public:
+  using Entry = std::pair<uint64_t, uint64_t>;  // size, generation
+  PendingTruncations() = default;
+  PendingTruncations(const PendingTruncations& other)
+      : list_(other.list_ ? std::make_unique<std::vector<Entry>>(*other.list_) : nullptr) {}
+  PendingTruncations& operator=(PendingTruncations&& other) noexcept = default;
+  PendingTruncations(PendingTruncations&& other) noexcept = default;
+
+  bool empty() const { return list_ == nullptr || list_->empty(); }
+  void clear() { list_.reset(); }
+  const Entry* begin() const { return list_ ? list_->data() : nullptr; }
+  const Entry* end() const { return list_ ? list_->data() + list_->size() : nullptr; }
+
+  // Adds a truncation to `size` with `generation` (the newest), dropping the
+  // pending ones it makes redundant: a truncation to a size at or below an
+  // earlier one's drops every page that one dropped, and zeroes at least as
+  // much of the page holding its size.
+  void Add(uint64_t size, uint64_t generation) {
+    if (list_ == nullptr) list_ = std::make_unique<std::vector<Entry>>();
+    while (!list_->empty() && list_->back().first >= size) list_->pop_back();
+    list_->emplace_back(size, generation);
+  }
+  // After a record that carried `sent` failed: they are pending again,
+  // before any made since.
+  void Restore(const PendingTruncations& sent) {
+    PendingTruncations merged = sent;
+    for (const auto& [size, generation] : *this) merged.Add(size, generation);
+    *this = std::move(merged);
+  }
+
+ private:
+  std::unique_ptr<std::vector<Entry>> list_;
+};
+
 
 // Rule M2: inode dirty flags. kDirtyTime excludes the other two.
 enum DirtyFlag : uint8_t {
@@ -58,10 +99,15 @@ struct Inode : std::enable_shared_from_this<Inode> {
   PageCache pages ABSL_GUARDED_BY(mu);    // regular files only
   // What the store holds: whether a record was sent (has_record); whether
   // the store may hold pages, so a dead inode must be freed there
-  // (has_store_pages); and a shrinking truncation not yet sent (truncated):
-  // the smallest size since the last record, and the generation the
-  // truncation took (pages written later carry it).
-  uint64_t min_size ABSL_GUARDED_BY(mu) = 0;
+  // (has_store_pages); and the shrinking truncations not yet sent, as
+  // (size, generation) pairs, oldest first (the generation is the one each
+  // truncation took; pages written later carry the latest, `generation`).
+  // Each goes to the store as its own Truncate with the next record: one
+  // Truncate of the smallest size with the latest generation would drop
+  // pages sent between two truncations below the later one's size. A
+  // truncation to a size at or below an earlier pending one's makes that
+  // one redundant, so the sizes grow along the list.
+  PendingTruncations truncations ABSL_GUARDED_BY(mu);
   uint64_t generation ABSL_GUARDED_BY(mu) = 0;
   // Symlinks: the target, set at creation, then immutable; "" for others.
   const std::string& symlink_target() const {
@@ -155,7 +201,6 @@ struct Inode : std::enable_shared_from_this<Inode> {
   uint8_t dirty ABSL_GUARDED_BY(mu) = 0;  // DirtyFlag bits
   bool has_record ABSL_GUARDED_BY(mu) = false;
   bool has_store_pages ABSL_GUARDED_BY(mu) = false;
-  bool truncated ABSL_GUARDED_BY(mu) = false;
   // Rule O6: an O_DEFER description dirtied pages; sync() and syncfs() skip
   // the file until a sync call leaves it without dirty pages.
   bool deferred ABSL_GUARDED_BY(mu) = false;

@@ -103,7 +103,6 @@ Result<void> Filesystem::Build(DurableImage image) {
     inode->ctime = record.ctime;
     inode->dirty = 0;
     inode->has_record = true;
-    inode->min_size = inode->size;
     if (S_ISLNK(record.mode)) {
       inode->size = record.symlink_target.size();
       // Never empty: a damaged record's link points nowhere, visibly.

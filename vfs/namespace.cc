@@ -315,6 +315,7 @@ Result<void> Filesystem::CreateLocked(const Lookup& where, uint32_t mode,
       }
     }
   }
+  if (next_ino_ > kMaxInodeNumber) return Error(ENOSPC);  // numbers never wrap
   std::shared_ptr<Inode> inode = NewInode(InodeId(next_ino_++), (mode & S_IFMT) | bits);
   {
     MutexLock lock(&inode->mu);

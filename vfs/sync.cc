@@ -205,8 +205,7 @@ void Filesystem::FinishBatch(Inode& inode, Ticket ticket, int err) {
 Result<void> Filesystem::WriteRecord(Inode& inode, bool data_only) {
   std::vector<Request> requests;
   uint8_t cleared = 0;
-  bool was_truncated = false;
-  uint64_t old_min_size = 0;
+  PendingTruncations sent_truncations;
   bool had_record = false;
   std::vector<Inode::Punch> sent_punches;
   // A failed write keeps the punches for the next record.
@@ -224,9 +223,10 @@ Result<void> Filesystem::WriteRecord(Inode& inode, bool data_only) {
     // [VFS choice] fdatasync writes only the size and allocation of an
     // existing record, so timestamps keep their durable values (D2 minimum).
     const bool whole = !data_only || !inode.has_record;
-    if (inode.truncated) {
-      // The truncation goes with the size that records it (see store.h).
-      requests.push_back(vfs::Truncate{inode.ino, inode.min_size, inode.generation});
+    // The truncations go with the size that records them (see store.h),
+    // each with its own generation, in the order they were made.
+    for (const auto& [size, generation] : inode.truncations) {
+      requests.push_back(vfs::Truncate{inode.ino, size, generation});
     }
     // Rule X3: hole punches go with the record fsync or fdatasync writes.
     if (std::vector<Inode::Punch>* punches = inode.punches(); punches != nullptr) {
@@ -238,20 +238,17 @@ Result<void> Filesystem::WriteRecord(Inode& inode, bool data_only) {
     }
     requests.push_back(PutInode{RecordOf(inode), !whole});
     cleared = whole ? inode.dirty : static_cast<uint8_t>(kDirtyDatasync);
-    was_truncated = inode.truncated;
-    old_min_size = inode.min_size;
+    sent_truncations = std::move(inode.truncations);
+    inode.truncations.clear();
     had_record = inode.has_record;
     inode.dirty &= ~cleared;
-    inode.truncated = false;
-    inode.min_size = inode.size;
     inode.has_record = true;
     auto submitted = store_->Submit(std::move(requests));
     if (submitted.ok()) {
       ticket = *submitted;
     } else {
       inode.dirty |= cleared;
-      inode.truncated = inode.truncated || was_truncated;
-      inode.min_size = std::min(inode.min_size, old_min_size);
+      inode.truncations.Restore(sent_truncations);
       inode.has_record = had_record;
       restore_punches();
       return Error(submitted.error());
@@ -263,8 +260,7 @@ Result<void> Filesystem::WriteRecord(Inode& inode, bool data_only) {
     MutexLock lock(&inode.mu);
     inode.dirty |= cleared;
     if (inode.dirty & (kDirtySync | kDirtyDatasync)) inode.dirty &= ~kDirtyTime;
-    inode.truncated = inode.truncated || was_truncated;
-    inode.min_size = std::min(inode.min_size, old_min_size);
+    inode.truncations.Restore(sent_truncations);
     inode.has_record = had_record;
     restore_punches();
     return done;

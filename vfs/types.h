@@ -40,6 +40,10 @@ using PageIndex = Id<struct PageIndexTag, uint64_t>;
 
 // The root directory's inode number in every store.
 inline constexpr InodeId kRootInode{1};
+// The largest inode number the VFS gives out or a store may hold: beyond it
+// creating a file is ENOSPC, so numbers never wrap to 0 or to the root's
+// (issue 17), and a store's loader can refuse anything larger as forged.
+inline constexpr uint64_t kMaxInodeNumber = uint64_t{1} << 62;
 
 struct Timespec {
   int64_t sec = 0;

@@ -469,8 +469,10 @@ class Recovery {
         }
       }
       for (size_t i = base == at ? disk::kFrameAlign : 0; i < own; i += disk::kFrameAlign) {
-        if (disk::GetFixed32(chunk.data() + i) != disk::kFrameMagic ||
-            i + disk::kFrameHeaderSize > chunk.size()) {
+        // The bound first: a tail may end inside the magic's four bytes
+        // (found by the store-loader fuzzer).
+        if (i + disk::kFrameHeaderSize > chunk.size() ||
+            disk::GetFixed32(chunk.data() + i) != disk::kFrameMagic) {
           continue;
         }
         auto fh = disk::PeekFrameHeader(std::string_view(chunk).substr(i));
@@ -687,7 +689,10 @@ class DiskStore final : public Store {
     if (p == state_.pages.end()) return PageRef();
     auto slot = p->second.find(index);
     if (slot == p->second.end()) return PageRef();
-    return ReadLocLocked(slot->second.loc);
+    // A copy: ReadLocLocked unlocks mu_, and the slot may move meanwhile (a
+    // btree node splits when a batch adds pages).
+    const PageLoc loc = slot->second.loc;
+    return ReadLocLocked(loc);
   }
 
   void Crash() override {
@@ -1090,7 +1095,7 @@ class DiskStore final : public Store {
 
   // ---- Reading ----
 
-  Result<PageRef> ReadLocLocked(const PageLoc& loc) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  Result<PageRef> ReadLocLocked(const PageLoc loc) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     auto file = files_.find(loc.file);
     if (file == files_.end()) {
       LogError(absl::StrCat("page location names file id ", loc.file, ", which is not open"));

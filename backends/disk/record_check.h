@@ -19,7 +19,7 @@ namespace vfs::disk {
 // The largest inode number, page index and size a store may hold: every one
 // fits an int64_t (st_ino, off_t), and the next inode number (largest + 1)
 // cannot wrap to 0 or to the root's number.
-inline constexpr uint64_t kMaxInodeNumber = (uint64_t{1} << 62);
+inline constexpr uint64_t kMaxInodeNumber = ::vfs::kMaxInodeNumber;  // vfs/types.h
 inline constexpr uint64_t kMaxFileSize = static_cast<uint64_t>(INT64_MAX);
 inline constexpr uint64_t kMaxGeneration = static_cast<uint64_t>(INT64_MAX);
 inline constexpr uint32_t kMaxNameBytes = 255;      // NAME_MAX

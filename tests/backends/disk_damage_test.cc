@@ -287,6 +287,25 @@ TEST_F(DiskDamageTest, UnwrittenLastLogIsAnUnusedLog) {
   }
 }
 
+// A torn tail that ends two bytes into an 8-byte slot: the scan for later
+// frames stops at the end of the file (it read up to two bytes past it;
+// found by the store-loader fuzzer, fuzz/store_corpus/scan_tail_*, and
+// seen under ASan).
+TEST_F(DiskDamageTest, TornTailEndingInsideAWordOpens) {
+  MakeStore();
+  std::string log = Slurp(dir_ / "log-000001");
+  uint64_t end = 0;
+  FrameOffsets(log, &end);
+  log.resize(end + disk::kFrameAlign + 2);
+  std::fill(log.begin() + static_cast<long>(end), log.end(), 'x');
+  Spit(dir_ / "log-000001", log);
+  auto store = OpenOrDie();
+  ASSERT_NE(store, nullptr);
+  auto fs = Filesystem::Mount(store, {});
+  ASSERT_TRUE(fs.ok());
+  EXPECT_TRUE((*fs)->Stat("/c").ok());
+}
+
 // ---- Finding 4: a checkpoint whose log is gone ----
 
 TEST_F(DiskDamageTest, CheckpointWhoseNextLogIsMissingIsEio) {
@@ -404,6 +423,41 @@ TEST_P(ForgedRecordTest, IsEioNamingFileAndOffset) {
 
 INSTANTIATE_TEST_SUITE_P(Forgeries, ForgedRecordTest, ::testing::ValuesIn(kForgeries),
                          [](const auto& info) { return std::string(info.param.name); });
+
+// A log whose records come before any superblock: the mount would take the
+// store for empty and format it over them, and the old entries would come
+// back beside the new files (found by the store-loader fuzzer,
+// fuzz/store_corpus/records_before_the_superblock).
+TEST_F(DiskDamageTest, RecordBeforeTheSuperblockIsEio) {
+  const uint64_t salt = 0x1234;
+  Spit(dir_ / "VFSSTORE", disk::EncodeIdentity(disk::Identity{disk::kFormatVersion, salt}));
+  disk::LogHeader header;
+  header.number = 1;
+  header.salt = salt;
+  Spit(dir_ / "log-000001", disk::EncodeLogHeader(header));
+  const uint64_t at = AppendFrame(1, Encode(PutDirent{kRootInode, "c", InodeId(2)}));
+  ExpectRefused("log-000001", static_cast<int64_t>(at));
+}
+
+// A store whose largest inode number is the largest allowed: it opens, a
+// new file is ENOSPC (the next number would be refused by the next open),
+// and the store opens again (found by the store-loader fuzzer,
+// fuzz/store_corpus/largest_inode_number_then_create).
+TEST_F(DiskDamageTest, LargestInodeNumberOpensAndCreateIsEnospc) {
+  MakeStore();
+  AppendFrame(1, Encode(PutInode{File(kMaxInodeNumber), false}) +
+                     Encode(PutDirent{kRootInode, "big", InodeId(kMaxInodeNumber)}));
+  {
+    auto fs = Filesystem::Mount(OpenOrDie(), {});
+    ASSERT_TRUE(fs.ok());
+    EXPECT_TRUE((*fs)->Stat("/big").ok());
+    EXPECT_ERRNO((*fs)->Open("/new", O_WRONLY | O_CREAT, 0644), ENOSPC);
+    ASSERT_OK((*fs)->Unmount());
+  }
+  auto fs = Filesystem::Mount(OpenOrDie(), {});
+  ASSERT_TRUE(fs.ok());
+  EXPECT_TRUE((*fs)->Stat("/big").ok());
+}
 
 // The same frame holding a valid record opens: the forgeries fail for
 // their field, not for being appended.
