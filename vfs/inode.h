@@ -93,6 +93,12 @@ struct Inode : std::enable_shared_from_this<Inode> {
 
   // Rule M5: the writeback error sequence.
   Errseq wb_err;
+  // Entries the store may hold that name this inode: a PutDirent sent, and
+  // no removal of it sent since. An unlinked inode is freed in the store only
+  // once this is 0 (docs/architecture.md, "Deleted files"). Guarded by
+  // Filesystem::ns_mu_; when the last name goes, the count moves to the
+  // filesystem's orphan table (Accounts::orphans).
+  uint32_t store_links = 0;
   // Rule W6 (kLegacyFlags): AS_EIO / AS_ENOSPC, cleared by the first check.
   static constexpr uint8_t kAsEio = 1;
   static constexpr uint8_t kAsEnospc = 2;
@@ -108,9 +114,14 @@ struct Inode : std::enable_shared_from_this<Inode> {
 
   // Guarded by Filesystem::ns_mu_.
   absl::btree_map<std::string, Inode*, std::less<>> children;  // directories
-  // Rule D3: entry changes not yet durable, by name: the inode now there, or
-  // InodeId(0) for a removal.
-  absl::btree_map<std::string, InodeId, std::less<>> pending_entries;
+  // Rule D3: entry changes not yet durable, by name: the inode now there
+  // (InodeId(0) for a removal) and the one the store holds under the name
+  // (InodeId(0) for none), whose store_links the change drops when it is sent.
+  struct PendingEntry {
+    InodeId now;
+    InodeId stored;
+  };
+  absl::btree_map<std::string, PendingEntry, std::less<>> pending_entries;
   // Directories: the parent (the root is its own); null once removed.
   Inode* parent = nullptr;
 };
