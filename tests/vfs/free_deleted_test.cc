@@ -6,6 +6,9 @@
 // and the fault store over memory.
 #include <fcntl.h>
 
+#include <stdlib.h>
+
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -22,6 +25,13 @@ FaultStoreOptions FaultOptions(bool record) {
   FaultStoreOptions options;
   options.record = record;
   return options;
+}
+
+void FsyncDirOf(Filesystem& fs, const std::string& path) {
+  auto dir = fs.Open(path, O_RDONLY | O_DIRECTORY);
+  ASSERT_TRUE(dir.ok());
+  EXPECT_TRUE(fs.Fsync(*dir).ok());
+  EXPECT_TRUE(fs.Close(*dir).ok());
 }
 
 enum class StoreKind { kMemory, kMemoryVolatile, kDisk, kFault };
@@ -329,6 +339,53 @@ INSTANTIATE_TEST_SUITE_P(EveryStore, FreeDeletedTest,
                                            StoreKind::kDisk, StoreKind::kFault),
                          KindName);
 
+// The disk store's live data drops with each free, and compaction sees it:
+// the store's files stay near the size of one file while twenty are written
+// and deleted.
+TEST(DiskFreeDeletedTest, CompactionReclaimsTheLogSpaceOfDeletedFiles) {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string dir = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/vfs-free-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  constexpr size_t kFile = 2 * kMiB;
+  constexpr int kRounds = 20;
+  uint64_t largest = 0;
+  {
+    DiskStoreOptions options;
+    options.compaction_min_log_bytes = 4 * kMiB;
+    options.log_extend_bytes = kMiB;
+    options.counters = std::make_shared<DiskStoreCounters>();
+    auto store = OpenDiskStore(dir, options);
+    ASSERT_TRUE(store.ok());
+    auto mounted = Filesystem::Mount(*store, {});
+    ASSERT_TRUE(mounted.ok());
+    Filesystem& fs = **mounted;
+    const std::string data(kFile, 'z');
+    auto files_size = [&dir] {
+      uint64_t total = 0;
+      for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+        if (entry.is_regular_file()) total += entry.file_size();
+      }
+      return total;
+    };
+    for (int round = 0; round < kRounds; ++round) {
+      auto fd = fs.Open("/f", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      ASSERT_TRUE(fd.ok());
+      ASSERT_TRUE(fs.Pwrite(*fd, data.data(), data.size(), 0).ok());
+      ASSERT_OK(fs.Fsync(*fd));
+      ASSERT_OK(fs.Close(*fd));
+      ASSERT_OK(fs.Unlink("/f"));
+      FsyncDirOf(fs, "/");
+      EXPECT_EQ((*store)->Stats().held_bytes, 0u) << "round " << round;
+      largest = std::max(largest, files_size());
+    }
+    EXPECT_GT(options.counters->compactions.load(), 0u);
+  }
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);
+  // 40 MiB written; without the frees the live data alone would be that.
+  EXPECT_LT(largest, 12 * kMiB);
+}
+
 // ---- Crash states ----
 
 std::string Contents(Filesystem& fs, const std::string& path) {
@@ -339,13 +396,6 @@ std::string Contents(Filesystem& fs, const std::string& path) {
   (void)fs.Close(*fd);
   out.resize(n.ok() ? *n : 0);
   return out;
-}
-
-void FsyncDirOf(Filesystem& fs, const std::string& path) {
-  auto dir = fs.Open(path, O_RDONLY | O_DIRECTORY);
-  ASSERT_TRUE(dir.ok());
-  EXPECT_TRUE(fs.Fsync(*dir).ok());
-  EXPECT_TRUE(fs.Close(*dir).ok());
 }
 
 // Deletes in every shape the frees must order: an unlink, an open file closed
