@@ -380,6 +380,10 @@ class Filesystem {
   void FinishBatch(Inode& inode, Ticket ticket, int err);
   Result<void> WriteRecord(Inode& inode, bool data_only);
   Result<void> SyncDirectory(Inode& dir);
+  // Puts back the entry changes of a send that failed (SyncDirectory).
+  void RestorePendingLocked(Inode& dir, absl::btree_map<std::string, InodeId, std::less<>> sent,
+                            std::unique_ptr<absl::btree_map<std::string, InodeId, std::less<>>> hidden)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(ns_mu_);
   // Everything dirty to the store. Without `include_deferred` (sync,
   // syncfs) the data of files an O_DEFER description dirtied stays (O6).
   Result<void> SyncAll(bool include_deferred = true);

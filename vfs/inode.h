@@ -81,11 +81,13 @@ struct Inode : std::enable_shared_from_this<Inode> {
   // first write. Kinds' own parts sit behind pointers so a regular file
   // does not pay for them.
   std::unique_ptr<std::string> fifo_data ABSL_GUARDED_BY(mu);
-  // What only symlinks (the target) and removed directories (the old
-  // parent) need, behind one pointer.
+  // What only symlinks (the target), removed directories (the old parent)
+  // and directories whose pending changes hide stored names need, behind
+  // one pointer.
   struct Extra {
     std::string symlink_target;
     std::shared_ptr<Inode> removed_from;
+    std::unique_ptr<absl::btree_map<std::string, InodeId, std::less<>>> stored_under;
   };
   std::unique_ptr<Extra> extra_;
   // Pages of max_bytes that fifo_data holds (named FIFOs only).
@@ -114,14 +116,25 @@ struct Inode : std::enable_shared_from_this<Inode> {
 
   // Guarded by Filesystem::ns_mu_.
   absl::btree_map<std::string, Inode*, std::less<>> children;  // directories
-  // Rule D3: entry changes not yet durable, by name: the inode now there
-  // (InodeId(0) for a removal) and the one the store holds under the name
-  // (InodeId(0) for none), whose store_links the change drops when it is sent.
-  struct PendingEntry {
-    InodeId now;
-    InodeId stored;
-  };
-  absl::btree_map<std::string, PendingEntry, std::less<>> pending_entries;
+  // Rule D3: entry changes not yet durable, by name: the inode now there, or
+  // InodeId(0) for a removal.
+  absl::btree_map<std::string, InodeId, std::less<>> pending_entries;
+  // Of those, the names whose change hides an entry the store holds: the
+  // inode it names there, whose store_links the change drops when it is
+  // sent. Apart, and behind Extra's pointer, so that creating a file (whose
+  // name hides nothing) costs no more.
+  using StoredNames = absl::btree_map<std::string, InodeId, std::less<>>;
+  const StoredNames* stored_under() const {
+    return extra_ != nullptr ? extra_->stored_under.get() : nullptr;
+  }
+  StoredNames& mutable_stored_under() {
+    if (extra_ == nullptr) extra_ = std::make_unique<Extra>();
+    if (extra_->stored_under == nullptr) extra_->stored_under = std::make_unique<StoredNames>();
+    return *extra_->stored_under;
+  }
+  std::unique_ptr<StoredNames> take_stored_under() {
+    return extra_ != nullptr ? std::move(extra_->stored_under) : nullptr;
+  }
   // Directories: the parent (the root is its own); null once removed.
   Inode* parent = nullptr;
 };

@@ -230,8 +230,12 @@ void Filesystem::NotePendingLocked(Inode& dir, std::string_view name, InodeId no
   // Rule D3. The first change of a name since it was last sent records what
   // the store holds under it (what the name held before the change); later
   // changes keep that.
-  auto [it, inserted] = dir.pending_entries.try_emplace(std::string(name), Inode::PendingEntry{now, before});
-  if (!inserted) it->second.now = now;
+  auto [it, inserted] = dir.pending_entries.try_emplace(std::string(name), now);
+  if (!inserted) {
+    it->second = now;
+    return;
+  }
+  if (before != InodeId(0)) dir.mutable_stored_under().insert_or_assign(std::string(name), before);
 }
 
 void Filesystem::AddEntryLocked(Inode& dir, std::string_view name, Inode& child) {
@@ -280,8 +284,8 @@ void Filesystem::DropLinkLocked(Inode& inode) {
     if (inode.is_dir()) {
       // Empty now; what its entries named in the store is still named there
       // (its removals are pending) while the directory is reachable.
-      for (const auto& [name, entry] : inode.pending_entries) {
-        if (entry.stored != InodeId(0)) orphan.names_inside.push_back(entry.stored);
+      if (const Inode::StoredNames* stored = inode.stored_under()) {
+        for (const auto& [name, ino] : *stored) orphan.names_inside.push_back(ino);
       }
     }
     // Never named in the store: unreachable there already.

@@ -251,8 +251,21 @@ Result<void> Filesystem::WriteRecord(Inode& inode, bool data_only) {
   return Ok();
 }
 
+void Filesystem::RestorePendingLocked(Inode& dir, absl::btree_map<std::string, InodeId, std::less<>> sent,
+                                      std::unique_ptr<Inode::StoredNames> hidden) {
+  // A name changed again meanwhile keeps its newer change (and what that
+  // change found stored).
+  for (auto& [name, now] : sent) {
+    if (!dir.pending_entries.emplace(name, now).second || hidden == nullptr) continue;
+    if (auto h = hidden->find(name); h != hidden->end()) {
+      dir.mutable_stored_under().insert_or_assign(name, h->second);
+    }
+  }
+}
+
 Result<void> Filesystem::SyncDirectory(Inode& dir) {
-  absl::btree_map<std::string, Inode::PendingEntry, std::less<>> sent;
+  absl::btree_map<std::string, InodeId, std::less<>> sent;
+  std::unique_ptr<Inode::StoredNames> hidden;
   uint8_t cleared = 0;
   Ticket ticket = 0;
   {
@@ -260,16 +273,21 @@ Result<void> Filesystem::SyncDirectory(Inode& dir) {
     std::vector<Request> requests;
     sent = std::move(dir.pending_entries);
     dir.pending_entries.clear();
+    hidden = dir.take_stored_under();
     // What the store's entries name changes with the send: counted once it
     // is accepted. A removed directory's entries stopped counting when it
     // was removed (DropLinkLocked).
     const bool counted = dir.parent != nullptr;
     std::vector<Inode*> named;
     std::vector<InodeId> unnamed;
-    for (const auto& [name, entry] : sent) {
-      const bool changes = counted && entry.now != entry.stored;
-      if (changes && entry.stored != InodeId(0)) unnamed.push_back(entry.stored);
-      if (entry.now == InodeId(0)) {
+    for (const auto& [name, now] : sent) {
+      InodeId stored(0);  // what the store holds under the name
+      if (hidden != nullptr) {
+        if (auto h = hidden->find(name); h != hidden->end()) stored = h->second;
+      }
+      const bool changes = counted && now != stored;
+      if (changes && stored != InodeId(0)) unnamed.push_back(stored);
+      if (now == InodeId(0)) {
         requests.push_back(DelDirent{dir.ino, name});
         continue;
       }
@@ -286,7 +304,7 @@ Result<void> Filesystem::SyncDirectory(Inode& dir) {
           child.has_record = true;
         }
       }
-      requests.push_back(PutDirent{dir.ino, name, entry.now});
+      requests.push_back(PutDirent{dir.ino, name, now});
       if (changes) named.push_back(&child);
     }
     {
@@ -314,7 +332,7 @@ Result<void> Filesystem::SyncDirectory(Inode& dir) {
       }
     }
     if (!submitted.ok()) {
-      for (auto& [name, entry] : sent) dir.pending_entries.emplace(name, entry);
+      RestorePendingLocked(dir, std::move(sent), std::move(hidden));
       MutexLock dir_lock(&dir.mu);
       dir.dirty |= cleared;
       return Error(submitted.error());
@@ -333,7 +351,7 @@ Result<void> Filesystem::SyncDirectory(Inode& dir) {
     // Nothing is dropped: the changes are pending again unless newer ones
     // replaced them meanwhile.
     WriterLock lock(&ns_mu_);
-    for (auto& [name, entry] : sent) dir.pending_entries.emplace(name, entry);
+    RestorePendingLocked(dir, std::move(sent), std::move(hidden));
     MutexLock dir_lock(&dir.mu);
     dir.dirty |= cleared;
     return done;
