@@ -143,6 +143,11 @@ struct StoreStats {
   uint64_t page_writes = 0;  // PutPage requests accepted
   uint64_t bytes = 0;        // page bytes accepted
   uint64_t flushes = 0;      // Flush() calls that had completed writes to flush
+  // Page bytes the store holds now, completed requests included: its live
+  // data (a FreeInode or a Truncate gives bytes back). A memory store with a
+  // volatile cache keeps two images sharing their pages and reports the
+  // larger.
+  uint64_t held_bytes = 0;
 };
 
 class Store {

@@ -169,6 +169,9 @@ Result<void> Filesystem::SetStatusFlags(Fd fd, int flags) {
 
 Result<void> Filesystem::Close(Fd fd) {
   CallScope call(options_);
+  // Declared first, so it runs after `file` is gone: an unlinked inode whose
+  // last descriptor this was is freed in the store if its removal is durable.
+  FreeOnReturn free_dead{this};
   std::shared_ptr<OpenFile> file;
   {
     MutexLock lock(&fd_mu_);
@@ -902,6 +905,7 @@ Result<StatFs> Filesystem::Statfs() {
   const uint64_t inodes = accounts_->inodes.load(std::memory_order_relaxed);
   st.files_free = inodes >= st.files ? 0 : st.files - inodes;
   st.name_max = options_.max_name_length;
+  st.unlinked_bytes = accounts_->unlinked_bytes.load(std::memory_order_relaxed);
   return st;
 }
 

@@ -471,6 +471,15 @@ class Filesystem {
   Result<PageRef> LoadPageLocked(Inode& inode, PageIndex index);
   StatBuf StatOf(Inode& inode);
   std::shared_ptr<Inode> NewInode(InodeId ino, uint32_t mode);
+  // Sends FreeInode for every deleted inode that is ready (dead, no stored
+  // entry names it), once the removals that unnamed it are durable. Call with
+  // no lock held (docs/architecture.md, "Deleted files"). Nothing after a
+  // crash; `unmounting`: during Unmount, which stops the calls first.
+  void FreeDeadInodes(bool unmounting = false);
+  struct FreeOnReturn {
+    Filesystem* fs;
+    ~FreeOnReturn() { fs->FreeDeadInodes(); }
+  };
 
   // namespace.cc
   // What Resolve does with the last name of a path, as Linux's path walk
@@ -499,8 +508,19 @@ class Filesystem {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(ns_mu_);
   void RemoveEntryLocked(Inode& dir, std::string_view name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(ns_mu_);
   // Drops one link of `inode` (named in a directory just removed from);
-  // forgets it when no link is left.
+  // forgets it when no link is left, making it an orphan (Accounts::Orphan).
   void DropLinkLocked(Inode& inode) ABSL_EXCLUSIVE_LOCKS_REQUIRED(ns_mu_);
+  // Rule D3: records a change of `name` in `dir` (to `now`, InodeId(0) for a
+  // removal; `before` is what the name held until now).
+  void NotePendingLocked(Inode& dir, std::string_view name, InodeId now, InodeId before)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(ns_mu_);
+  // One entry the store may hold naming `ino` was sent as removed or
+  // replaced under `ticket`. Requires accounts_->mu too.
+  void DropStoreLinkLocked(InodeId ino, Ticket ticket) ABSL_EXCLUSIVE_LOCKS_REQUIRED(ns_mu_);
+  // No stored entry names orphan `ino` once `ticket` is durable: ready if
+  // dead; the entries of a removed directory stop counting. Requires
+  // accounts_->mu too.
+  void OrphanUnnamedLocked(InodeId ino, Ticket ticket) ABSL_EXCLUSIVE_LOCKS_REQUIRED(ns_mu_);
   Result<void> CreateLocked(const Lookup& where, uint32_t mode, std::string_view symlink_target,
                             std::shared_ptr<Inode>* created) ABSL_EXCLUSIVE_LOCKS_REQUIRED(ns_mu_);
   Result<void> UtimensInode(Inode& inode, const std::array<Timespec, 2>& times);
@@ -542,6 +562,10 @@ class Filesystem {
   void FinishBatch(Inode& inode, Ticket ticket, int err);
   Result<void> WriteRecord(Inode& inode, bool data_only);
   Result<void> SyncDirectory(Inode& dir);
+  // Puts back the entry changes of a send that failed (SyncDirectory).
+  void RestorePendingLocked(Inode& dir, absl::btree_map<std::string, InodeId, std::less<>> sent,
+                            std::unique_ptr<absl::btree_map<std::string, InodeId, std::less<>>> hidden)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(ns_mu_);
   // Everything dirty to the store. Without `include_deferred` (sync,
   // syncfs) the data of files an O_DEFER description dirtied stays (O6).
   Result<void> SyncAll(bool include_deferred = true);
@@ -568,8 +592,8 @@ class Filesystem {
   std::atomic<bool> stopped_{false};
   MountReport mount_report_;
 
-  // Counters every inode's deleter updates, and the dead inodes to free in
-  // the store at the next sync. Shared with the deleters.
+  // Counters every inode's deleter updates, and the deleted inodes waiting
+  // to be freed in the store. Shared with the deleters.
   std::shared_ptr<Accounts> accounts_;
   // Orders page writes against truncations (see Truncate in store.h).
   std::atomic<uint64_t> generation_{0};

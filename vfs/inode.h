@@ -177,8 +177,9 @@ struct Inode : std::enable_shared_from_this<Inode> {
   // does not pay for them.
   std::unique_ptr<std::string> fifo_data ABSL_GUARDED_BY(mu);
   // What only symlinks (the target), removed directories (the old parent),
-  // devices (rdev), unnamed files and files with extended attributes need,
-  // behind one pointer.
+  // devices (rdev), unnamed files, files with extended attributes and
+  // directories whose pending changes hide stored names need, behind one
+  // pointer.
   struct Extra {
     std::string symlink_target;
     std::shared_ptr<Inode> removed_from;
@@ -187,6 +188,7 @@ struct Inode : std::enable_shared_from_this<Inode> {
     uint64_t xattr_pages = 0;
     std::vector<Punch> punches;
     bool linkable = false;
+    std::unique_ptr<absl::btree_map<std::string, InodeId, std::less<>>> stored_under;
   };
   std::unique_ptr<Extra> extra_;
   // Pages of max_bytes that fifo_data holds (named FIFOs only).
@@ -194,6 +196,12 @@ struct Inode : std::enable_shared_from_this<Inode> {
 
   // Rule M5: the writeback error sequence.
   Errseq wb_err;
+  // Entries the store may hold that name this inode: a PutDirent sent, and
+  // no removal of it sent since. An unlinked inode is freed in the store only
+  // once this is 0 (docs/architecture.md, "Deleted files"). Guarded by
+  // Filesystem::ns_mu_; when the last name goes, the count moves to the
+  // filesystem's orphan table (Accounts::orphans).
+  uint32_t store_links = 0;
   // Rule W6 (kLegacyFlags): AS_EIO / AS_ENOSPC, cleared by the first check.
   static constexpr uint8_t kAsEio = 1;
   static constexpr uint8_t kAsEnospc = 2;
@@ -211,6 +219,22 @@ struct Inode : std::enable_shared_from_this<Inode> {
   // Rule D3: entry changes not yet durable, by name: the inode now there, or
   // InodeId(0) for a removal.
   absl::btree_map<std::string, InodeId, std::less<>> pending_entries;
+  // Of those, the names whose change hides an entry the store holds: the
+  // inode it names there, whose store_links the change drops when it is
+  // sent. Apart, and behind Extra's pointer, so that creating a file (whose
+  // name hides nothing) costs no more.
+  using StoredNames = absl::btree_map<std::string, InodeId, std::less<>>;
+  const StoredNames* stored_under() const {
+    return extra_ != nullptr ? extra_->stored_under.get() : nullptr;
+  }
+  StoredNames& mutable_stored_under() {
+    if (extra_ == nullptr) extra_ = std::make_unique<Extra>();
+    if (extra_->stored_under == nullptr) extra_->stored_under = std::make_unique<StoredNames>();
+    return *extra_->stored_under;
+  }
+  std::unique_ptr<StoredNames> take_stored_under() {
+    return extra_ != nullptr ? std::move(extra_->stored_under) : nullptr;
+  }
   // Directories: the parent (the root is its own); null once removed.
   Inode* parent = nullptr;
 };

@@ -142,6 +142,7 @@ Result<void> Filesystem::Build(DurableImage image) {
       }
       Inode& inode = *child->second;
       dir->children.emplace(name, &inode);
+      ++inode.store_links;  // the store holds this entry
       MutexLock dir_lock(&dir->mu);
       MutexLock inode_lock(&inode.mu);
       if (inode.is_dir()) {

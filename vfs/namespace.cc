@@ -229,16 +229,40 @@ Result<std::shared_ptr<Inode>> Filesystem::ResolveInode(Fd dir, std::string_view
 std::shared_ptr<Inode> Filesystem::NewInode(InodeId ino, uint32_t mode) {
   // The deleter runs when the last link and the last descriptor are gone.
   std::shared_ptr<Accounts> accounts = accounts_;
+  const uint64_t page_size = page_size_;
   std::shared_ptr<Inode> inode(
-      new Inode(ino, mode, page_size_), [accounts](Inode* dead) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-        accounts->used_pages.fetch_sub(
-            dead->pages.allocated_pages() + dead->fifo_pages + dead->xattr_pages(),
-            std::memory_order_relaxed);
+      new Inode(ino, mode, page_size_),
+      [accounts, page_size](Inode* dead) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+        const uint64_t pages = dead->pages.allocated_pages();
+        // max_bytes counts what a guest can reach: not this any more.
+        accounts->used_pages.fetch_sub(pages + dead->fifo_pages + dead->xattr_pages(),
+                                       std::memory_order_relaxed);
         if (!dead->anonymous) accounts->inodes.fetch_sub(1, std::memory_order_relaxed);
-        if (dead->has_record || dead->has_store_pages) {
+        {
+          // An unlinked inode (DropLinkLocked made it an orphan). A linked
+          // one dies only with the filesystem, and stays in the store.
           MutexLock lock(&accounts->mu);
-          accounts->dead.push_back(dead->ino);
+          auto it = accounts->orphans.find(dead->ino);
+          if (it != accounts->orphans.end()) {
+            Accounts::Orphan& orphan = it->second;
+            if (!dead->has_record && !dead->has_store_pages && orphan.store_links == 0) {
+              accounts->orphans.erase(it);  // never reached the store: nothing to free
+            } else {
+              orphan.dead = true;
+              orphan.bytes = dead->has_store_pages ? pages * page_size : 0;
+              accounts->unlinked_bytes.fetch_add(orphan.bytes, std::memory_order_relaxed);
+              if (orphan.store_links == 0) {
+                // No entry the store holds names it: free it once the
+                // removals that unnamed it are durable.
+                accounts->ready.push_back({dead->ino, orphan.after, orphan.bytes});
+                accounts->ready_count.store(accounts->ready.size(), std::memory_order_relaxed);
+                accounts->orphans.erase(it);
+              }
+            }
+          }
         }
+        // Outside the lock: deleting an inode may drop the last reference
+        // to another (a removed directory's parent), whose deleter runs now.
         delete dead;
       });
   accounts_->inodes.fetch_add(1, std::memory_order_relaxed);
@@ -252,9 +276,22 @@ std::shared_ptr<Inode> Filesystem::NewInode(InodeId ino, uint32_t mode) {
   return inode;
 }
 
+void Filesystem::NotePendingLocked(Inode& dir, std::string_view name, InodeId now, InodeId before) {
+  // Rule D3. The first change of a name since it was last sent records what
+  // the store holds under it (what the name held before the change); later
+  // changes keep that.
+  auto [it, inserted] = dir.pending_entries.try_emplace(std::string(name), now);
+  if (!inserted) {
+    it->second = now;
+    return;
+  }
+  if (before != InodeId(0)) dir.mutable_stored_under().insert_or_assign(std::string(name), before);
+}
+
 void Filesystem::AddEntryLocked(Inode& dir, std::string_view name, Inode& child) {
+  auto old = dir.children.find(name);
+  NotePendingLocked(dir, name, child.ino, old == dir.children.end() ? InodeId(0) : old->second->ino);
   dir.children.insert_or_assign(std::string(name), &child);
-  dir.pending_entries.insert_or_assign(std::string(name), child.ino);  // Rule D3
   MutexLock lock(&dir.mu);
   if (child.is_dir()) ++dir.nlink;
   TouchLocked(dir, /*mtime=*/true, /*ctime=*/true);
@@ -263,8 +300,8 @@ void Filesystem::AddEntryLocked(Inode& dir, std::string_view name, Inode& child)
 void Filesystem::RemoveEntryLocked(Inode& dir, std::string_view name) {
   auto it = dir.children.find(name);
   const bool was_dir = it->second->is_dir();
+  NotePendingLocked(dir, name, InodeId(0), it->second->ino);
   dir.children.erase(it);
-  dir.pending_entries.insert_or_assign(std::string(name), InodeId(0));  // Rule D3
   MutexLock lock(&dir.mu);
   if (was_dir) --dir.nlink;
   TouchLocked(dir, /*mtime=*/true, /*ctime=*/true);
@@ -284,8 +321,58 @@ void Filesystem::DropLinkLocked(Inode& inode) {
     gone = inode.nlink == 0;
     TouchLocked(inode, /*mtime=*/false, /*ctime=*/true);
   }
+  if (!gone) return;
+  {
+    // The inode becomes an orphan: its count of stored entries moves to the
+    // orphan table, where sends of its removals find it (SyncDirectory) and
+    // its deleter does.
+    MutexLock lock(&accounts_->mu);
+    auto [it, inserted] = accounts_->orphans.try_emplace(inode.ino);
+    Accounts::Orphan& orphan = it->second;
+    orphan.store_links = inode.store_links;
+    inode.store_links = 0;
+    if (inode.is_dir()) {
+      // Empty now; what its entries named in the store is still named there
+      // (its removals are pending) while the directory is reachable.
+      if (const Inode::StoredNames* stored = inode.stored_under()) {
+        for (const auto& [name, ino] : *stored) orphan.names_inside.push_back(ino);
+      }
+    }
+    // Never named in the store: unreachable there already.
+    if (orphan.store_links == 0) OrphanUnnamedLocked(inode.ino, /*ticket=*/0);
+  }
   // Open descriptors keep the inode alive; its deleter runs when they close.
-  if (gone) inodes_.erase(inode.ino);
+  inodes_.erase(inode.ino);
+}
+
+void Filesystem::DropStoreLinkLocked(InodeId ino, Ticket ticket) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  accounts_->mu.AssertHeld();
+  if (auto linked = inodes_.find(ino); linked != inodes_.end()) {
+    Inode& inode = *linked->second;
+    if (inode.store_links > 0) --inode.store_links;
+    return;
+  }
+  auto it = accounts_->orphans.find(ino);
+  if (it == accounts_->orphans.end() || it->second.store_links == 0) return;
+  if (--it->second.store_links == 0) OrphanUnnamedLocked(ino, ticket);
+}
+
+void Filesystem::OrphanUnnamedLocked(InodeId ino, Ticket ticket) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  accounts_->mu.AssertHeld();
+  auto it = accounts_->orphans.find(ino);
+  if (it == accounts_->orphans.end()) return;
+  Accounts::Orphan& orphan = it->second;
+  orphan.after = std::max(orphan.after, ticket);
+  // A removed directory no stored entry names is unreachable in the store
+  // once `ticket` is durable, and with it every entry it holds there.
+  std::vector<InodeId> inside = std::move(orphan.names_inside);
+  orphan.names_inside.clear();
+  if (orphan.dead) {
+    accounts_->ready.push_back({ino, orphan.after, orphan.bytes});
+    accounts_->ready_count.store(accounts_->ready.size(), std::memory_order_relaxed);
+    accounts_->orphans.erase(it);
+  }
+  for (InodeId named : inside) DropStoreLinkLocked(named, ticket);
 }
 
 Result<void> Filesystem::CreateLocked(const Lookup& where, uint32_t mode,
@@ -509,12 +596,21 @@ Result<void> Filesystem::OpenTmpfile(Fd dir, std::string_view path, int flags, u
       }
     }
   }
+  if (next_ino_ > kMaxInodeNumber) return Error(ENOSPC);  // numbers never wrap
   std::shared_ptr<Inode> inode = NewInode(InodeId(next_ino_++), S_IFREG | bits);
   {
     MutexLock inode_lock(&inode->mu);
     inode->nlink = 0;
     inode->uid = creds.uid;
     inode->gid = gid;
+  }
+  {
+    // Born an orphan that no stored entry names: if fsync sends it to the
+    // store and it dies unnamed, its deleter frees it there at once
+    // (docs/architecture.md, "Deleted files"). linkat takes it back out.
+    MutexLock lock(&accounts_->mu);
+    accounts_->orphans.try_emplace(inode->ino);
+    OrphanUnnamedLocked(inode->ino, /*ticket=*/0);
   }
   // O_EXCL: never to be linked (linkat answers ENOENT).
   inode->set_linkable((flags & O_EXCL) == 0);
@@ -666,6 +762,7 @@ Result<void> Filesystem::UnlinkAt(Fd dir, std::string_view path, int flags) {
 
 Result<void> Filesystem::RemoveAt(Fd dir, std::string_view path, bool dir_only) {
   if (auto alive = CheckAlive(); !alive.ok()) return alive;
+  FreeOnReturn free_dead{this};  // after the namespace lock is released
   WriterLock lock(&ns_mu_);
   auto found = Resolve(dir, path, Final::kEntry);
   if (!found.ok()) return Error(found.error());
@@ -757,6 +854,8 @@ Result<void> Filesystem::LinkAt(Fd from_dir, std::string_view from, Fd to_dir,
     // ordinary file (linkat may name it once more only through a link).
     inodes_.emplace(inode.ino, inode.shared_from_this());
     inode.set_linkable(false);
+    MutexLock lock(&accounts_->mu);
+    accounts_->orphans.erase(inode.ino);  // named again: no longer to be freed
   }
   AddEntryLocked(*dst->parent, dst->name, inode);
   MutexLock inode_lock(&inode.mu);
@@ -776,6 +875,7 @@ Result<void> Filesystem::RenameAt(Fd from_dir_fd, std::string_view from, Fd to_d
   if (auto alive = CheckAlive(); !alive.ok()) return alive;
   if (flags & ~(kRenameNoReplace | kRenameExchange)) return Error(EINVAL);
   if ((flags & kRenameNoReplace) && (flags & kRenameExchange)) return Error(EINVAL);
+  FreeOnReturn free_dead{this};  // a replaced file, after the namespace lock
   WriterLock lock(&ns_mu_);
   // The order of Linux's do_renameat2: both parents, then "." / ".." / the
   // root (EBUSY; EEXIST for the target with RENAME_NOREPLACE), a missing
@@ -845,10 +945,10 @@ Result<void> Filesystem::RenameAt(Fd from_dir_fd, std::string_view from, Fd to_d
   Inode& from_dir = *src->parent;
   Inode& to_dir = *dst->parent;
   if (flags & kRenameExchange) {
+    NotePendingLocked(from_dir, src->name, replaced->ino, moving->ino);
     from_dir.children.insert_or_assign(src->name, replaced);
-    from_dir.pending_entries.insert_or_assign(src->name, replaced->ino);
+    NotePendingLocked(to_dir, dst->name, moving->ino, replaced->ino);
     to_dir.children.insert_or_assign(dst->name, moving);
-    to_dir.pending_entries.insert_or_assign(dst->name, moving->ino);
     if (&from_dir != &to_dir) {
       if (moving->is_dir()) moving->parent = &to_dir;
       if (replaced->is_dir()) replaced->parent = &from_dir;

@@ -268,8 +268,21 @@ Result<void> Filesystem::WriteRecord(Inode& inode, bool data_only) {
   return Ok();
 }
 
+void Filesystem::RestorePendingLocked(Inode& dir, absl::btree_map<std::string, InodeId, std::less<>> sent,
+                                      std::unique_ptr<Inode::StoredNames> hidden) {
+  // A name changed again meanwhile keeps its newer change (and what that
+  // change found stored).
+  for (auto& [name, now] : sent) {
+    if (!dir.pending_entries.emplace(name, now).second || hidden == nullptr) continue;
+    if (auto h = hidden->find(name); h != hidden->end()) {
+      dir.mutable_stored_under().insert_or_assign(name, h->second);
+    }
+  }
+}
+
 Result<void> Filesystem::SyncDirectory(Inode& dir) {
   absl::btree_map<std::string, InodeId, std::less<>> sent;
+  std::unique_ptr<Inode::StoredNames> hidden;
   uint8_t cleared = 0;
   Ticket ticket = 0;
   {
@@ -277,8 +290,21 @@ Result<void> Filesystem::SyncDirectory(Inode& dir) {
     std::vector<Request> requests;
     sent = std::move(dir.pending_entries);
     dir.pending_entries.clear();
-    for (const auto& [name, ino] : sent) {
-      if (ino == InodeId(0)) {
+    hidden = dir.take_stored_under();
+    // What the store's entries name changes with the send: counted once it
+    // is accepted. A removed directory's entries stopped counting when it
+    // was removed (DropLinkLocked).
+    const bool counted = dir.parent != nullptr;
+    std::vector<Inode*> named;
+    std::vector<InodeId> unnamed;
+    for (const auto& [name, now] : sent) {
+      InodeId stored(0);  // what the store holds under the name
+      if (hidden != nullptr) {
+        if (auto h = hidden->find(name); h != hidden->end()) stored = h->second;
+      }
+      const bool changes = counted && now != stored;
+      if (changes && stored != InodeId(0)) unnamed.push_back(stored);
+      if (now == InodeId(0)) {
         requests.push_back(DelDirent{dir.ino, name});
         continue;
       }
@@ -295,7 +321,8 @@ Result<void> Filesystem::SyncDirectory(Inode& dir) {
           child.has_record = true;
         }
       }
-      requests.push_back(PutDirent{dir.ino, name, ino});
+      requests.push_back(PutDirent{dir.ino, name, now});
+      if (changes) named.push_back(&child);
     }
     {
       // D3: the directory's own inode too.
@@ -309,10 +336,20 @@ Result<void> Filesystem::SyncDirectory(Inode& dir) {
     }
     if (requests.empty()) return Ok();
     // Submitted under the namespace lock, so entry changes of one directory
-    // reach the store in the order they were made.
-    auto submitted = store_->Submit(std::move(requests));
+    // reach the store in the order they were made; and under the orphans'
+    // lock, so a deleted file this send unnames is freed (FreeDeadInodes)
+    // only after it.
+    Result<Ticket> submitted = Error(EIO);
+    {
+      MutexLock accounts_lock(&accounts_->mu);
+      submitted = store_->Submit(std::move(requests));
+      if (submitted.ok()) {
+        for (Inode* child : named) ++child->store_links;
+        for (InodeId ino : unnamed) DropStoreLinkLocked(ino, *submitted);
+      }
+    }
     if (!submitted.ok()) {
-      for (auto& [name, ino] : sent) dir.pending_entries.emplace(name, ino);
+      RestorePendingLocked(dir, std::move(sent), std::move(hidden));
       MutexLock dir_lock(&dir.mu);
       dir.dirty |= cleared;
       return Error(submitted.error());
@@ -321,15 +358,72 @@ Result<void> Filesystem::SyncDirectory(Inode& dir) {
   }
   auto done = store_->Wait(ticket);
   if (!done.ok()) {
+    // The store may hold some of the batch and not the rest, so what its
+    // entries name is unknown: no more frees until the next mount, whose
+    // repair frees every inode no entry reaches.
+    {
+      MutexLock accounts_lock(&accounts_->mu);
+      accounts_->frees_stopped = true;
+    }
     // Nothing is dropped: the changes are pending again unless newer ones
     // replaced them meanwhile.
     WriterLock lock(&ns_mu_);
-    for (auto& [name, ino] : sent) dir.pending_entries.emplace(name, ino);
+    RestorePendingLocked(dir, std::move(sent), std::move(hidden));
     MutexLock dir_lock(&dir.mu);
     dir.dirty |= cleared;
     return done;
   }
   return Ok();
+}
+
+void Filesystem::FreeDeadInodes(bool unmounting) {
+  if (accounts_->ready_count.load(std::memory_order_relaxed) == 0) return;
+  // After a crash the store is another mount's to read.
+  if (!unmounting && stopped_.load(std::memory_order_relaxed)) return;
+  std::vector<Accounts::Ready> ready;
+  {
+    MutexLock lock(&accounts_->mu);
+    if (accounts_->frees_stopped) return;
+    ready.swap(accounts_->ready);
+    accounts_->ready_count.store(0, std::memory_order_relaxed);
+  }
+  if (ready.empty()) return;
+  auto put_back = [this, &ready] {
+    MutexLock lock(&accounts_->mu);
+    accounts_->ready.insert(accounts_->ready.end(), ready.begin(), ready.end());
+    accounts_->ready_count.store(accounts_->ready.size(), std::memory_order_relaxed);
+  };
+  Ticket after = 0;
+  uint64_t bytes = 0;
+  std::vector<Request> requests;
+  requests.reserve(ready.size());
+  for (const Accounts::Ready& r : ready) {
+    after = std::max(after, r.after);
+    bytes += r.bytes;
+    requests.push_back(FreeInode{r.ino});
+  }
+  // The removals that unnamed them are durable first: the store never frees
+  // an inode a durable entry names, and a crash keeps either the name and
+  // the data or neither (rule D3: until the removal is durable the name may
+  // come back). A failed removal stops the frees (see SyncDirectory); a
+  // failed flush is retried by the next call.
+  if (after != 0 && !store_->Wait(after).ok()) {
+    MutexLock lock(&accounts_->mu);
+    accounts_->frees_stopped = true;
+    accounts_->ready.insert(accounts_->ready.end(), ready.begin(), ready.end());
+    return;
+  }
+  if (!store_->Flush().ok()) return put_back();
+  auto ticket = store_->Submit(std::move(requests));
+  if (!ticket.ok()) return put_back();
+  // A failed free leaves the inode to the next mount's repair (an inode no
+  // entry reaches); its bytes stay counted as held.
+  if (!store_->Wait(*ticket).ok()) return;
+  accounts_->unlinked_bytes.fetch_sub(bytes, std::memory_order_relaxed);
+  // A store with a volatile cache keeps the freed pages in its durable
+  // image until a flush. Its failure loses nothing: the next mount frees
+  // what the free did not.
+  (void)store_->Flush();
 }
 
 // D1 (mode kSyncFile) or D2 (kSyncData) over pages [first, last]. With
@@ -384,11 +478,6 @@ Result<void> Filesystem::SyncRange(OpenFile& file, PageIndex first, PageIndex la
 }
 
 Result<void> Filesystem::SyncAll(bool include_deferred) {
-  std::vector<InodeId> dead;
-  {
-    MutexLock lock(&accounts_->mu);
-    dead.swap(accounts_->dead);
-  }
   std::vector<std::shared_ptr<Inode>> inodes;
   {
     ReaderLock lock(&ns_mu_);
@@ -427,28 +516,13 @@ Result<void> Filesystem::SyncAll(bool include_deferred) {
     }
     note(WriteRecord(*inode, /*data_only=*/false));
   }
-  bool entries_ok = true;
   for (auto& inode : inodes) {
-    if (!inode->is_dir()) continue;
-    auto synced = SyncDirectory(*inode);
-    entries_ok = entries_ok && synced.ok();
-    note(synced);
-  }
-  if (!dead.empty() && entries_ok) {
-    // Every entry that named them is durably gone: free them in the store.
-    std::vector<Request> requests;
-    for (InodeId ino : dead) requests.push_back(FreeInode{ino});
-    auto ticket = store_->Submit(std::move(requests));
-    if (ticket.ok()) {
-      note(store_->Wait(*ticket));
-    } else {
-      note(Error(ticket.error()));
-    }
-  } else if (!dead.empty()) {
-    MutexLock lock(&accounts_->mu);
-    accounts_->dead.insert(accounts_->dead.end(), dead.begin(), dead.end());
+    if (inode->is_dir()) note(SyncDirectory(*inode));
   }
   note(store_->Flush());
+  // Deleted files whose removals this made durable (Unmount calls this
+  // after stopping the calls).
+  FreeDeadInodes(/*unmounting=*/true);
   return FromErrno(first_error);
 }
 
@@ -497,6 +571,8 @@ Result<void> Filesystem::Fsync(Fd fd) {
     const int seen = CheckAndAdvance(file);  // D8
     if (!synced.ok()) return synced;
     if (auto flushed = store_->Flush(); !flushed.ok()) return flushed;
+    // Deleted files whose removal is durable now give their data back.
+    FreeDeadInodes();
     return FromErrno(seen);
   }
   return SyncRange(file, PageIndex(0), kLastPage, kSyncFile, /*escalate=*/false);

@@ -85,6 +85,10 @@ struct StatFs {
   uint64_t files = 0;
   uint64_t files_free = 0;
   uint32_t name_max = 0;
+  // Page bytes the store still holds for deleted files, freed once their
+  // removal is durable (a directory fsync, syncfs, sync, unmount). Not
+  // counted in blocks_free: max_bytes counts what a guest can reach.
+  uint64_t unlinked_bytes = 0;
 };
 
 // sync_file_range(2) flags (Linux values).

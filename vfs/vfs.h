@@ -205,6 +205,11 @@ typedef struct vfs_statfs_buf {
   uint64_t files;
   uint64_t files_free;
   uint32_t name_max;
+  /* Bytes the store still holds for deleted files, given back once their
+   * removal is durable (an fsync of the directory, syncfs, sync, unmount).
+   * Not in blocks_free, which counts only what the files still named or
+   * open can reach (max_bytes). */
+  uint64_t unlinked_bytes;
 } vfs_statfs_buf;
 
 /* ---- Mounting ---- */

@@ -715,7 +715,9 @@ class DiskStore final : public Store {
 
   StoreStats Stats() const override {
     CvLock lock(&mu_);
-    return stats_;
+    StoreStats stats = stats_;
+    stats.held_bytes = state_.page_bytes;
+    return stats;
   }
 
  private:
@@ -917,11 +919,20 @@ class DiskStore final : public Store {
     }
     if (err == 0) {
       size_t next_loc = 0;
+      const uint64_t live_before = state_.page_bytes;
       for (const InFlight& f : batch) {
         if (f.forget_unmapped) state_.Apply(disk::ForgetUnmapped{});
         for (const Request& r : f.requests) {
           state_.Apply(ToRecord(r, written.locs, &next_loc));
         }
+      }
+      // Freed files and truncations give live data back. The threshold a
+      // "not yet" answer of ShouldCompactLocked set comes down with it, so a
+      // log of mostly deleted data is compacted without waiting for it to
+      // grow to the size the old live data implied.
+      if (state_.page_bytes < live_before && compact_retry_at_ != 0) {
+        const uint64_t freed = uint64_t{options_.compaction_ratio} * (live_before - state_.page_bytes);
+        compact_retry_at_ -= std::min(compact_retry_at_, freed);
       }
       next_seq_ = written.next_seq;
       written_end_ = written.end;

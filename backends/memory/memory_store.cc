@@ -34,6 +34,9 @@ struct MemoryContents {
   // maps only these, so its cost does not grow with the file. Every slot not
   // mapped is listed here (DropUnmapped relies on it).
   absl::btree_map<InodeId, std::vector<PageIndex>> unmapped;
+  uint64_t page_bytes = 0;  // bytes of every page held (StoreStats::held_bytes)
+
+  static uint64_t SizeOf(const PageRef& data) { return data ? data->size() : 0; }
 
   // The pages of `ino`, to change: made if absent, copied first if shared.
   PageMap& MutablePages(InodeId ino) {
@@ -70,6 +73,7 @@ struct MemoryContents {
     // An overwrite of an allocated page stays allocated; a new page waits
     // for the next record of its inode.
     if (is_new) unmapped[r.ino].push_back(r.index);
+    page_bytes += SizeOf(r.data) - SizeOf(slot.data);
     slot.data = r.data;
     slot.generation = r.generation;
     generation = std::max(generation, r.generation);
@@ -105,6 +109,7 @@ struct MemoryContents {
     for (auto it = p->lower_bound(PageIndex(keep));
          it != p->end() && it->first.value() < r.end_page;) {
       if (it->second.generation < r.generation) {
+        page_bytes -= SizeOf(it->second.data);
         it = p->erase(it);
       } else {
         ++it;
@@ -136,7 +141,10 @@ struct MemoryContents {
       PageMap* slots = MutablePagesIfAny(ino);
       for (PageIndex index : indexes) {
         auto it = slots->find(index);
-        if (it != slots->end() && !it->second.mapped) slots->erase(it);
+        if (it != slots->end() && !it->second.mapped) {
+          page_bytes -= SizeOf(it->second.data);
+          slots->erase(it);
+        }
       }
     }
     unmapped.clear();
@@ -144,7 +152,10 @@ struct MemoryContents {
 
   void ApplyOne(const FreeInode& r) {
     inodes.erase(r.ino);
-    pages.erase(r.ino);
+    if (auto p = pages.find(r.ino); p != pages.end()) {
+      for (const auto& [index, slot] : *p->second) page_bytes -= SizeOf(slot.data);
+      pages.erase(p);
+    }
     unmapped.erase(r.ino);
     entries.erase(r.ino);
   }
@@ -245,7 +256,10 @@ class MemoryStore final : public Store {
 
   StoreStats Stats() const override {
     MutexLock lock(&mu_);
-    return stats_;
+    StoreStats stats = stats_;
+    stats.held_bytes = options_.volatile_cache ? std::max(current_.page_bytes, durable_.page_bytes)
+                                               : current_.page_bytes;
+    return stats;
   }
 
  private:

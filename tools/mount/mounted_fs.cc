@@ -330,9 +330,17 @@ std::string MountedFs::StatsCommand() {
   }
   const StoreStats store = backend_->Stats();
   const FaultStats faults = faults_->Faults();
+  uint64_t unlinked = 0;  // held for deleted files until their removal is durable
+  {
+    Guard guard(this);
+    if (guard.alive()) {
+      if (auto st = guard.fs().Statfs(); st.ok()) unlinked = st->unlinked_bytes;
+    }
+  }
   absl::StrAppend(&out, "\nstore submits=", store.submits, " requests=", store.requests,
                   " page_writes=", store.page_writes, " bytes=", store.bytes,
-                  " flushes=", store.flushes, "\nfaults failures=", faults.failures,
+                  " flushes=", store.flushes, " held_bytes=", store.held_bytes,
+                  " unlinked_bytes=", unlinked, "\nfaults failures=", faults.failures,
                   " virtual_ns=", faults.virtual_ns, "\npending ", pending_->Pending().size(), "\n");
   return out;
 }

@@ -475,6 +475,7 @@ int vfs_statfs(vfs_fs* fs, vfs_statfs_buf* st) {
     st->files = got->files;
     st->files_free = got->files_free;
     st->name_max = got->name_max;
+    st->unlinked_bytes = got->unlinked_bytes;
     return 0;
   });
 }

@@ -2,11 +2,13 @@
 #ifndef VFS_INTERNAL_FILESYSTEM_INTERNAL_H_
 #define VFS_INTERNAL_FILESYSTEM_INTERNAL_H_
 
+#include <algorithm>
 #include <atomic>
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "vfs/filesystem.h"
 #include "vfs/inode.h"
 #include "vfs/internal/mutex.h"
@@ -29,9 +31,42 @@ struct Filesystem::Accounts {
   std::atomic<uint64_t> used_pages{0};  // allocated pages, cached or on store
   std::atomic<uint64_t> inodes{0};      // live named inodes
   std::atomic<uint64_t> cached_pages{0};  // pages in every inode's cache
+  // Page bytes the store may still hold for deleted files whose removal is
+  // not yet durable (StatFs::unlinked_bytes): not in used_pages.
+  std::atomic<uint64_t> unlinked_bytes{0};
+  // ready.size(), read without the lock on every call that may free.
+  std::atomic<size_t> ready_count{0};
+
+  // An unlinked inode (nlink 0) the store may still hold or name. Deleted
+  // files give their store data back once both their last reference is gone
+  // (dead) and no entry the store may hold names them (store_links 0); the
+  // FreeInode waits for the removal that took the last such entry (`after`)
+  // to be durable (docs/architecture.md, "Deleted files").
+  struct Orphan {
+    uint32_t store_links = 0;  // Inode::store_links, moved here at nlink 0
+    Ticket after = 0;          // the batch that sent the last removal
+    bool dead = false;
+    uint64_t bytes = 0;        // once dead: its page bytes (unlinked_bytes)
+    // A removed directory: the inodes its stored entries name. They count
+    // until the directory itself is durably unreachable.
+    std::vector<InodeId> names_inside;
+  };
+  // Dead, and no stored entry names them: FreeInode due once `after` is
+  // durable.
+  struct Ready {
+    InodeId ino;
+    Ticket after = 0;
+    uint64_t bytes = 0;
+  };
+  // Lock order: after the namespace and inode locks, before the store's.
+  // The inode deleter takes it, so it is never held while an inode may die.
   Mutex mu;
-  // Inodes gone from memory that the store may still hold.
-  std::vector<InodeId> dead ABSL_GUARDED_BY(mu);
+  absl::flat_hash_map<InodeId, Orphan> orphans ABSL_GUARDED_BY(mu);
+  std::vector<Ready> ready ABSL_GUARDED_BY(mu);
+  // A directory write or a flush the frees depend on failed: the store may
+  // hold entries the counts do not know of, so nothing more is freed until
+  // the next mount, whose repair frees every inode no entry reaches.
+  bool frees_stopped ABSL_GUARDED_BY(mu) = false;
 };
 
 inline constexpr PageIndex kLastPage{~uint64_t{0}};
