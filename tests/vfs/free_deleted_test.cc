@@ -309,6 +309,32 @@ TEST_P(FreeDeletedTest, FileNeverNamedDurablyIsFreedAtItsUnlink) {
   EXPECT_EQ(Unlinked(), 0u);
 }
 
+// Rules X4 and D3: an O_TMPFILE file fsynced (its data and record reach the
+// store) and closed without a name is freed at its close; one given a name
+// by linkat is not.
+TEST_P(FreeDeletedTest, TmpfileFsyncedAndClosedUnnamedIsFreedAtItsClose) {
+  Fd fd = OpenOrDie("/", O_TMPFILE | O_RDWR, 0600);
+  WriteAt(fd, 0, Pattern(4 * kPage, 17));
+  ASSERT_OK(fs_->Fsync(fd));
+  EXPECT_EQ(Held(), 4 * kPage);
+  ASSERT_OK(fs_->Close(fd));
+  EXPECT_EQ(Held(), 0u);
+  EXPECT_EQ(Unlinked(), 0u);
+}
+
+TEST_P(FreeDeletedTest, TmpfileNamedByLinkatKeepsItsData) {
+  Fd fd = OpenOrDie("/", O_TMPFILE | O_RDWR, 0600);
+  const std::string data = Pattern(3 * kPage, 18);
+  WriteAt(fd, 0, data);
+  ASSERT_OK(fs_->Fsync(fd));
+  ASSERT_OK(fs_->LinkAt(fd, "", kCwd, "/named", AT_EMPTY_PATH));
+  ASSERT_OK(fs_->Close(fd));
+  FsyncDir("/");
+  EXPECT_EQ(Held(), 3 * kPage);
+  CrashAndRemount();
+  EXPECT_EQ(ReadFile("/named"), data);
+}
+
 // max_bytes counts what a guest can reach: bytes waiting for a durable
 // unlink do not stop new writes.
 TEST_P(FreeDeletedTest, BytesWaitingForADurableUnlinkDoNotCountAgainstMaxBytes) {
