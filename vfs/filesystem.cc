@@ -657,7 +657,12 @@ Result<void> Filesystem::TruncateInode(Inode& inode, int64_t length) {
     if (!inode.pages.TicketsIn(keep, kLastPage).empty()) continue;
     const uint32_t tail = static_cast<uint32_t>(new_size & (page_size_ - 1));
     const PageIndex tail_index(new_size >> page_shift_);
-    if (new_size < inode.size) {
+    // As shmem_setattr: a size that does not grow drops every page past it,
+    // those fallocate(KEEP_SIZE) allocated beyond the old end included (rule
+    // X3), so ftruncate to the current size frees them too.
+    const bool drop = new_size < inode.size ||
+                      (new_size == inode.size && inode.pages.NextAllocated(keep).has_value());
+    if (drop) {
       // Load the partial last page before changing anything.
       if (tail != 0 && inode.pages.Find(tail_index) == nullptr && inode.pages.OnStore(tail_index)) {
         auto data = LoadPageLocked(inode, tail_index);

@@ -412,7 +412,7 @@ uint32_t Fnv(const void* data, size_t n) {
 
 std::string Hex(uint64_t v, bool octal = false) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, octal ? "0%llo" : "%llx", static_cast<unsigned long long>(v));
+  std::snprintf(buf, sizeof buf, octal ? "0%llo" : "0x%llx", static_cast<unsigned long long>(v));
   return buf;
 }
 
@@ -1232,9 +1232,17 @@ bool LastNameTooLong(const std::string& path) {
 // compared. Entries marked "posix-core" are being made Linux's on that
 // branch (issue 14 item 1) and go when it is merged; the others are the
 // VFS's choices, listed in docs/semantics.md under their rule ids.
-const char* Explained(const Op& op, const std::string& kernel, const std::string& vfs) {
+const char* Explained(const Op& op, const std::string& kernel, const std::string& vfs,
+                      bool allocated_before) {
   switch (op.kind) {
     case OpKind::kLseek:
+      // [VFS choice] V6 (rule X3): a page fallocate allocated is data to
+      // SEEK_DATA / SEEK_HOLE; tmpfs calls it a hole until it is written.
+      if ((op.flags == SEEK_DATA || op.flags == SEEK_HOLE) && !kernel.empty() && kernel[0] != '-' &&
+          !vfs.empty() && vfs[0] != '-' && allocated_before) {
+        return "[VFS choice] V6 an allocated page is data";
+      }
+      [[fallthrough]];
     case OpKind::kPread:
     case OpKind::kPwrite:
       // Linux answers ESPIPE on a FIFO before it looks at the access mode;
@@ -1257,6 +1265,14 @@ const char* Explained(const Op& op, const std::string& kernel, const std::string
       if ((StartsWith(kernel, "(chr) ") || StartsWith(kernel, "(blk) ")) &&
           (vfs == "(chr) -ENXIO" || vfs == "(blk) -ENXIO")) {
         return "[VFS choice] X5 a device node opens no device";
+      }
+      return nullptr;
+    case OpKind::kFallocate:
+      // [VFS choice] V5 (rule X3): ZERO_RANGE is implemented, as on ext4
+      // and XFS; tmpfs does not know it.
+      if (kernel == "-EOPNOTSUPP" && (op.flags & VFS_FALLOC_FL_ZERO_RANGE) != 0 &&
+          (op.flags & VFS_FALLOC_FL_PUNCH_HOLE) == 0) {
+        return "[VFS choice] V5 ZERO_RANGE, which tmpfs lacks";
       }
       return nullptr;
     case OpKind::kLinkEmpty:
@@ -1349,11 +1365,16 @@ Comparison Compare(const std::vector<Op>& ops) {
   c.kernel = std::move(*kernel);
   c.vfs = RunVfs(ops);
   c.compared = ops.size();
+  bool allocated = false;  // a fallocate that allocates came before (V6)
   for (size_t i = 0; i < ops.size(); ++i) {
+    const bool allocated_before = allocated;
+    if (ops[i].kind == OpKind::kFallocate && (ops[i].flags & VFS_FALLOC_FL_PUNCH_HOLE) == 0) {
+      allocated = true;
+    }
     if (c.vfs[i] == c.kernel[i]) continue;
     c.index = i;
     c.compared = i;
-    if (const char* why = Explained(ops[i], c.kernel[i], c.vfs[i])) {
+    if (const char* why = Explained(ops[i], c.kernel[i], c.vfs[i], allocated_before)) {
       c.explained = why;
     } else {
       c.mismatch = true;

@@ -165,7 +165,10 @@ Comparison Compare(const std::vector<Op>& ops);
 
 // Why the answers `kernel` (Linux) and `vfs` to `op` may differ, when the difference
 // is a known one (a [VFS choice] or work on another branch); else nullptr.
-const char* Explained(const Op& op, const std::string& kernel, const std::string& vfs);
+// `allocated_before`: an earlier op of the sequence was a fallocate that
+// allocates (V6).
+const char* Explained(const Op& op, const std::string& kernel, const std::string& vfs,
+                      bool allocated_before = false);
 
 // Delta debugging: the smallest sequence found that still differs at an op
 // of the same kind as the first mismatch of `ops` (which must differ).

@@ -67,6 +67,27 @@ TEST_F(FallocateTest, KeepSizeAllocatesWithoutChangingTheSizeX3) {
   EXPECT_EQ(ReadRange(0, 10), "abc");
 }
 
+// As tmpfs (shmem_setattr): a truncate that does not grow the file drops
+// the pages KEEP_SIZE allocated past its end, even to the same size; one
+// that grows keeps those past the new end. Found by the differential test.
+TEST_F(FallocateTest, TruncateToTheSameSizeFreesKeepSizePagesPastTheEndX3) {
+  ASSERT_OK(fs_->Fallocate(fd_, kFallocKeepSize, 511, 100));
+  ASSERT_OK_AND_ASSIGN(before, fs_->Fstat(fd_));
+  EXPECT_EQ(before.blocks, kPage / 512);
+  ASSERT_OK(fs_->Ftruncate(fd_, 0));
+  ASSERT_OK_AND_ASSIGN(after, fs_->Fstat(fd_));
+  EXPECT_EQ(after.size, 0u);
+  EXPECT_EQ(after.blocks, 0u);
+}
+
+TEST_F(FallocateTest, TruncateThatGrowsKeepsKeepSizePagesPastTheNewEndX3) {
+  ASSERT_OK(fs_->Fallocate(fd_, kFallocKeepSize, 0, 4 * kPage));
+  ASSERT_OK(fs_->Ftruncate(fd_, kPage));
+  ASSERT_OK_AND_ASSIGN(st, fs_->Fstat(fd_));
+  EXPECT_EQ(st.size, kPage);
+  EXPECT_EQ(st.blocks, 4 * kPage / 512);
+}
+
 TEST_F(FallocateTest, PunchHoleFreesWholePagesAndZeroesPartialOnesX3) {
   WriteAt(fd_, 0, Fill('a', 4 * kPage));
   ASSERT_OK(fs_->Fallocate(fd_, kFallocPunchHole | kFallocKeepSize, kPage / 2, 2 * kPage));
