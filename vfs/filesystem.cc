@@ -206,6 +206,18 @@ Result<PageRef> Filesystem::LoadPageLocked(Inode& inode, PageIndex index) {
   return *data;
 }
 
+Result<void> Filesystem::LoadStoredPagesLocked(Inode& inode, PageIndex first, PageIndex last) {
+  for (uint64_t i = first.value(); i <= last.value(); ++i) {
+    const PageIndex index(i);
+    if (inode.pages.StateOf(index) != PageState::kOnStore) continue;
+    auto data = LoadPageLocked(inode, index);
+    if (!data.ok()) return Error(data.error());
+    const bool stored = *data != nullptr;
+    inode.pages.Insert(index, stored ? *std::move(data) : PageBuffer::Allocate(page_size_), stored);
+  }
+  return Ok();
+}
+
 uint64_t Filesystem::CachedPages() const {
   return accounts_->cached_pages.load(std::memory_order_relaxed);
 }
@@ -406,16 +418,11 @@ Result<size_t> Filesystem::WriteAt(OpenFile& file, const char* buf, size_t count
       if (state == PageState::kOnStore) on_store = true;
     }
     if (auto reserved = ReserveBytes(new_pages); !reserved.ok()) return Error(reserved.error());
-    for (uint64_t i = first.value(); on_store && i <= last.value(); ++i) {
-      const PageIndex index(i);
-      if (inode.pages.StateOf(index) != PageState::kOnStore) continue;
-      auto data = LoadPageLocked(inode, index);
-      if (!data.ok()) {
+    if (on_store) {
+      if (auto loaded = LoadStoredPagesLocked(inode, first, last); !loaded.ok()) {
         ReleaseBytes(new_pages);
-        return Error(data.error());
+        return Error(loaded.error());
       }
-      const bool stored = *data != nullptr;
-      inode.pages.Insert(index, stored ? *std::move(data) : PageBuffer::Allocate(page_size_), stored);
     }
 
     size_t done = 0;

@@ -469,6 +469,11 @@ class Filesystem {
                          bool append, int sync_flags);
   Result<void> TruncateInode(Inode& inode, int64_t length);
   Result<PageRef> LoadPageLocked(Inode& inode, PageIndex index);
+  // Brings every page of [first, last] that only the store holds into the
+  // cache (clean), so a change that follows cannot fail half-way on a read.
+  // On an error the pages loaded so far stay cached, clean: nothing visible
+  // changed.
+  Result<void> LoadStoredPagesLocked(Inode& inode, PageIndex first, PageIndex last);
   StatBuf StatOf(Inode& inode);
   std::shared_ptr<Inode> NewInode(InodeId ino, uint32_t mode);
   // Sends FreeInode for every deleted inode that is ready (dead, no stored

@@ -259,17 +259,9 @@ Result<void> Filesystem::AllocateRange(Inode& inode, uint64_t offset, uint64_t e
   if (zero) {
     // Bring back every page the store holds in the range before a byte
     // changes, so a failed read changes nothing.
-    for (uint64_t i = first; i <= last; ++i) {
-      const PageIndex index(i);
-      if (inode.pages.StateOf(index) != PageState::kOnStore) continue;
-      auto data = LoadPageLocked(inode, index);
-      if (!data.ok()) {
-        ReleaseBytes(holes);
-        return Error(data.error());
-      }
-      const bool stored = *data != nullptr;
-      inode.pages.Insert(index, stored ? *std::move(data) : PageBuffer::Allocate(page_size_),
-                         stored);
+    if (auto loaded = LoadStoredPagesLocked(inode, PageIndex(first), PageIndex(last)); !loaded.ok()) {
+      ReleaseBytes(holes);
+      return loaded;
     }
   }
   for (uint64_t i = first; i <= last; ++i) {
