@@ -429,20 +429,36 @@ Result<size_t> ReferenceModel::Pwrite(int fd, std::string_view data, int64_t off
 // lseek(2). EBADF for O_PATH; EINVAL for a bad whence or a negative (or
 // overflowing) result; SEEK_DATA / SEEK_HOLE: ENXIO at or past the end,
 // holes at page granularity (the VFS's documented granularity). On a
-// directory only a rewind to 0 is meaningful (positions are opaque).
+// directory, as tmpfs's dcache_dir_lseek (docs/semantics.md, "from the
+// differential run against tmpfs"): the position counts entries ("." at 0,
+// ".." at 1, then the names in byte order); SEEK_SET and SEEK_CUR to any
+// non-negative position, every other whence EINVAL; readdir goes on from
+// there, the names before the position taken as read.
 Result<int64_t> ReferenceModel::Lseek(int fd, int64_t offset, int whence) {
   auto got = GetOfd(fd);
   if (!got.ok() || (*got)->is_path()) return Error(EBADF);
   ModelOfd& ofd = **got;
   const ModelNode& n = node(ofd.node);
   if (n.kind == Kind::kDir) {
-    if ((whence == SEEK_SET && offset == 0) || (whence == SEEK_CUR && offset == 0 && ofd.dir_stage == 0)) {
-      ofd.dir_stage = 0;
-      ofd.dir_last.clear();
-      ofd.offset = 0;
-      return int64_t{0};
+    int64_t target = 0;
+    if (whence == SEEK_SET) {
+      target = offset;
+    } else if (whence == SEEK_CUR) {
+      if (__builtin_add_overflow(ofd.offset, offset, &target)) return Error(EINVAL);
+    } else {
+      return Error(EINVAL);
     }
-    return Error(EINVAL);
+    if (target < 0) return Error(EINVAL);
+    ofd.offset = target;
+    ofd.dir_stage = target < 2 ? static_cast<int>(target) : 2;
+    ofd.dir_last.clear();
+    // Past ".." the cursor is the last name taken as read: the
+    // (target - 2)th, or the last one when there are fewer (the end).
+    int64_t names = target - 2;
+    for (auto it = n.children.begin(); names > 0 && it != n.children.end(); ++it, --names) {
+      ofd.dir_last = it->first;
+    }
+    return target;
   }
   const int64_t size = static_cast<int64_t>(n.data.size());
   const uint64_t page = limits_.page_size;
@@ -733,7 +749,7 @@ Result<ModelStat> ReferenceModel::Fstat(int fd) {
 }
 
 // readdir(3): "." and ".." first, then the names in byte order (the VFS's
-// documented order). A name added after the position is seen if it sorts
+// documented order), from the description's position (Lseek). A name added after the position is seen if it sorts
 // after the last name returned; a removed directory is ENOENT (Linux
 // iterate_dir).
 Result<std::vector<ModelDirEntry>> ReferenceModel::ReadDir(int fd, size_t max) {
@@ -758,6 +774,7 @@ Result<std::vector<ModelDirEntry>> ReferenceModel::ReadDir(int fd, size_t max) {
       out.push_back({it->second, it->first});
       ofd.dir_last = it->first;
     }
+    ++ofd.offset;  // one position per entry returned (Lseek above)
   }
   return out;
 }

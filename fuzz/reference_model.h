@@ -70,7 +70,7 @@ struct ModelNode {
 struct ModelOfd {
   NodeId node = 0;
   int flags = 0;  // as opened, less O_CREAT | O_EXCL | O_TRUNC
-  int64_t offset = 0;
+  int64_t offset = 0;  // a directory: the count of entries read or sought past
   int dir_stage = 0;  // readdir: 0 before ".", 1 before "..", 2 after dir_last
   std::string dir_last;
   // WASI rights fd_read and fd_write (vfs/filesystem.h SetRights): a
