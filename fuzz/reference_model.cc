@@ -267,15 +267,21 @@ bool ReferenceModel::Inside(NodeId dir, NodeId ancestor) const {
 
 // ---- Descriptors ----
 
-// open(2). [order] EOPNOTSUPP for O_TMPFILE; EINVAL for O_CREAT|O_DIRECTORY
-// (Linux >= 6.4); EMFILE before the path is looked up; resolution errors;
-// O_CREAT with a slash after the last name (in the path or a followed
-// link's target) is EISDIR (Linux open_last_lookups); then ENOENT, EEXIST, ELOOP
-// (O_NOFOLLOW on a symlink), ENOTDIR (O_DIRECTORY), EISDIR (a directory
-// opened for writing, with O_TRUNC, or with O_CREAT). O_CREAT|O_EXCL never
-// follows the last symlink. O_PATH keeps only O_DIRECTORY and O_NOFOLLOW.
+// open(2). [order] EINVAL for O_TMPFILE's misuse (below); EINVAL for
+// O_CREAT|O_DIRECTORY (Linux >= 6.4); EMFILE before the path is looked up;
+// resolution errors; O_CREAT with a slash after the last name (in the path
+// or a followed link's target) is EISDIR (Linux open_last_lookups); then
+// ENOENT, EEXIST, ELOOP (O_NOFOLLOW on a symlink), ENOTDIR (O_DIRECTORY),
+// EISDIR (a directory opened for writing, with O_TRUNC, or with O_CREAT).
+// O_CREAT|O_EXCL never follows the last symlink. O_PATH keeps only
+// O_DIRECTORY and O_NOFOLLOW.
+//
+// Rule X4, O_TMPFILE (its own bit, which Linux's O_TMPFILE pairs with
+// O_DIRECTORY): [order] as Linux's build_open_flags, EINVAL unless it comes
+// with O_DIRECTORY and without O_CREAT, EINVAL without write access; then
+// EMFILE; then the directory's lookup (ENOENT, ENOTDIR for anything but a
+// directory); the file made has no name (nlink 0).
 Result<int> ReferenceModel::OpenAt(int dir, std::string_view path, int flags, uint32_t mode) {
-  if ((flags & O_TMPFILE) == O_TMPFILE) return Error(EOPNOTSUPP);
   // [VFS choice] WASI rights (vfs/filesystem.h SetRights): a description
   // opened through a valid directory descriptor, even for an absolute path,
   // lacks fd_read when O_WRONLY and fd_write when O_RDONLY; the directory
@@ -287,10 +293,31 @@ Result<int> ReferenceModel::OpenAt(int dir, std::string_view path, int flags, ui
     read_right = (flags & O_ACCMODE) != O_WRONLY;
     write_right = (flags & O_ACCMODE) != O_RDONLY;
   }
-  if (flags & O_PATH) flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+  constexpr int kTmpfileBit = O_TMPFILE & ~O_DIRECTORY;
+  if (flags & O_PATH) {
+    // [pending] Linux's build_open_how lets O_PATH beat everything else,
+    // the O_TMPFILE bit included (the directory is opened as O_PATH); the
+    // VFS answers EINVAL (fuzz/README.md, "Pending").
+    if (kVfsRefusesPathWithTmpfile && (flags & kTmpfileBit)) return Error(EINVAL);
+    flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+  }
+  const bool tmpfile = (flags & kTmpfileBit) != 0;
+  if (tmpfile && ((flags & (O_TMPFILE | O_CREAT)) != O_TMPFILE || (flags & O_ACCMODE) == O_RDONLY)) {
+    return Error(EINVAL);
+  }
   const bool create = (flags & O_CREAT) != 0;
   if (create && (flags & O_DIRECTORY)) return Error(EINVAL);
   if (OpenCount() >= limits_.max_open_fds) return Error(EMFILE);
+  if (tmpfile) {
+    auto target = OpenTmpfile(dir, path, flags, mode);
+    if (!target.ok()) return Error(target.error());
+    auto ofd = std::make_shared<ModelOfd>();
+    ofd->node = *target;
+    ofd->flags = flags & ~(O_TMPFILE | O_CREAT | O_EXCL | O_TRUNC);
+    ofd->read_right = read_right;
+    ofd->write_right = write_right;
+    return Install(std::move(ofd));
+  }
   const bool excl = create && (flags & O_EXCL);
   const bool path_only = (flags & O_PATH) != 0;
   Last last_mode = (flags & O_NOFOLLOW) ? Last::kNoFollow : Last::kFollow;
@@ -325,6 +352,30 @@ Result<int> ReferenceModel::OpenAt(int dir, std::string_view path, int flags, ui
   ofd->read_right = read_right;
   ofd->write_right = write_right;
   return Install(std::move(ofd));
+}
+
+// Rule X4: the directory is looked up as Linux's do_tmpfile does (a final
+// symlink followed unless O_NOFOLLOW, then it must be a directory:
+// ENOTDIR); a new regular file with no name, nlink 0, the mode's 07777
+// bits (root keeps the set-id bits, rule X1), reachable only through the
+// descriptor. The fuzzer has no linkat, so it never gets a name; after a
+// crash nothing of it is left (rule X4) and the model, rebuilt from the
+// tree, has nothing of it either.
+Result<NodeId> ReferenceModel::OpenTmpfile(int dir, std::string_view path, int flags, uint32_t mode) {
+  // [pending] the VFS follows a final symlink even with O_NOFOLLOW, where
+  // Linux answers ENOTDIR (fuzz/README.md, "Pending").
+  const bool nofollow = (flags & O_NOFOLLOW) && !kVfsFollowsTmpfileSymlink;
+  auto found = Resolve(dir, path, nofollow ? Last::kNoFollow : Last::kFollow);
+  if (!found.ok()) return Error(found.error());
+  if (!found->node) return Error(ENOENT);
+  const ModelNode& parent = node(*found->node);
+  if (parent.kind != Kind::kDir) return Error(ENOTDIR);
+  // [pending] Linux (tmpfs) makes the file in a removed directory too; the
+  // VFS answers ENOENT (fuzz/README.md, "Pending").
+  if (parent.removed && kVfsRefusesTmpfileInRemovedDir) return Error(ENOENT);
+  const NodeId made = NewNode(Kind::kFile, mode & 07777);
+  mutable_node(made).links = 0;
+  return made;
 }
 
 Result<void> ReferenceModel::Close(int fd) {
