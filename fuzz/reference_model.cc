@@ -271,7 +271,7 @@ bool ReferenceModel::Inside(NodeId dir, NodeId ancestor) const {
 // O_CREAT|O_DIRECTORY (Linux >= 6.4); EMFILE before the path is looked up;
 // resolution errors; O_CREAT with a slash after the last name (in the path
 // or a followed link's target) is EISDIR (Linux open_last_lookups); then
-// ENOENT, EEXIST, ELOOP (O_NOFOLLOW on a symlink), ENOTDIR (O_DIRECTORY),
+// ENOENT, EEXIST, ENOTDIR (O_DIRECTORY), ELOOP (O_NOFOLLOW on a symlink),
 // EISDIR (a directory opened for writing, with O_TRUNC, or with O_CREAT).
 // O_CREAT|O_EXCL never follows the last symlink. O_PATH keeps only
 // O_DIRECTORY and O_NOFOLLOW.
@@ -335,8 +335,10 @@ Result<int> ReferenceModel::OpenAt(int dir, std::string_view path, int flags, ui
     if (excl) return Error(EEXIST);
     target = *found->node;
     const ModelNode& n = node(target);
-    if (n.kind == Kind::kSymlink && !path_only) return Error(ELOOP);
+    // As Linux's do_open: O_DIRECTORY's ENOTDIR before may_open's ELOOP
+    // for a final symlink not followed.
     if ((flags & O_DIRECTORY) && n.kind != Kind::kDir) return Error(ENOTDIR);
+    if (n.kind == Kind::kSymlink && !path_only) return Error(ELOOP);
     const bool wants_write = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
     if (n.kind == Kind::kDir && !path_only && (wants_write || create)) return Error(EISDIR);
     if ((flags & O_TRUNC) && !path_only && n.kind == Kind::kFile) {
