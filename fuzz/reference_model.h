@@ -107,6 +107,7 @@ struct ModelStat {
 inline constexpr bool kVfsRefusesPathWithTmpfile = true;      // O_PATH|O_TMPFILE: EINVAL
 inline constexpr bool kVfsFollowsTmpfileSymlink = true;       // O_TMPFILE|O_NOFOLLOW
 inline constexpr bool kVfsRefusesTmpfileInRemovedDir = true;  // ENOENT
+inline constexpr bool kVfsChecksRenameSourceLengthEarly = true;  // ENAMETOOLONG before EBUSY
 
 class ReferenceModel {
  public:
@@ -198,7 +199,8 @@ class ReferenceModel {
     kName,      // the name itself, never followed (mkdir, unlink, rename, ...)
     kCreate,    // open O_CREAT: followed unless a slash follows it
   };
-  Result<Lookup> Resolve(int dir, std::string_view path, Last last_mode) const;
+  Result<Lookup> Resolve(int dir, std::string_view path, Last last_mode,
+                         bool defer_last_length = false) const;
   // open(O_TMPFILE) once the flags passed (rule X4): the new node.
   Result<NodeId> OpenTmpfile(int dir, std::string_view path, int flags, uint32_t mode);
   Result<std::shared_ptr<ModelOfd>> GetOfd(int fd) const;
