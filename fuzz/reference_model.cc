@@ -47,6 +47,16 @@ bool SlashAfterName(std::string_view path) {
   return !parts.empty() && parts.front() != "." && parts.front() != "..";
 }
 
+// The directory part of a path whose last name has slashes after it:
+// "a/b//" -> "a/", "b/" -> ".", "/b/" -> "/".
+std::string DirBeforeLastName(std::string_view path) {
+  size_t end = path.size();
+  while (end > 0 && path[end - 1] == '/') --end;
+  const size_t slash = path.rfind('/', end - 1);
+  if (slash == std::string_view::npos) return ".";
+  return std::string(path.substr(0, slash + 1));
+}
+
 }  // namespace
 
 bool ModelOfd::is_path() const { return (flags & O_PATH) != 0; }
@@ -144,8 +154,8 @@ Result<int> ReferenceModel::Install(std::shared_ptr<ModelOfd> ofd) {
 // target counts as one after the name. ".." of the root is the root.
 // [order] empty path ENOENT, then ENAMETOOLONG for the whole path, then
 // EINVAL for an embedded NUL (the C API could not even pass one), then per
-// component ENOTDIR, ENAMETOOLONG, ENOENT; ELOOP after max_symlink_depth
-// symlinks in one lookup. Inside a removed directory "." and ".." still
+// component ENOTDIR, ENOENT in a removed directory, ENAMETOOLONG, ENOENT;
+// ELOOP after max_symlink_depth symlinks in one lookup. Inside a removed directory "." and ".." still
 // resolve (".." to where it was removed from) and every other name is
 // ENOENT, as on Linux. `defer_last_length`: a last name too long is left
 // to the caller (rename looks the new name up late, as do_renameat2).
@@ -174,7 +184,6 @@ Result<ReferenceModel::Lookup> ReferenceModel::Resolve(int dir, std::string_view
     const bool last = stack.empty();
     const ModelNode& here = node(cur);
     if (here.kind != Kind::kDir) return Error(ENOTDIR);
-    if (name.size() > limits_.max_name_length && !(last && defer_last_length)) return Error(ENAMETOOLONG);
     if (name == "." || name == "..") {
       if (name == "..") cur = here.parent;
       if (last) {
@@ -186,6 +195,18 @@ Result<ReferenceModel::Lookup> ReferenceModel::Resolve(int dir, std::string_view
       continue;
     }
     if (here.removed) return Error(ENOENT);
+    // A name too long is refused by the lookup itself (tmpfs's
+    // simple_lookup), after a removed directory's ENOENT (Linux checks
+    // IS_DEADDIR first). open with O_CREAT decides EISDIR for a slash after
+    // the last name before it looks the name up (open_last_lookups).
+    if (name.size() > limits_.max_name_length && !(last && defer_last_length)) {
+      if (!(last && slash && last_mode == Last::kCreate)) return Error(ENAMETOOLONG);
+      out.parent = cur;
+      out.name = name;
+      out.node.reset();
+      out.trailing_slash = true;
+      return out;
+    }
     auto it = here.children.find(name);
     if (it == here.children.end()) {
       if (!last) return Error(ENOENT);
@@ -324,7 +345,20 @@ Result<int> ReferenceModel::OpenAt(int dir, std::string_view path, int flags, ui
   Last last_mode = (flags & O_NOFOLLOW) ? Last::kNoFollow : Last::kFollow;
   if (create) last_mode = (excl || (flags & O_NOFOLLOW)) ? Last::kName : Last::kCreate;
   auto found = Resolve(dir, path, last_mode);
-  if (!found.ok()) return Error(found.error());
+  if (!found.ok()) {
+    // open_last_lookups decides EISDIR before the last name's lookup, so a
+    // slashed last name the lookup would refuse (too long, or any name in a
+    // removed directory) is EISDIR once the directory before it resolves.
+    const int err = found.error();
+    if (create && (err == ENAMETOOLONG || err == ENOENT) && SlashAfterName(path)) {
+      auto parent = Resolve(dir, DirBeforeLastName(path), Last::kFollow);
+      if (!parent.ok()) return Error(parent.error());
+      if (!parent->node) return Error(ENOENT);
+      if (node(*parent->node).kind != Kind::kDir) return Error(ENOTDIR);
+      return Error(EISDIR);
+    }
+    return Error(err);
+  }
   if (create && found->trailing_slash) return Error(EISDIR);
   NodeId target = 0;
   if (!found->node) {
