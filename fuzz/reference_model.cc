@@ -47,6 +47,16 @@ bool SlashAfterName(std::string_view path) {
   return !parts.empty() && parts.front() != "." && parts.front() != "..";
 }
 
+// The directory part of a path whose last name has slashes after it:
+// "a/b//" -> "a/", "b/" -> ".", "/b/" -> "/".
+std::string DirBeforeLastName(std::string_view path) {
+  size_t end = path.size();
+  while (end > 0 && path[end - 1] == '/') --end;
+  const size_t slash = path.rfind('/', end - 1);
+  if (slash == std::string_view::npos) return ".";
+  return std::string(path.substr(0, slash + 1));
+}
+
 }  // namespace
 
 bool ModelOfd::is_path() const { return (flags & O_PATH) != 0; }
@@ -144,12 +154,13 @@ Result<int> ReferenceModel::Install(std::shared_ptr<ModelOfd> ofd) {
 // target counts as one after the name. ".." of the root is the root.
 // [order] empty path ENOENT, then ENAMETOOLONG for the whole path, then
 // EINVAL for an embedded NUL (the C API could not even pass one), then per
-// component ENOTDIR, ENAMETOOLONG, ENOENT; ELOOP after max_symlink_depth
-// symlinks in one lookup. Inside a removed directory "." and ".." still
+// component ENOTDIR, ENOENT in a removed directory, ENAMETOOLONG, ENOENT;
+// ELOOP after max_symlink_depth symlinks in one lookup. Inside a removed directory "." and ".." still
 // resolve (".." to where it was removed from) and every other name is
-// ENOENT, as on Linux.
+// ENOENT, as on Linux. `defer_last_length`: a last name too long is left
+// to the caller (rename looks the new name up late, as do_renameat2).
 Result<ReferenceModel::Lookup> ReferenceModel::Resolve(int dir, std::string_view path,
-                                                        Last last_mode) const {
+                                                        Last last_mode, bool defer_last_length) const {
   if (path.empty()) return Error(ENOENT);
   if (path.size() >= limits_.max_path_length) return Error(ENAMETOOLONG);
   if (path.find('\0') != std::string_view::npos) return Error(EINVAL);
@@ -173,7 +184,6 @@ Result<ReferenceModel::Lookup> ReferenceModel::Resolve(int dir, std::string_view
     const bool last = stack.empty();
     const ModelNode& here = node(cur);
     if (here.kind != Kind::kDir) return Error(ENOTDIR);
-    if (name.size() > limits_.max_name_length) return Error(ENAMETOOLONG);
     if (name == "." || name == "..") {
       if (name == "..") cur = here.parent;
       if (last) {
@@ -185,6 +195,18 @@ Result<ReferenceModel::Lookup> ReferenceModel::Resolve(int dir, std::string_view
       continue;
     }
     if (here.removed) return Error(ENOENT);
+    // A name too long is refused by the lookup itself (tmpfs's
+    // simple_lookup), after a removed directory's ENOENT (Linux checks
+    // IS_DEADDIR first). open with O_CREAT decides EISDIR for a slash after
+    // the last name before it looks the name up (open_last_lookups).
+    if (name.size() > limits_.max_name_length && !(last && defer_last_length)) {
+      if (!(last && slash && last_mode == Last::kCreate)) return Error(ENAMETOOLONG);
+      out.parent = cur;
+      out.name = name;
+      out.node.reset();
+      out.trailing_slash = true;
+      return out;
+    }
     auto it = here.children.find(name);
     if (it == here.children.end()) {
       if (!last) return Error(ENOENT);
@@ -267,15 +289,21 @@ bool ReferenceModel::Inside(NodeId dir, NodeId ancestor) const {
 
 // ---- Descriptors ----
 
-// open(2). [order] EOPNOTSUPP for O_TMPFILE; EINVAL for O_CREAT|O_DIRECTORY
-// (Linux >= 6.4); EMFILE before the path is looked up; resolution errors;
-// O_CREAT with a slash after the last name (in the path or a followed
-// link's target) is EISDIR (Linux open_last_lookups); then ENOENT, EEXIST, ELOOP
-// (O_NOFOLLOW on a symlink), ENOTDIR (O_DIRECTORY), EISDIR (a directory
-// opened for writing, with O_TRUNC, or with O_CREAT). O_CREAT|O_EXCL never
-// follows the last symlink. O_PATH keeps only O_DIRECTORY and O_NOFOLLOW.
+// open(2). [order] EINVAL for O_TMPFILE's misuse (below); EINVAL for
+// O_CREAT|O_DIRECTORY (Linux >= 6.4); EMFILE before the path is looked up;
+// resolution errors; O_CREAT with a slash after the last name (in the path
+// or a followed link's target) is EISDIR (Linux open_last_lookups); then
+// ENOENT, EEXIST, ENOTDIR (O_DIRECTORY), ELOOP (O_NOFOLLOW on a symlink),
+// EISDIR (a directory opened for writing, with O_TRUNC, or with O_CREAT).
+// O_CREAT|O_EXCL never follows the last symlink. O_PATH keeps only
+// O_DIRECTORY and O_NOFOLLOW.
+//
+// Rule X4, O_TMPFILE (its own bit, which Linux's O_TMPFILE pairs with
+// O_DIRECTORY): [order] as Linux's build_open_flags, EINVAL unless it comes
+// with O_DIRECTORY and without O_CREAT, EINVAL without write access; then
+// EMFILE; then the directory's lookup (ENOENT, ENOTDIR for anything but a
+// directory); the file made has no name (nlink 0).
 Result<int> ReferenceModel::OpenAt(int dir, std::string_view path, int flags, uint32_t mode) {
-  if ((flags & O_TMPFILE) == O_TMPFILE) return Error(EOPNOTSUPP);
   // [VFS choice] WASI rights (vfs/filesystem.h SetRights): a description
   // opened through a valid directory descriptor, even for an absolute path,
   // lacks fd_read when O_WRONLY and fd_write when O_RDONLY; the directory
@@ -287,16 +315,50 @@ Result<int> ReferenceModel::OpenAt(int dir, std::string_view path, int flags, ui
     read_right = (flags & O_ACCMODE) != O_WRONLY;
     write_right = (flags & O_ACCMODE) != O_RDONLY;
   }
-  if (flags & O_PATH) flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+  constexpr int kTmpfileBit = O_TMPFILE & ~O_DIRECTORY;
+  if (flags & O_PATH) {
+    // [pending] Linux's build_open_how lets O_PATH beat everything else,
+    // the O_TMPFILE bit included (the directory is opened as O_PATH); the
+    // VFS answers EINVAL (fuzz/README.md, "Pending").
+    if (kVfsRefusesPathWithTmpfile && (flags & kTmpfileBit)) return Error(EINVAL);
+    flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+  }
+  const bool tmpfile = (flags & kTmpfileBit) != 0;
+  if (tmpfile && ((flags & (O_TMPFILE | O_CREAT)) != O_TMPFILE || (flags & O_ACCMODE) == O_RDONLY)) {
+    return Error(EINVAL);
+  }
   const bool create = (flags & O_CREAT) != 0;
   if (create && (flags & O_DIRECTORY)) return Error(EINVAL);
   if (OpenCount() >= limits_.max_open_fds) return Error(EMFILE);
+  if (tmpfile) {
+    auto target = OpenTmpfile(dir, path, flags, mode);
+    if (!target.ok()) return Error(target.error());
+    auto ofd = std::make_shared<ModelOfd>();
+    ofd->node = *target;
+    ofd->flags = flags & ~(O_TMPFILE | O_CREAT | O_EXCL | O_TRUNC);
+    ofd->read_right = read_right;
+    ofd->write_right = write_right;
+    return Install(std::move(ofd));
+  }
   const bool excl = create && (flags & O_EXCL);
   const bool path_only = (flags & O_PATH) != 0;
   Last last_mode = (flags & O_NOFOLLOW) ? Last::kNoFollow : Last::kFollow;
   if (create) last_mode = (excl || (flags & O_NOFOLLOW)) ? Last::kName : Last::kCreate;
   auto found = Resolve(dir, path, last_mode);
-  if (!found.ok()) return Error(found.error());
+  if (!found.ok()) {
+    // open_last_lookups decides EISDIR before the last name's lookup, so a
+    // slashed last name the lookup would refuse (too long, or any name in a
+    // removed directory) is EISDIR once the directory before it resolves.
+    const int err = found.error();
+    if (create && (err == ENAMETOOLONG || err == ENOENT) && SlashAfterName(path)) {
+      auto parent = Resolve(dir, DirBeforeLastName(path), Last::kFollow);
+      if (!parent.ok()) return Error(parent.error());
+      if (!parent->node) return Error(ENOENT);
+      if (node(*parent->node).kind != Kind::kDir) return Error(ENOTDIR);
+      return Error(EISDIR);
+    }
+    return Error(err);
+  }
   if (create && found->trailing_slash) return Error(EISDIR);
   NodeId target = 0;
   if (!found->node) {
@@ -308,8 +370,10 @@ Result<int> ReferenceModel::OpenAt(int dir, std::string_view path, int flags, ui
     if (excl) return Error(EEXIST);
     target = *found->node;
     const ModelNode& n = node(target);
-    if (n.kind == Kind::kSymlink && !path_only) return Error(ELOOP);
+    // As Linux's do_open: O_DIRECTORY's ENOTDIR before may_open's ELOOP
+    // for a final symlink not followed.
     if ((flags & O_DIRECTORY) && n.kind != Kind::kDir) return Error(ENOTDIR);
+    if (n.kind == Kind::kSymlink && !path_only) return Error(ELOOP);
     const bool wants_write = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
     if (n.kind == Kind::kDir && !path_only && (wants_write || create)) return Error(EISDIR);
     if ((flags & O_TRUNC) && !path_only && n.kind == Kind::kFile) {
@@ -325,6 +389,30 @@ Result<int> ReferenceModel::OpenAt(int dir, std::string_view path, int flags, ui
   ofd->read_right = read_right;
   ofd->write_right = write_right;
   return Install(std::move(ofd));
+}
+
+// Rule X4: the directory is looked up as Linux's do_tmpfile does (a final
+// symlink followed unless O_NOFOLLOW, then it must be a directory:
+// ENOTDIR); a new regular file with no name, nlink 0, the mode's 07777
+// bits (root keeps the set-id bits, rule X1), reachable only through the
+// descriptor. The fuzzer has no linkat, so it never gets a name; after a
+// crash nothing of it is left (rule X4) and the model, rebuilt from the
+// tree, has nothing of it either.
+Result<NodeId> ReferenceModel::OpenTmpfile(int dir, std::string_view path, int flags, uint32_t mode) {
+  // [pending] the VFS follows a final symlink even with O_NOFOLLOW, where
+  // Linux answers ENOTDIR (fuzz/README.md, "Pending").
+  const bool nofollow = (flags & O_NOFOLLOW) && !kVfsFollowsTmpfileSymlink;
+  auto found = Resolve(dir, path, nofollow ? Last::kNoFollow : Last::kFollow);
+  if (!found.ok()) return Error(found.error());
+  if (!found->node) return Error(ENOENT);
+  const ModelNode& parent = node(*found->node);
+  if (parent.kind != Kind::kDir) return Error(ENOTDIR);
+  // [pending] Linux (tmpfs) makes the file in a removed directory too; the
+  // VFS answers ENOENT (fuzz/README.md, "Pending").
+  if (parent.removed && kVfsRefusesTmpfileInRemovedDir) return Error(ENOENT);
+  const NodeId made = NewNode(Kind::kFile, mode & 07777);
+  mutable_node(made).links = 0;
+  return made;
 }
 
 Result<void> ReferenceModel::Close(int fd) {
@@ -429,20 +517,36 @@ Result<size_t> ReferenceModel::Pwrite(int fd, std::string_view data, int64_t off
 // lseek(2). EBADF for O_PATH; EINVAL for a bad whence or a negative (or
 // overflowing) result; SEEK_DATA / SEEK_HOLE: ENXIO at or past the end,
 // holes at page granularity (the VFS's documented granularity). On a
-// directory only a rewind to 0 is meaningful (positions are opaque).
+// directory, as tmpfs's dcache_dir_lseek (docs/semantics.md, "from the
+// differential run against tmpfs"): the position counts entries ("." at 0,
+// ".." at 1, then the names in byte order); SEEK_SET and SEEK_CUR to any
+// non-negative position, every other whence EINVAL; readdir goes on from
+// there, the names before the position taken as read.
 Result<int64_t> ReferenceModel::Lseek(int fd, int64_t offset, int whence) {
   auto got = GetOfd(fd);
   if (!got.ok() || (*got)->is_path()) return Error(EBADF);
   ModelOfd& ofd = **got;
   const ModelNode& n = node(ofd.node);
   if (n.kind == Kind::kDir) {
-    if ((whence == SEEK_SET && offset == 0) || (whence == SEEK_CUR && offset == 0 && ofd.dir_stage == 0)) {
-      ofd.dir_stage = 0;
-      ofd.dir_last.clear();
-      ofd.offset = 0;
-      return int64_t{0};
+    int64_t target = 0;
+    if (whence == SEEK_SET) {
+      target = offset;
+    } else if (whence == SEEK_CUR) {
+      if (__builtin_add_overflow(ofd.offset, offset, &target)) return Error(EINVAL);
+    } else {
+      return Error(EINVAL);
     }
-    return Error(EINVAL);
+    if (target < 0) return Error(EINVAL);
+    ofd.offset = target;
+    ofd.dir_stage = target < 2 ? static_cast<int>(target) : 2;
+    ofd.dir_last.clear();
+    // Past ".." the cursor is the last name taken as read: the
+    // (target - 2)th, or the last one when there are fewer (the end).
+    int64_t names = target - 2;
+    for (auto it = n.children.begin(); names > 0 && it != n.children.end(); ++it, --names) {
+      ofd.dir_last = it->first;
+    }
+    return target;
   }
   const int64_t size = static_cast<int64_t>(n.data.size());
   const uint64_t page = limits_.page_size;
@@ -615,7 +719,9 @@ Result<std::string> ReferenceModel::Readlink(std::string_view path) {
 // rename(2) / renameat2(2), Linux do_renameat2. [order] EINVAL for unknown
 // or conflicting flags; the walks to both parents; EBUSY when `from`'s last
 // component is ".", ".." or the root, and when `to`'s is (EEXIST with
-// RENAME_NOREPLACE); ENOENT for a missing source; RENAME_NOREPLACE EEXIST;
+// RENAME_NOREPLACE); ENOENT for a missing source; ENAMETOOLONG for `to`'s
+// last name (looked up after the source, docs/semantics.md "from the
+// differential run against tmpfs"); RENAME_NOREPLACE EEXIST;
 // RENAME_EXCHANGE with a missing target ENOENT, with a trailing slash on a
 // target that is not a directory ENOTDIR; a source that is not a directory:
 // ENOTDIR for a trailing slash on it, or (not exchanging) on the target;
@@ -627,14 +733,19 @@ Result<void> ReferenceModel::Rename(std::string_view from, std::string_view to, 
   constexpr unsigned kExchange = 2;
   if (flags & ~(kNoReplace | kExchange)) return Error(EINVAL);
   if ((flags & kNoReplace) && (flags & kExchange)) return Error(EINVAL);
-  auto src = Resolve(kCwdFd, from, Last::kName);
+  // [pending] Linux looks the old last name up after the EBUSY checks too
+  // (a too-long one is ENAMETOOLONG only then); the VFS checks its length
+  // during the walk (fuzz/README.md, "Pending").
+  auto src = Resolve(kCwdFd, from, Last::kName, /*defer_last_length=*/!kVfsChecksRenameSourceLengthEarly);
   if (!src.ok()) return Error(src.error());
-  auto dst = Resolve(kCwdFd, to, Last::kName);
+  auto dst = Resolve(kCwdFd, to, Last::kName, /*defer_last_length=*/true);
   if (!dst.ok()) return Error(dst.error());
   auto special = [](const std::string& name) { return name.empty() || name == "." || name == ".."; };
   if (special(src->name)) return Error(EBUSY);
   if (special(dst->name)) return Error((flags & kNoReplace) ? EEXIST : EBUSY);
+  if (src->name.size() > limits_.max_name_length) return Error(ENAMETOOLONG);
   if (!src->node) return Error(ENOENT);
+  if (dst->name.size() > limits_.max_name_length) return Error(ENAMETOOLONG);
   const NodeId moving = *src->node;
   const bool moving_dir = node(moving).kind == Kind::kDir;
   if (dst->node && (flags & kNoReplace)) return Error(EEXIST);
@@ -733,7 +844,7 @@ Result<ModelStat> ReferenceModel::Fstat(int fd) {
 }
 
 // readdir(3): "." and ".." first, then the names in byte order (the VFS's
-// documented order). A name added after the position is seen if it sorts
+// documented order), from the description's position (Lseek). A name added after the position is seen if it sorts
 // after the last name returned; a removed directory is ENOENT (Linux
 // iterate_dir).
 Result<std::vector<ModelDirEntry>> ReferenceModel::ReadDir(int fd, size_t max) {
@@ -758,6 +869,7 @@ Result<std::vector<ModelDirEntry>> ReferenceModel::ReadDir(int fd, size_t max) {
       out.push_back({it->second, it->first});
       ofd.dir_last = it->first;
     }
+    ++ofd.offset;  // one position per entry returned (Lseek above)
   }
   return out;
 }

@@ -252,5 +252,46 @@ TEST(ReferenceModel, PathLimitsGiveEnametoolong) {
   EXPECT_EQ(model.Mkdir("", 0755).error(), ENOENT);
 }
 
+// Rule X4: O_TMPFILE makes a file with no name; without write access, or
+// without O_DIRECTORY's bit, it is EINVAL; on a file ENOTDIR.
+TEST(ReferenceModel, TmpfileHasNoNameAndNlinkZero) {
+  ReferenceModel model(ReferenceModel::Limits{});
+  ASSERT_TRUE(model.Mkdir("/d", 0755).ok());
+  EXPECT_EQ(model.Open("/d", O_TMPFILE | O_RDONLY, 0600).error(), EINVAL);
+  EXPECT_EQ(model.Open("/d", (O_TMPFILE & ~O_DIRECTORY) | O_RDWR, 0600).error(), EINVAL);
+  EXPECT_EQ(model.Open("/d", O_TMPFILE | O_CREAT | O_RDWR, 0600).error(), EINVAL);
+  Result<int> fd = model.Open("/d", O_TMPFILE | O_RDWR, 06755);
+  ASSERT_TRUE(fd.ok());
+  ASSERT_EQ(*model.Write(*fd, "xy"), 2u);
+  ModelStat st = *model.Fstat(*fd);
+  EXPECT_EQ(st.kind, ModelNode::Kind::kFile);
+  EXPECT_EQ(st.nlink, 0u);
+  EXPECT_EQ(st.perm, 06755u);  // root keeps the set-id bits (X1)
+  EXPECT_EQ(st.size, 2u);
+  int dir = *model.Open("/d", O_RDONLY | O_DIRECTORY, 0);
+  EXPECT_EQ(model.ReadDir(dir, SIZE_MAX)->size(), 2u);  // "." and ".." only
+  ASSERT_TRUE(model.Open("/f", O_CREAT | O_RDWR, 0600).ok());
+  EXPECT_EQ(model.Open("/f", O_TMPFILE | O_RDWR, 0600).error(), ENOTDIR);
+}
+
+// A directory's position counts entries ("." 0, ".." 1, then names in
+// order), as tmpfs: lseek to it and readdir goes on from there.
+TEST(ReferenceModel, DirectoryLseekResumesReaddirAtThatEntry) {
+  ReferenceModel model(ReferenceModel::Limits{});
+  for (const char* name : {"/a", "/b", "/c"}) ASSERT_TRUE(model.Mkdir(name, 0755).ok());
+  int dir = *model.Open("/", O_RDONLY | O_DIRECTORY, 0);
+  EXPECT_EQ(*model.Lseek(dir, 3, SEEK_SET), 3);
+  auto rest = *model.ReadDir(dir, SIZE_MAX);
+  ASSERT_EQ(rest.size(), 2u);
+  EXPECT_EQ(rest[0].name, "b");
+  EXPECT_EQ(*model.Lseek(dir, 0, SEEK_CUR), 5);
+  EXPECT_EQ(*model.Lseek(dir, -4, SEEK_CUR), 1);
+  EXPECT_EQ(model.ReadDir(dir, 1)->at(0).name, "..");
+  EXPECT_EQ(*model.Lseek(dir, 100, SEEK_SET), 100);
+  EXPECT_TRUE(model.ReadDir(dir, SIZE_MAX)->empty());
+  EXPECT_EQ(model.Lseek(dir, -1, SEEK_SET).error(), EINVAL);
+  EXPECT_EQ(model.Lseek(dir, 0, SEEK_END).error(), EINVAL);
+}
+
 }  // namespace
 }  // namespace vfs::fuzz
