@@ -772,6 +772,10 @@ Result<void> Filesystem::RemoveAt(Fd dir, std::string_view path, bool dir_only) 
     if (found->name == ".") return Error(EINVAL);
     if (found->name == "..") return Error(ENOTEMPTY);
   } else {
+    // Rule X1, as Linux's do_unlinkat: a last name that is not a normal
+    // name (the root, ".", "..") is EISDIR before may_delete's permission
+    // and sticky checks.
+    if (found->name.empty() || found->name == "." || found->name == "..") return Error(EISDIR);
     if (found->inode == nullptr) return Error(ENOENT);
     // As Linux's do_unlinkat: a name followed by a slash must be a
     // directory, and the name itself is looked at, a symlink not followed.

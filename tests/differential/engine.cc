@@ -1272,14 +1272,6 @@ const char* Explained(const Op& op, const std::string& kernel, const std::string
       // (fs.protected_hardlinks, may_linkat); rule X1 (posix-core).
       if (kernel == "-EPERM") return "X1 link: EPERM for a directory or a non-owner (posix-core)";
       return nullptr;
-    case OpKind::kUnlink:
-      // unlink("/") or unlink("..") is EISDIR before any permission check
-      // (do_unlinkat: the last name is not a normal one); rule X1
-      // (posix-core).
-      if (kernel == "-EISDIR" && (vfs == "-EACCES" || vfs == "-EPERM")) {
-        return "X1 unlink of / or ..: EISDIR first (posix-core)";
-      }
-      return nullptr;
     case OpKind::kGetfl:
       // F_GETFL of an O_TMPFILE descriptor shows O_TMPFILE on Linux; rule
       // X4 (posix-core).
