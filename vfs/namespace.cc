@@ -841,7 +841,24 @@ Result<void> Filesystem::LinkAt(Fd from_dir, std::string_view from, Fd to_dir,
   if (dst->inode != nullptr) return Error(EEXIST);
   if (dst->trailing_slash) return Error(ENOENT);
   Inode& inode = *source;
-  if (auto ok = CheckPermission(caller(), *dst->parent, kMayWrite | kMayExec); !ok.ok()) return ok;
+  const Credentials& creds = caller();
+  // Rule X1, fs.protected_hardlinks as Linux's default (1), may_linkat:
+  // before vfs_link's checks, a caller that neither owns the source nor has
+  // CAP_FOWNER may link only a regular file that is not setuid nor
+  // setgid-executable and that it may read and write; else EPERM (a
+  // directory so included).
+  bool owner = false;
+  bool safe_source = false;
+  {
+    MutexLock inode_lock(&inode.mu);
+    owner = OwnerOrCapableLocked(creds, inode);
+    safe_source = inode.is_reg() && !(inode.mode & S_ISUID) &&
+                  (inode.mode & (S_ISGID | S_IXGRP)) != (S_ISGID | S_IXGRP);
+  }
+  if (!owner && !(safe_source && CheckPermission(creds, inode, kMayRead | kMayWrite).ok())) {
+    return Error(EPERM);
+  }
+  if (auto ok = CheckPermission(creds, *dst->parent, kMayWrite | kMayExec); !ok.ok()) return ok;
   if (inode.is_dir()) return Error(EPERM);
   if (inode.anonymous) return Error(ENOENT);  // a pipe has no filesystem
   bool revive = false;

@@ -1265,13 +1265,6 @@ const char* Explained(const Op& op, const std::string& kernel, const std::string
       // X4 (posix-core).
       if (kernel[0] == '-') return "X4 linkat AT_EMPTY_PATH without CAP_DAC_READ_SEARCH (posix-core)";
       return nullptr;
-    case OpKind::kLink:
-      // link of a directory is EPERM before the permission to write the new
-      // name's directory is checked (vfs_link after may_create), and so is
-      // a link by a non-owner who may not read and write the file
-      // (fs.protected_hardlinks, may_linkat); rule X1 (posix-core).
-      if (kernel == "-EPERM") return "X1 link: EPERM for a directory or a non-owner (posix-core)";
-      return nullptr;
     case OpKind::kGetfl:
       // F_GETFL of an O_TMPFILE descriptor shows O_TMPFILE on Linux; rule
       // X4 (posix-core).

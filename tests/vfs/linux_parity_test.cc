@@ -39,5 +39,33 @@ TEST_F(LinuxParityTest, UnlinkOfRootOrDotDotIsEisdirBeforePermissionX1) {
   EXPECT_ERRNO(fs_->Unlink(".."), EISDIR);
 }
 
+// Rule X1 (fs.protected_hardlinks = 1, Linux's default, may_linkat): a
+// non-owner may link only a regular file it may read and write that is not
+// setuid or setgid-executable; a directory is EPERM before the new name's
+// directory is checked for write permission.
+TEST_F(LinuxParityTest, LinkOfADirectoryIsEpermBeforeDirectoryPermissionX1) {
+  ScopedCredentials as(alice_);
+  EXPECT_ERRNO(fs_->Link("/.", "d"), EPERM);  // "/" is not writable to alice
+}
+
+TEST_F(LinuxParityTest, ProtectedHardlinksRefuseANonOwnerX1) {
+  WriteFile("/tmp/ro", "x");
+  ASSERT_OK(fs_->Chmod("/tmp/ro", 0644));  // bob may read, not write
+  WriteFile("/tmp/rw", "x");
+  ASSERT_OK(fs_->Chmod("/tmp/rw", 0666));
+  WriteFile("/tmp/suid", "x");
+  ASSERT_OK(fs_->Chmod("/tmp/suid", 04666));
+  ASSERT_OK(fs_->Mkfifo("/tmp/fifo", 0666));
+  ScopedCredentials as(bob_);
+  EXPECT_ERRNO(fs_->Link("/tmp/ro", "/tmp/ro2"), EPERM);
+  EXPECT_ERRNO(fs_->Link("/tmp/suid", "/tmp/suid2"), EPERM);
+  EXPECT_ERRNO(fs_->Link("/tmp/fifo", "/tmp/fifo2"), EPERM);
+  EXPECT_OK(fs_->Link("/tmp/rw", "/tmp/rw2"));
+  // The owner links what it likes.
+  WriteFile("/tmp/mine", "x");
+  ASSERT_OK(fs_->Chmod("/tmp/mine", 0));
+  EXPECT_OK(fs_->Link("/tmp/mine", "/tmp/mine2"));
+}
+
 }  // namespace
 }  // namespace vfs::testing
