@@ -156,6 +156,12 @@ Result<void> Filesystem::SetStatusFlags(Fd fd, int flags) {
   if (file.is_path()) return Error(EBADF);
   if (auto allowed = CheckRights(file, wasi::kRightFdFdstatSetFlags); !allowed.ok()) return allowed;
   if (flags & O_NDELAY) flags |= O_NONBLOCK;
+  // Rule X1, as Linux's setfl: turning O_NOATIME on needs the file's owner
+  // or CAP_FOWNER (EPERM), before O_DIRECT is looked at.
+  if ((flags & O_NOATIME) && !(file.flags.load(std::memory_order_relaxed) & O_NOATIME)) {
+    MutexLock owner_lock(&file.inode->mu);
+    if (!OwnerOrCapableLocked(caller(), *file.inode)) return Error(EPERM);
+  }
   // As Linux's setfl: O_DIRECT needs a file that can do direct I/O
   // (FMODE_CAN_ODIRECT): on tmpfs a regular file, and a FIFO or pipe
   // (packet mode); not a directory.

@@ -531,6 +531,12 @@ Result<Fd> Filesystem::OpenAt(Fd dir, std::string_view path, int flags, uint32_t
         int mask = acc == O_RDONLY ? kMayRead : acc == O_WRONLY ? kMayWrite : kMayRead | kMayWrite;
         if ((flags & O_TRUNC) && (target->is_reg() || target->is_dir())) mask |= kMayWrite;
         if (auto ok = CheckPermission(caller(), *target, mask); !ok.ok()) return Error(ok.error());
+        // Rule X1, may_open: O_NOATIME needs the file's owner or
+        // CAP_FOWNER (EPERM), after the permission check.
+        if (flags & O_NOATIME) {
+          MutexLock owner_lock(&target->mu);
+          if (!OwnerOrCapableLocked(caller(), *target)) return Error(EPERM);
+        }
         // Rule X5 [VFS choice]: no driver stands behind a device, and a
         // socket node is opened by connect(2), not open: ENXIO, as Linux
         // answers for a device with no driver and for a socket.

@@ -1274,11 +1274,6 @@ const char* Explained(const Op& op, const std::string& kernel, const std::string
         return "X4 F_GETFL shows O_TMPFILE (posix-core)";
       }
       return nullptr;
-    case OpKind::kSetfl:
-      // F_SETFL O_NOATIME needs the file's owner (or CAP_FOWNER): EPERM;
-      // rule X1 (posix-core).
-      if (kernel == "-EPERM" && (op.flags & O_NOATIME) != 0) return "X1 F_SETFL O_NOATIME by a non-owner (posix-core)";
-      return nullptr;
     case OpKind::kRead:
       // [VFS choice] V3: a named FIFO keeps its bytes when the last
       // descriptor closes; Linux frees the pipe's buffer then.

@@ -67,5 +67,21 @@ TEST_F(LinuxParityTest, ProtectedHardlinksRefuseANonOwnerX1) {
   EXPECT_OK(fs_->Link("/tmp/mine", "/tmp/mine2"));
 }
 
+// Rule X1: O_NOATIME needs the file's owner or CAP_FOWNER (may_open, and
+// fcntl's setfl): EPERM.
+TEST_F(LinuxParityTest, NoatimeByANonOwnerIsEpermX1) {
+  WriteFile("/tmp/f", "x");
+  ASSERT_OK(fs_->Chmod("/tmp/f", 0666));
+  ScopedCredentials as(alice_);
+  EXPECT_ERRNO(fs_->Open("/tmp/f", O_RDONLY | O_NOATIME), EPERM);
+  auto fd = fs_->Open("/tmp/f", O_RDONLY);
+  ASSERT_OK(fd);
+  EXPECT_ERRNO(fs_->SetStatusFlags(*fd, O_NOATIME), EPERM);
+  EXPECT_OK(fs_->SetStatusFlags(*fd, O_NONBLOCK));
+  auto mine = fs_->Open("/tmp/g", O_RDWR | O_CREAT | O_NOATIME, 0600);
+  ASSERT_OK(mine);
+  EXPECT_OK(fs_->SetStatusFlags(*mine, O_NOATIME));
+}
+
 }  // namespace
 }  // namespace vfs::testing
