@@ -525,11 +525,13 @@ Result<Fd> Filesystem::OpenAt(Fd dir, std::string_view path, int flags, uint32_t
       if (target->is_symlink() && !(flags & O_PATH)) return Error(ELOOP);  // O_NOFOLLOW
       if (target->is_dir() && !(flags & O_PATH) && (wants_write || create)) return Error(EISDIR);
       if (!(flags & O_PATH)) {
-        // Rule X1, may_open: read and write permission for the access mode
-        // (O_TRUNC asks for write). Access mode 3 asks for both, as Linux.
+        // Rule X1, may_open: read and write permission for the access mode.
+        // O_TRUNC asks for write whatever the file's type (Linux's
+        // build_open_flags), though only a regular file is truncated.
+        // Access mode 3 asks for both, as Linux.
         const int acc = flags & O_ACCMODE;
         int mask = acc == O_RDONLY ? kMayRead : acc == O_WRONLY ? kMayWrite : kMayRead | kMayWrite;
-        if ((flags & O_TRUNC) && (target->is_reg() || target->is_dir())) mask |= kMayWrite;
+        if (flags & O_TRUNC) mask |= kMayWrite;
         if (auto ok = CheckPermission(caller(), *target, mask); !ok.ok()) return Error(ok.error());
         // Rule X1, may_open: O_NOATIME needs the file's owner or
         // CAP_FOWNER (EPERM), after the permission check.

@@ -1249,11 +1249,6 @@ const char* Explained(const Op& op, const std::string& kernel, const std::string
       }
       // [VFS choice] X5: no driver stands behind a device node, so opening
       // one is ENXIO; the kernel side's tmpfs is mounted nodev (EACCES).
-      // O_TRUNC asks for write permission whatever the file's type
-      // (build_open_flags); rule X1 (posix-core).
-      if (kernel == "(fifo) -EACCES" && (op.flags & O_TRUNC) != 0) {
-        return "X1 O_TRUNC needs write permission on a FIFO (posix-core)";
-      }
       if ((StartsWith(kernel, "(chr) ") || StartsWith(kernel, "(blk) ")) &&
           (vfs == "(chr) -ENXIO" || vfs == "(blk) -ENXIO")) {
         return "[VFS choice] X5 a device node opens no device";

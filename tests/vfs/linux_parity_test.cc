@@ -83,5 +83,14 @@ TEST_F(LinuxParityTest, NoatimeByANonOwnerIsEpermX1) {
   EXPECT_OK(fs_->SetStatusFlags(*mine, O_NOATIME));
 }
 
+// Rule X1: O_TRUNC asks for write permission whatever the file's type
+// (build_open_flags adds MAY_WRITE), a FIFO's too.
+TEST_F(LinuxParityTest, TruncOnAFifoNeedsWritePermissionX1) {
+  ASSERT_OK(fs_->Mkfifo("/tmp/fifo", 0644));
+  ScopedCredentials as(alice_);
+  EXPECT_ERRNO(fs_->Open("/tmp/fifo", O_RDONLY | O_NONBLOCK | O_TRUNC), EACCES);
+  EXPECT_OK(fs_->Open("/tmp/fifo", O_RDONLY | O_NONBLOCK));
+}
+
 }  // namespace
 }  // namespace vfs::testing
