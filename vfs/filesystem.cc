@@ -137,9 +137,10 @@ Result<int> Filesystem::GetStatusFlags(Fd fd) {
   if (!got.ok()) return Error(got.error());
   const OpenFile& file = **got;
   // What open() keeps in f_flags: no O_CLOEXEC (a descriptor flag), no
-  // O_NOCTTY, nothing open() does not know.
+  // O_NOCTTY, nothing open() does not know; O_TMPFILE's bits stay (X4).
   constexpr int kReported = O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | O_DIRECT |
-                            O_NOATIME | O_DIRECTORY | O_NOFOLLOW | O_PATH | kAixODefer;
+                            O_NOATIME | O_DIRECTORY | O_NOFOLLOW | O_PATH | O_TMPFILE |
+                            kAixODefer;
   int flags = file.flags.load(std::memory_order_relaxed) & kReported;
   if (!file.is_path() && !file.inode->anonymous) flags |= kKernelLargefile;
   return flags;

@@ -482,7 +482,9 @@ Result<Fd> Filesystem::OpenAt(Fd dir, std::string_view path, int flags, uint32_t
   std::shared_ptr<Inode> inode;
   if (tmpfile) {
     if (auto made = OpenTmpfile(dir, path, flags, mode, &inode); !made.ok()) return Error(made.error());
-    flags &= ~O_TMPFILE;
+    // Rule X4: the description keeps O_TMPFILE (its own bit and
+    // O_DIRECTORY) in its status flags, which F_GETFL shows, as Linux's
+    // f_flags.
   } else {
     WriterLock lock(&ns_mu_);
     // O_CREAT|O_EXCL never follows a final symlink (it exists: EEXIST), nor

@@ -1260,15 +1260,6 @@ const char* Explained(const Op& op, const std::string& kernel, const std::string
       // X4 (posix-core).
       if (kernel[0] == '-') return "X4 linkat AT_EMPTY_PATH without CAP_DAC_READ_SEARCH (posix-core)";
       return nullptr;
-    case OpKind::kGetfl:
-      // F_GETFL of an O_TMPFILE descriptor shows O_TMPFILE on Linux; rule
-      // X4 (posix-core).
-      if (kernel[0] != '-' && vfs[0] != '-' &&
-          (std::strtoul(kernel.c_str(), nullptr, 8) ^ std::strtoul(vfs.c_str(), nullptr, 8)) ==
-              static_cast<unsigned long>(O_TMPFILE)) {
-        return "X4 F_GETFL shows O_TMPFILE (posix-core)";
-      }
-      return nullptr;
     case OpKind::kRead:
       // [VFS choice] V3: a named FIFO keeps its bytes when the last
       // descriptor closes; Linux frees the pipe's buffer then.

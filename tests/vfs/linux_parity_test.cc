@@ -92,5 +92,20 @@ TEST_F(LinuxParityTest, TruncOnAFifoNeedsWritePermissionX1) {
   EXPECT_OK(fs_->Open("/tmp/fifo", O_RDONLY | O_NONBLOCK));
 }
 
+// Rule X4: an O_TMPFILE description keeps O_TMPFILE in its status flags
+// (F_GETFL shows __O_TMPFILE | O_DIRECTORY).
+TEST_F(LinuxParityTest, GetflOfATmpfileShowsOTmpfileX4) {
+  auto fd = fs_->Open("/tmp", O_TMPFILE | O_RDWR, 0600);
+  ASSERT_OK(fd);
+  auto flags = fs_->GetStatusFlags(*fd);
+  ASSERT_OK(flags);
+  EXPECT_EQ(*flags & (O_TMPFILE | O_ACCMODE), O_TMPFILE | O_RDWR);
+  auto plain = fs_->Open("/tmp/p", O_RDWR | O_CREAT, 0600);
+  ASSERT_OK(plain);
+  auto plain_flags = fs_->GetStatusFlags(*plain);
+  ASSERT_OK(plain_flags);
+  EXPECT_EQ(*plain_flags & O_TMPFILE, 0);
+}
+
 }  // namespace
 }  // namespace vfs::testing
