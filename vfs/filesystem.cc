@@ -358,8 +358,12 @@ Result<size_t> Filesystem::Pread(Fd fd, void* buf, size_t count, int64_t offset)
   if (auto allowed = CheckRights(file, wasi::kRightFdRead | wasi::kRightFdSeek); !allowed.ok()) {
     return Error(allowed.error());
   }
-  if (!file.readable()) return Error(EBADF);
+  // Rule X6, as Linux's ksys_pread64: a FIFO has no FMODE_PREAD, so
+  // ESPIPE comes before the access mode's EBADF (an O_PATH descriptor is
+  // EBADF first: fdget does not return it).
+  if (file.is_path()) return Error(EBADF);
   if (file.inode->is_fifo()) return Error(ESPIPE);
+  if (!file.readable()) return Error(EBADF);
   if (RangeInvalid(offset, count)) return Error(EINVAL);
   if (file.inode->is_dir()) return Error(EISDIR);
   if (offset < 0) return Error(EINVAL);
@@ -538,8 +542,11 @@ Result<size_t> Filesystem::Pwrite2(Fd fd, const void* buf, size_t count, int64_t
     return Error(allowed.error());
   }
   if (rwf_flags & ~(kRwfDsync | kRwfSync | kRwfAppend)) return Error(EOPNOTSUPP);
-  if (!file.writable()) return Error(EBADF);
+  // Rule X6, as Linux's ksys_pwrite64: ESPIPE on a FIFO (no FMODE_PWRITE)
+  // before the access mode's EBADF; O_PATH is EBADF first.
+  if (file.is_path()) return Error(EBADF);
   if (file.inode->is_fifo()) return Error(ESPIPE);
+  if (!file.writable()) return Error(EBADF);
   // Rule O3: RWF_DSYNC / RWF_SYNC apply O1 / O2 to this call only.
   const int flags = file.flags.load(std::memory_order_relaxed);  // once: F_SETFL may change it
   int sync_flags = SyncFlagsOf(flags);

@@ -545,6 +545,9 @@ Result<Fd> Filesystem::OpenAt(Fd dir, std::string_view path, int flags, uint32_t
         // socket node is opened by connect(2), not open: ENXIO, as Linux
         // answers for a device with no driver and for a socket.
         if (target->is_special()) return Error(ENXIO);
+        // Rule X6, as Linux's fifo_open: access mode 3 is EINVAL on a FIFO
+        // (after may_open's checks).
+        if (target->is_fifo() && acc == O_ACCMODE) return Error(EINVAL);
         // Rule X6: a FIFO opened for writing only, without blocking, with
         // no reader: ENXIO.
         if (target->is_fifo() && acc == O_WRONLY && (flags & O_NONBLOCK)) {

@@ -1234,19 +1234,7 @@ bool LastNameTooLong(const std::string& path) {
 // VFS's choices, listed in docs/semantics.md under their rule ids.
 const char* Explained(const Op& op, const std::string& kernel, const std::string& vfs) {
   switch (op.kind) {
-    case OpKind::kLseek:
-    case OpKind::kPread:
-    case OpKind::kPwrite:
-      // Linux answers ESPIPE on a FIFO before it looks at the access mode;
-      // rule X6 (posix-core).
-      if (StartsWith(kernel, "(fifo) -ESPIPE")) return "X6 ESPIPE on a FIFO (posix-core)";
-      return nullptr;
     case OpKind::kOpen:
-      // Linux refuses access mode 3 on a FIFO (fifo_open); rule X6
-      // (posix-core).
-      if (StartsWith(kernel, "(fifo) -EINVAL") && (op.flags & O_ACCMODE) == 3) {
-        return "X6 access mode 3 on a FIFO (posix-core)";
-      }
       // [VFS choice] X5: no driver stands behind a device node, so opening
       // one is ENXIO; the kernel side's tmpfs is mounted nodev (EACCES).
       if ((StartsWith(kernel, "(chr) ") || StartsWith(kernel, "(blk) ")) &&

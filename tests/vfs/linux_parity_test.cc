@@ -107,5 +107,20 @@ TEST_F(LinuxParityTest, GetflOfATmpfileShowsOTmpfileX4) {
   EXPECT_EQ(*plain_flags & O_TMPFILE, 0);
 }
 
+// Rule X6: a FIFO has no positions: pread and pwrite are ESPIPE before the
+// access mode is looked at (no FMODE_PREAD / FMODE_PWRITE); an open with
+// access mode 3 is EINVAL (fifo_open).
+TEST_F(LinuxParityTest, PositionedIoOnAFifoIsEspipeBeforeEbadfX6) {
+  ASSERT_OK(fs_->Mkfifo("/tmp/fifo", 0666));
+  auto reader = fs_->Open("/tmp/fifo", O_RDONLY | O_NONBLOCK);
+  ASSERT_OK(reader);
+  auto writer = fs_->Open("/tmp/fifo", O_WRONLY | O_NONBLOCK);
+  ASSERT_OK(writer);
+  char c = 'x';
+  EXPECT_ERRNO(fs_->Pwrite(*reader, &c, 1, 0), ESPIPE);
+  EXPECT_ERRNO(fs_->Pread(*writer, &c, 1, 0), ESPIPE);
+  EXPECT_ERRNO(fs_->Open("/tmp/fifo", 3 | O_NONBLOCK), EINVAL);
+}
+
 }  // namespace
 }  // namespace vfs::testing
