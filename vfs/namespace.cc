@@ -564,6 +564,7 @@ Result<Fd> Filesystem::OpenAt(Fd dir, std::string_view path, int flags, uint32_t
     }
   }
   auto file = MakeOpenFile(inode, flags & ~(O_CREAT | O_EXCL | O_TRUNC));
+  file->opener = &caller();
   file->rights_base.store(base, std::memory_order_relaxed);
   file->rights_inheriting.store(inheriting, std::memory_order_relaxed);
   if (inode->is_fifo() && !file->is_path()) {
@@ -832,6 +833,14 @@ Result<void> Filesystem::LinkAt(Fd from_dir, std::string_view from, Fd to_dir,
     } else {
       auto file = GetFile(from_dir);
       if (!file.ok()) return Error(EBADF);
+      // Rule X4, as Linux (6.10 on): the descriptor must have been opened
+      // under the caller's credentials (the same Credentials object, as
+      // Linux compares f_cred with the current cred; SetCredentials makes
+      // a new one each time, as commit_creds), unless the caller has
+      // CAP_DAC_READ_SEARCH; else ENOENT, before the new name is looked
+      // at.
+      const Credentials& creds = caller();
+      if ((*file)->opener != &creds && !creds.Has(kCapDacReadSearch)) return Error(ENOENT);
       by_fd = (*file)->inode;
     }
   }

@@ -1242,12 +1242,6 @@ const char* Explained(const Op& op, const std::string& kernel, const std::string
         return "[VFS choice] X5 a device node opens no device";
       }
       return nullptr;
-    case OpKind::kLinkEmpty:
-      // linkat(fd, "", ..., AT_EMPTY_PATH) needs CAP_DAC_READ_SEARCH on
-      // Linux (ENOENT without it, before the new name is looked at); rule
-      // X4 (posix-core).
-      if (kernel[0] == '-') return "X4 linkat AT_EMPTY_PATH without CAP_DAC_READ_SEARCH (posix-core)";
-      return nullptr;
     case OpKind::kRead:
       // [VFS choice] V3: a named FIFO keeps its bytes when the last
       // descriptor closes; Linux frees the pipe's buffer then.

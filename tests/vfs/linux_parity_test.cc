@@ -107,6 +107,30 @@ TEST_F(LinuxParityTest, GetflOfATmpfileShowsOTmpfileX4) {
   EXPECT_EQ(*plain_flags & O_TMPFILE, 0);
 }
 
+// Rule X4 (Linux 6.10 on): linkat(fd, "", ..., AT_EMPTY_PATH) needs the
+// descriptor to have been opened under the caller's credentials, or
+// CAP_DAC_READ_SEARCH; else ENOENT, before the new name is looked at.
+TEST_F(LinuxParityTest, LinkatEmptyPathNeedsTheOpenersCredentialsX4) {
+  auto roots = fs_->Open("/tmp", O_TMPFILE | O_RDWR, 0666);
+  ASSERT_OK(roots);
+  {
+    ScopedCredentials as(alice_);
+    EXPECT_ERRNO(fs_->LinkAt(*roots, "", kCwd, "/tmp/" + std::string(300, 'n'), AT_EMPTY_PATH),
+                 ENOENT);
+    EXPECT_ERRNO(fs_->LinkAt(*roots, "", kCwd, "/tmp/a", AT_EMPTY_PATH), ENOENT);
+    auto hers = fs_->Open("/tmp", O_TMPFILE | O_RDWR, 0600);
+    ASSERT_OK(hers);
+    EXPECT_OK(fs_->LinkAt(*hers, "", kCwd, "/tmp/hers", AT_EMPTY_PATH));
+  }
+  // Root holds CAP_DAC_READ_SEARCH: any descriptor.
+  ScopedCredentials as(bob_);
+  auto bobs = fs_->Open("/tmp", O_TMPFILE | O_RDWR, 0600);
+  ASSERT_OK(bobs);
+  Credentials root = Credentials::Root();
+  ScopedCredentials as_root(root);
+  EXPECT_OK(fs_->LinkAt(*bobs, "", kCwd, "/tmp/bobs", AT_EMPTY_PATH));
+}
+
 // Rule X6: a FIFO has no positions: pread and pwrite are ESPIPE before the
 // access mode is looked at (no FMODE_PREAD / FMODE_PWRITE); an open with
 // access mode 3 is EINVAL (fifo_open).
