@@ -137,9 +137,10 @@ Result<int> Filesystem::GetStatusFlags(Fd fd) {
   if (!got.ok()) return Error(got.error());
   const OpenFile& file = **got;
   // What open() keeps in f_flags: no O_CLOEXEC (a descriptor flag), no
-  // O_NOCTTY, nothing open() does not know.
+  // O_NOCTTY, nothing open() does not know; O_TMPFILE's bits stay (X4).
   constexpr int kReported = O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | O_DIRECT |
-                            O_NOATIME | O_DIRECTORY | O_NOFOLLOW | O_PATH | kAixODefer;
+                            O_NOATIME | O_DIRECTORY | O_NOFOLLOW | O_PATH | O_TMPFILE |
+                            kAixODefer;
   int flags = file.flags.load(std::memory_order_relaxed) & kReported;
   if (!file.is_path() && !file.inode->anonymous) flags |= kKernelLargefile;
   return flags;
@@ -156,6 +157,12 @@ Result<void> Filesystem::SetStatusFlags(Fd fd, int flags) {
   if (file.is_path()) return Error(EBADF);
   if (auto allowed = CheckRights(file, wasi::kRightFdFdstatSetFlags); !allowed.ok()) return allowed;
   if (flags & O_NDELAY) flags |= O_NONBLOCK;
+  // Rule X1, as Linux's setfl: turning O_NOATIME on needs the file's owner
+  // or CAP_FOWNER (EPERM), before O_DIRECT is looked at.
+  if ((flags & O_NOATIME) && !(file.flags.load(std::memory_order_relaxed) & O_NOATIME)) {
+    MutexLock owner_lock(&file.inode->mu);
+    if (!OwnerOrCapableLocked(caller(), *file.inode)) return Error(EPERM);
+  }
   // As Linux's setfl: O_DIRECT needs a file that can do direct I/O
   // (FMODE_CAN_ODIRECT): on tmpfs a regular file, and a FIFO or pipe
   // (packet mode); not a directory.
@@ -363,8 +370,12 @@ Result<size_t> Filesystem::Pread(Fd fd, void* buf, size_t count, int64_t offset)
   if (auto allowed = CheckRights(file, wasi::kRightFdRead | wasi::kRightFdSeek); !allowed.ok()) {
     return Error(allowed.error());
   }
-  if (!file.readable()) return Error(EBADF);
+  // Rule X6, as Linux's ksys_pread64: a FIFO has no FMODE_PREAD, so
+  // ESPIPE comes before the access mode's EBADF (an O_PATH descriptor is
+  // EBADF first: fdget does not return it).
+  if (file.is_path()) return Error(EBADF);
   if (file.inode->is_fifo()) return Error(ESPIPE);
+  if (!file.readable()) return Error(EBADF);
   if (RangeInvalid(offset, count)) return Error(EINVAL);
   if (file.inode->is_dir()) return Error(EISDIR);
   if (offset < 0) return Error(EINVAL);
@@ -538,8 +549,11 @@ Result<size_t> Filesystem::Pwrite2(Fd fd, const void* buf, size_t count, int64_t
     return Error(allowed.error());
   }
   if (rwf_flags & ~(kRwfDsync | kRwfSync | kRwfAppend)) return Error(EOPNOTSUPP);
-  if (!file.writable()) return Error(EBADF);
+  // Rule X6, as Linux's ksys_pwrite64: ESPIPE on a FIFO (no FMODE_PWRITE)
+  // before the access mode's EBADF; O_PATH is EBADF first.
+  if (file.is_path()) return Error(EBADF);
   if (file.inode->is_fifo()) return Error(ESPIPE);
+  if (!file.writable()) return Error(EBADF);
   // Rule O3: RWF_DSYNC / RWF_SYNC apply O1 / O2 to this call only.
   const int flags = file.flags.load(std::memory_order_relaxed);  // once: F_SETFL may change it
   int sync_flags = SyncFlagsOf(flags);

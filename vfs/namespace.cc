@@ -482,7 +482,9 @@ Result<Fd> Filesystem::OpenAt(Fd dir, std::string_view path, int flags, uint32_t
   std::shared_ptr<Inode> inode;
   if (tmpfile) {
     if (auto made = OpenTmpfile(dir, path, flags, mode, &inode); !made.ok()) return Error(made.error());
-    flags &= ~O_TMPFILE;
+    // Rule X4: the description keeps O_TMPFILE (its own bit and
+    // O_DIRECTORY) in its status flags, which F_GETFL shows, as Linux's
+    // f_flags.
   } else {
     WriterLock lock(&ns_mu_);
     // O_CREAT|O_EXCL never follows a final symlink (it exists: EEXIST), nor
@@ -525,16 +527,27 @@ Result<Fd> Filesystem::OpenAt(Fd dir, std::string_view path, int flags, uint32_t
       if (target->is_symlink() && !(flags & O_PATH)) return Error(ELOOP);  // O_NOFOLLOW
       if (target->is_dir() && !(flags & O_PATH) && (wants_write || create)) return Error(EISDIR);
       if (!(flags & O_PATH)) {
-        // Rule X1, may_open: read and write permission for the access mode
-        // (O_TRUNC asks for write). Access mode 3 asks for both, as Linux.
+        // Rule X1, may_open: read and write permission for the access mode.
+        // O_TRUNC asks for write whatever the file's type (Linux's
+        // build_open_flags), though only a regular file is truncated.
+        // Access mode 3 asks for both, as Linux.
         const int acc = flags & O_ACCMODE;
         int mask = acc == O_RDONLY ? kMayRead : acc == O_WRONLY ? kMayWrite : kMayRead | kMayWrite;
-        if ((flags & O_TRUNC) && (target->is_reg() || target->is_dir())) mask |= kMayWrite;
+        if (flags & O_TRUNC) mask |= kMayWrite;
         if (auto ok = CheckPermission(caller(), *target, mask); !ok.ok()) return Error(ok.error());
+        // Rule X1, may_open: O_NOATIME needs the file's owner or
+        // CAP_FOWNER (EPERM), after the permission check.
+        if (flags & O_NOATIME) {
+          MutexLock owner_lock(&target->mu);
+          if (!OwnerOrCapableLocked(caller(), *target)) return Error(EPERM);
+        }
         // Rule X5 [VFS choice]: no driver stands behind a device, and a
         // socket node is opened by connect(2), not open: ENXIO, as Linux
         // answers for a device with no driver and for a socket.
         if (target->is_special()) return Error(ENXIO);
+        // Rule X6, as Linux's fifo_open: access mode 3 is EINVAL on a FIFO
+        // (after may_open's checks).
+        if (target->is_fifo() && acc == O_ACCMODE) return Error(EINVAL);
         // Rule X6: a FIFO opened for writing only, without blocking, with
         // no reader: ENXIO.
         if (target->is_fifo() && acc == O_WRONLY && (flags & O_NONBLOCK)) {
@@ -551,6 +564,7 @@ Result<Fd> Filesystem::OpenAt(Fd dir, std::string_view path, int flags, uint32_t
     }
   }
   auto file = MakeOpenFile(inode, flags & ~(O_CREAT | O_EXCL | O_TRUNC));
+  file->opener = &caller();
   file->rights_base.store(base, std::memory_order_relaxed);
   file->rights_inheriting.store(inheriting, std::memory_order_relaxed);
   if (inode->is_fifo() && !file->is_path()) {
@@ -772,6 +786,10 @@ Result<void> Filesystem::RemoveAt(Fd dir, std::string_view path, bool dir_only) 
     if (found->name == ".") return Error(EINVAL);
     if (found->name == "..") return Error(ENOTEMPTY);
   } else {
+    // Rule X1, as Linux's do_unlinkat: a last name that is not a normal
+    // name (the root, ".", "..") is EISDIR before may_delete's permission
+    // and sticky checks.
+    if (found->name.empty() || found->name == "." || found->name == "..") return Error(EISDIR);
     if (found->inode == nullptr) return Error(ENOENT);
     // As Linux's do_unlinkat: a name followed by a slash must be a
     // directory, and the name itself is looked at, a symlink not followed.
@@ -815,6 +833,14 @@ Result<void> Filesystem::LinkAt(Fd from_dir, std::string_view from, Fd to_dir,
     } else {
       auto file = GetFile(from_dir);
       if (!file.ok()) return Error(EBADF);
+      // Rule X4, as Linux (6.10 on): the descriptor must have been opened
+      // under the caller's credentials (the same Credentials object, as
+      // Linux compares f_cred with the current cred; SetCredentials makes
+      // a new one each time, as commit_creds), unless the caller has
+      // CAP_DAC_READ_SEARCH; else ENOENT, before the new name is looked
+      // at.
+      const Credentials& creds = caller();
+      if ((*file)->opener != &creds && !creds.Has(kCapDacReadSearch)) return Error(ENOENT);
       by_fd = (*file)->inode;
     }
   }
@@ -837,7 +863,24 @@ Result<void> Filesystem::LinkAt(Fd from_dir, std::string_view from, Fd to_dir,
   if (dst->inode != nullptr) return Error(EEXIST);
   if (dst->trailing_slash) return Error(ENOENT);
   Inode& inode = *source;
-  if (auto ok = CheckPermission(caller(), *dst->parent, kMayWrite | kMayExec); !ok.ok()) return ok;
+  const Credentials& creds = caller();
+  // Rule X1, fs.protected_hardlinks as Linux's default (1), may_linkat:
+  // before vfs_link's checks, a caller that neither owns the source nor has
+  // CAP_FOWNER may link only a regular file that is not setuid nor
+  // setgid-executable and that it may read and write; else EPERM (a
+  // directory so included).
+  bool owner = false;
+  bool safe_source = false;
+  {
+    MutexLock inode_lock(&inode.mu);
+    owner = OwnerOrCapableLocked(creds, inode);
+    safe_source = inode.is_reg() && !(inode.mode & S_ISUID) &&
+                  (inode.mode & (S_ISGID | S_IXGRP)) != (S_ISGID | S_IXGRP);
+  }
+  if (!owner && !(safe_source && CheckPermission(creds, inode, kMayRead | kMayWrite).ok())) {
+    return Error(EPERM);
+  }
+  if (auto ok = CheckPermission(creds, *dst->parent, kMayWrite | kMayExec); !ok.ok()) return ok;
   if (inode.is_dir()) return Error(EPERM);
   if (inode.anonymous) return Error(ENOENT);  // a pipe has no filesystem
   bool revive = false;

@@ -68,6 +68,11 @@ struct OpenFile {
   // only narrowed; read without a lock by every call's rights check.
   std::atomic<uint64_t> rights_base{~0ull};
   std::atomic<uint64_t> rights_inheriting{~0ull};
+  // Rule X4: the credentials the description was opened under (Linux's
+  // f_cred), compared by identity only, never read: linkat AT_EMPTY_PATH
+  // through this descriptor needs them to be the caller's, or
+  // CAP_DAC_READ_SEARCH. Set once at open, before the descriptor exists.
+  const void* opener = nullptr;
 
  private:
   OpenFile(std::shared_ptr<Inode> inode, int flags) : inode(std::move(inode)), flags(flags) {}

@@ -1242,26 +1242,10 @@ const char* Explained(const Op& op, const std::string& kernel, const std::string
           !vfs.empty() && vfs[0] != '-' && allocated_before) {
         return "[VFS choice] V6 an allocated page is data";
       }
-      [[fallthrough]];
-    case OpKind::kPread:
-    case OpKind::kPwrite:
-      // Linux answers ESPIPE on a FIFO before it looks at the access mode;
-      // rule X6 (posix-core).
-      if (StartsWith(kernel, "(fifo) -ESPIPE")) return "X6 ESPIPE on a FIFO (posix-core)";
       return nullptr;
     case OpKind::kOpen:
-      // Linux refuses access mode 3 on a FIFO (fifo_open); rule X6
-      // (posix-core).
-      if (StartsWith(kernel, "(fifo) -EINVAL") && (op.flags & O_ACCMODE) == 3) {
-        return "X6 access mode 3 on a FIFO (posix-core)";
-      }
       // [VFS choice] X5: no driver stands behind a device node, so opening
       // one is ENXIO; the kernel side's tmpfs is mounted nodev (EACCES).
-      // O_TRUNC asks for write permission whatever the file's type
-      // (build_open_flags); rule X1 (posix-core).
-      if (kernel == "(fifo) -EACCES" && (op.flags & O_TRUNC) != 0) {
-        return "X1 O_TRUNC needs write permission on a FIFO (posix-core)";
-      }
       if ((StartsWith(kernel, "(chr) ") || StartsWith(kernel, "(blk) ")) &&
           (vfs == "(chr) -ENXIO" || vfs == "(blk) -ENXIO")) {
         return "[VFS choice] X5 a device node opens no device";
@@ -1274,41 +1258,6 @@ const char* Explained(const Op& op, const std::string& kernel, const std::string
           (op.flags & VFS_FALLOC_FL_PUNCH_HOLE) == 0) {
         return "[VFS choice] V5 ZERO_RANGE, which tmpfs lacks";
       }
-      return nullptr;
-    case OpKind::kLinkEmpty:
-      // linkat(fd, "", ..., AT_EMPTY_PATH) needs CAP_DAC_READ_SEARCH on
-      // Linux (ENOENT without it, before the new name is looked at); rule
-      // X4 (posix-core).
-      if (kernel[0] == '-') return "X4 linkat AT_EMPTY_PATH without CAP_DAC_READ_SEARCH (posix-core)";
-      return nullptr;
-    case OpKind::kLink:
-      // link of a directory is EPERM before the permission to write the new
-      // name's directory is checked (vfs_link after may_create), and so is
-      // a link by a non-owner who may not read and write the file
-      // (fs.protected_hardlinks, may_linkat); rule X1 (posix-core).
-      if (kernel == "-EPERM") return "X1 link: EPERM for a directory or a non-owner (posix-core)";
-      return nullptr;
-    case OpKind::kUnlink:
-      // unlink("/") or unlink("..") is EISDIR before any permission check
-      // (do_unlinkat: the last name is not a normal one); rule X1
-      // (posix-core).
-      if (kernel == "-EISDIR" && (vfs == "-EACCES" || vfs == "-EPERM")) {
-        return "X1 unlink of / or ..: EISDIR first (posix-core)";
-      }
-      return nullptr;
-    case OpKind::kGetfl:
-      // F_GETFL of an O_TMPFILE descriptor shows O_TMPFILE on Linux; rule
-      // X4 (posix-core).
-      if (kernel[0] != '-' && vfs[0] != '-' &&
-          (std::strtoul(kernel.c_str(), nullptr, 8) ^ std::strtoul(vfs.c_str(), nullptr, 8)) ==
-              static_cast<unsigned long>(O_TMPFILE)) {
-        return "X4 F_GETFL shows O_TMPFILE (posix-core)";
-      }
-      return nullptr;
-    case OpKind::kSetfl:
-      // F_SETFL O_NOATIME needs the file's owner (or CAP_FOWNER): EPERM;
-      // rule X1 (posix-core).
-      if (kernel == "-EPERM" && (op.flags & O_NOATIME) != 0) return "X1 F_SETFL O_NOATIME by a non-owner (posix-core)";
       return nullptr;
     case OpKind::kRead:
       // [VFS choice] V3: a named FIFO keeps its bytes when the last

@@ -1,0 +1,150 @@
+// Answers where the differential test (tests/differential) found the VFS
+// parting from Linux tmpfs, each pinned here with the rule it falls under
+// (docs/semantics.md X1, X4, X6). The callers are unprivileged users: root
+// is checked by every other suite.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+
+#include "tests/test_util.h"
+#include "vfs/credentials.h"
+
+namespace vfs::testing {
+namespace {
+
+class LinuxParityTest : public VfsTest {
+ protected:
+  void SetUp() override {
+    VfsTest::SetUp();
+    ASSERT_OK(fs_->Mkdir("/tmp", 01777));
+    ASSERT_OK(fs_->Chmod("/tmp", 01777));
+  }
+  static constexpr uint32_t kAlice = 1001;
+  static constexpr uint32_t kBob = 2000;
+  Credentials alice_ = Credentials::User(kAlice, 1000);
+  Credentials bob_ = Credentials::User(kBob, 2000);
+};
+
+// Rule X1: do_unlinkat refuses a last name that is not a normal name (the
+// root, ".", "..") with EISDIR before may_delete looks at permissions or
+// at the sticky bit.
+TEST_F(LinuxParityTest, UnlinkOfRootOrDotDotIsEisdirBeforePermissionX1) {
+  ASSERT_OK(fs_->Mkdir("/tmp/d", 0755));
+  ScopedCredentials as(alice_);
+  EXPECT_ERRNO(fs_->Unlink("/"), EISDIR);
+  EXPECT_ERRNO(fs_->Unlink("/tmp/d/.."), EISDIR);
+  EXPECT_ERRNO(fs_->Unlink("/tmp/d/."), EISDIR);
+  EXPECT_ERRNO(fs_->Unlink(".."), EISDIR);
+}
+
+// Rule X1 (fs.protected_hardlinks = 1, Linux's default, may_linkat): a
+// non-owner may link only a regular file it may read and write that is not
+// setuid or setgid-executable; a directory is EPERM before the new name's
+// directory is checked for write permission.
+TEST_F(LinuxParityTest, LinkOfADirectoryIsEpermBeforeDirectoryPermissionX1) {
+  ScopedCredentials as(alice_);
+  EXPECT_ERRNO(fs_->Link("/.", "d"), EPERM);  // "/" is not writable to alice
+}
+
+TEST_F(LinuxParityTest, ProtectedHardlinksRefuseANonOwnerX1) {
+  WriteFile("/tmp/ro", "x");
+  ASSERT_OK(fs_->Chmod("/tmp/ro", 0644));  // bob may read, not write
+  WriteFile("/tmp/rw", "x");
+  ASSERT_OK(fs_->Chmod("/tmp/rw", 0666));
+  WriteFile("/tmp/suid", "x");
+  ASSERT_OK(fs_->Chmod("/tmp/suid", 04666));
+  ASSERT_OK(fs_->Mkfifo("/tmp/fifo", 0666));
+  ScopedCredentials as(bob_);
+  EXPECT_ERRNO(fs_->Link("/tmp/ro", "/tmp/ro2"), EPERM);
+  EXPECT_ERRNO(fs_->Link("/tmp/suid", "/tmp/suid2"), EPERM);
+  EXPECT_ERRNO(fs_->Link("/tmp/fifo", "/tmp/fifo2"), EPERM);
+  EXPECT_OK(fs_->Link("/tmp/rw", "/tmp/rw2"));
+  // The owner links what it likes.
+  WriteFile("/tmp/mine", "x");
+  ASSERT_OK(fs_->Chmod("/tmp/mine", 0));
+  EXPECT_OK(fs_->Link("/tmp/mine", "/tmp/mine2"));
+}
+
+// Rule X1: O_NOATIME needs the file's owner or CAP_FOWNER (may_open, and
+// fcntl's setfl): EPERM.
+TEST_F(LinuxParityTest, NoatimeByANonOwnerIsEpermX1) {
+  WriteFile("/tmp/f", "x");
+  ASSERT_OK(fs_->Chmod("/tmp/f", 0666));
+  ScopedCredentials as(alice_);
+  EXPECT_ERRNO(fs_->Open("/tmp/f", O_RDONLY | O_NOATIME), EPERM);
+  auto fd = fs_->Open("/tmp/f", O_RDONLY);
+  ASSERT_OK(fd);
+  EXPECT_ERRNO(fs_->SetStatusFlags(*fd, O_NOATIME), EPERM);
+  EXPECT_OK(fs_->SetStatusFlags(*fd, O_NONBLOCK));
+  auto mine = fs_->Open("/tmp/g", O_RDWR | O_CREAT | O_NOATIME, 0600);
+  ASSERT_OK(mine);
+  EXPECT_OK(fs_->SetStatusFlags(*mine, O_NOATIME));
+}
+
+// Rule X1: O_TRUNC asks for write permission whatever the file's type
+// (build_open_flags adds MAY_WRITE), a FIFO's too.
+TEST_F(LinuxParityTest, TruncOnAFifoNeedsWritePermissionX1) {
+  ASSERT_OK(fs_->Mkfifo("/tmp/fifo", 0644));
+  ScopedCredentials as(alice_);
+  EXPECT_ERRNO(fs_->Open("/tmp/fifo", O_RDONLY | O_NONBLOCK | O_TRUNC), EACCES);
+  EXPECT_OK(fs_->Open("/tmp/fifo", O_RDONLY | O_NONBLOCK));
+}
+
+// Rule X4: an O_TMPFILE description keeps O_TMPFILE in its status flags
+// (F_GETFL shows __O_TMPFILE | O_DIRECTORY).
+TEST_F(LinuxParityTest, GetflOfATmpfileShowsOTmpfileX4) {
+  auto fd = fs_->Open("/tmp", O_TMPFILE | O_RDWR, 0600);
+  ASSERT_OK(fd);
+  auto flags = fs_->GetStatusFlags(*fd);
+  ASSERT_OK(flags);
+  EXPECT_EQ(*flags & (O_TMPFILE | O_ACCMODE), O_TMPFILE | O_RDWR);
+  auto plain = fs_->Open("/tmp/p", O_RDWR | O_CREAT, 0600);
+  ASSERT_OK(plain);
+  auto plain_flags = fs_->GetStatusFlags(*plain);
+  ASSERT_OK(plain_flags);
+  EXPECT_EQ(*plain_flags & O_TMPFILE, 0);
+}
+
+// Rule X4 (Linux 6.10 on): linkat(fd, "", ..., AT_EMPTY_PATH) needs the
+// descriptor to have been opened under the caller's credentials, or
+// CAP_DAC_READ_SEARCH; else ENOENT, before the new name is looked at.
+TEST_F(LinuxParityTest, LinkatEmptyPathNeedsTheOpenersCredentialsX4) {
+  auto roots = fs_->Open("/tmp", O_TMPFILE | O_RDWR, 0666);
+  ASSERT_OK(roots);
+  {
+    ScopedCredentials as(alice_);
+    EXPECT_ERRNO(fs_->LinkAt(*roots, "", kCwd, "/tmp/" + std::string(300, 'n'), AT_EMPTY_PATH),
+                 ENOENT);
+    EXPECT_ERRNO(fs_->LinkAt(*roots, "", kCwd, "/tmp/a", AT_EMPTY_PATH), ENOENT);
+    auto hers = fs_->Open("/tmp", O_TMPFILE | O_RDWR, 0600);
+    ASSERT_OK(hers);
+    EXPECT_OK(fs_->LinkAt(*hers, "", kCwd, "/tmp/hers", AT_EMPTY_PATH));
+  }
+  // Root holds CAP_DAC_READ_SEARCH: any descriptor.
+  ScopedCredentials as(bob_);
+  auto bobs = fs_->Open("/tmp", O_TMPFILE | O_RDWR, 0600);
+  ASSERT_OK(bobs);
+  Credentials root = Credentials::Root();
+  ScopedCredentials as_root(root);
+  EXPECT_OK(fs_->LinkAt(*bobs, "", kCwd, "/tmp/bobs", AT_EMPTY_PATH));
+}
+
+// Rule X6: a FIFO has no positions: pread and pwrite are ESPIPE before the
+// access mode is looked at (no FMODE_PREAD / FMODE_PWRITE); an open with
+// access mode 3 is EINVAL (fifo_open).
+TEST_F(LinuxParityTest, PositionedIoOnAFifoIsEspipeBeforeEbadfX6) {
+  ASSERT_OK(fs_->Mkfifo("/tmp/fifo", 0666));
+  auto reader = fs_->Open("/tmp/fifo", O_RDONLY | O_NONBLOCK);
+  ASSERT_OK(reader);
+  auto writer = fs_->Open("/tmp/fifo", O_WRONLY | O_NONBLOCK);
+  ASSERT_OK(writer);
+  char c = 'x';
+  EXPECT_ERRNO(fs_->Pwrite(*reader, &c, 1, 0), ESPIPE);
+  EXPECT_ERRNO(fs_->Pread(*writer, &c, 1, 0), ESPIPE);
+  EXPECT_ERRNO(fs_->Open("/tmp/fifo", 3 | O_NONBLOCK), EINVAL);
+}
+
+}  // namespace
+}  // namespace vfs::testing
