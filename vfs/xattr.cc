@@ -216,16 +216,39 @@ Result<void> Filesystem::Fallocate(Fd fd, int mode, int64_t offset, int64_t len)
   if (!got.ok()) return Error(got.error());
   OpenFile& file = **got;
   if (file.is_path()) return Error(EBADF);
-  // The order of Linux's vfs_fallocate.
+  // The order of Linux's vfs_fallocate (6.x): the mode must name one
+  // operation the kernel knows (with KEEP_SIZE where it fits), then the
+  // descriptor must be open for writing; only then does the file system
+  // refuse the operations it does not implement (collapse, insert, unshare,
+  // write-zeroes here, as tmpfs refuses them).
+  constexpr int kCollapseRange = 0x08, kInsertRange = 0x20, kUnshareRange = 0x40,
+                kWriteZeroes = 0x80;
+  constexpr int kModeMask =
+      kFallocPunchHole | kCollapseRange | kFallocZeroRange | kInsertRange | kUnshareRange | kWriteZeroes;
   if (offset < 0 || len <= 0) return Error(EINVAL);
-  if (mode & ~(kFallocKeepSize | kFallocPunchHole | kFallocZeroRange)) return Error(EOPNOTSUPP);
-  if ((mode & kFallocPunchHole) && (mode & kFallocZeroRange)) return Error(EOPNOTSUPP);
-  if ((mode & kFallocPunchHole) && !(mode & kFallocKeepSize)) return Error(EOPNOTSUPP);
+  if (mode & ~(kModeMask | kFallocKeepSize)) return Error(EOPNOTSUPP);
+  switch (mode & kModeMask) {
+    case 0:
+    case kUnshareRange:
+    case kFallocZeroRange:
+      break;
+    case kFallocPunchHole:
+      if (!(mode & kFallocKeepSize)) return Error(EOPNOTSUPP);
+      break;
+    case kCollapseRange:
+    case kInsertRange:
+    case kWriteZeroes:
+      if (mode & kFallocKeepSize) return Error(EOPNOTSUPP);
+      break;
+    default:
+      return Error(EOPNOTSUPP);  // more than one operation
+  }
   if (!file.writable()) return Error(EBADF);
   Inode& inode = *file.inode;
   if (inode.is_fifo()) return Error(ESPIPE);
   if (inode.is_dir()) return Error(EISDIR);
   if (!inode.is_reg()) return Error(ENODEV);
+  if (mode & ~(kFallocKeepSize | kFallocPunchHole | kFallocZeroRange)) return Error(EOPNOTSUPP);
   int64_t end = 0;
   if (__builtin_add_overflow(offset, len, &end) ||
       static_cast<uint64_t>(end) > options_.max_file_size) {
