@@ -14,6 +14,7 @@
 #include "absl/strings/numbers.h"
 #include "harness/workload_script.h"
 #include "tools/input_file.h"
+#include "tools/progress_line.h"
 #ifdef VFS_HAVE_MOUNT
 #include "tools/crash_run.h"
 #endif
@@ -181,23 +182,10 @@ int CrashCommand(int argc, char** argv) {
   }
 
   // A progress line for runs longer than a second.
-  const auto start = std::chrono::steady_clock::now();
-  auto last = start;
-  bool printed = false;
-  explorer.set_progress([&](uint64_t done, uint64_t total, uint64_t states, uint64_t failures) {
-    const auto now = std::chrono::steady_clock::now();
-    if (now - last < std::chrono::seconds(1) && done != total) return;
-    const double seconds = std::chrono::duration<double>(now - start).count();
-    if (seconds < 1.0) return;
-    last = now;
-    printed = true;
-    std::fprintf(stderr, "\rpoint %llu/%llu, %llu states (%.0f/s), %llu failure(s)   ",
-                 static_cast<unsigned long long>(done), static_cast<unsigned long long>(total),
-                 static_cast<unsigned long long>(states), states / seconds,
-                 static_cast<unsigned long long>(failures));
-  });
+  ProgressLine progress;
+  explorer.set_progress(progress.Callback());
   auto report = explorer.Run(workload, script->AsChecker());
-  if (printed) std::fprintf(stderr, "\n");
+  progress.End();
   if (!report.ok()) {
     std::fprintf(stderr, "vfs crash: the exploration failed: %s\n", std::strerror(report.error()));
     return 2;
@@ -205,8 +193,7 @@ int CrashCommand(int argc, char** argv) {
   for (const std::string& failed : script->failures()) {
     std::fprintf(stderr, "vfs crash: warning: %s:%s\n", script_path.c_str(), failed.c_str());
   }
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds = progress.seconds();
   std::printf("%s: profile %s, %llu crash points (%llu exhaustive, %llu sampled), %llu states "
               "checked in %.2f s, %zu failure(s)\n",
               script_path.c_str(), CrashProfileName(options.profile),

@@ -1,5 +1,6 @@
 // vfs crash --run: see crash_run.h and docs/crash-testing.md ("Any program").
 #include "tools/crash_run.h"
+#include "tools/progress_line.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -1521,23 +1522,10 @@ int CrashRunCommand(int argc, char** argv) {
     return 1;
   }
 
-  const auto explore_start = std::chrono::steady_clock::now();
-  auto last = explore_start;
-  bool printed = false;
-  checking.set_progress([&](uint64_t done, uint64_t total, uint64_t states, uint64_t failures) {
-    const auto now = std::chrono::steady_clock::now();
-    if (now - last < std::chrono::seconds(1) && done != total) return;
-    const double seconds = std::chrono::duration<double>(now - explore_start).count();
-    if (seconds < 1.0) return;
-    last = now;
-    printed = true;
-    std::fprintf(stderr, "\rpoint %llu/%llu, %llu states (%.0f/s), %llu failure(s)   ",
-                 static_cast<unsigned long long>(done), static_cast<unsigned long long>(total),
-                 static_cast<unsigned long long>(states), states / seconds,
-                 static_cast<unsigned long long>(failures));
-  });
+  ProgressLine progress;
+  checking.set_progress(progress.Callback());
   auto explored = checking.Explore(program.trace, checker);
-  if (printed) std::fprintf(stderr, "\n");
+  progress.End();
   if (!explored.ok()) return Usage(absl::StrCat("the exploration failed: ", std::strerror(explored.error())));
   if (std::string bad = (*pool)->cannot_start(); !bad.empty()) {
     return Usage(absl::StrCat("the checker cannot start: ", bad));
@@ -1551,7 +1539,7 @@ int CrashRunCommand(int argc, char** argv) {
   report.shards = ex.shards;
   report.points = explored->points;
   report.states = explored->states;
-  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - explore_start).count();
+  report.seconds = progress.seconds();
   // Failures with the same cause in the program's terms are one.
   for (CrashFailure& f : explored->failures) {
     Attributor::Cause cause = attributor.Explain(f.name, f.message);

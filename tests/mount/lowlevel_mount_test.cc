@@ -61,7 +61,9 @@ class LowlevelMountTest : public ::testing::Test {
 
   void TearDown() override {
     for (int fd : fds_) ::close(fd);
-    if (mount_ != nullptr) EXPECT_TRUE(mount_->Stop().ok());
+    if (mount_ != nullptr) {
+      EXPECT_TRUE(mount_->Stop().ok());
+    }
   }
 
   std::string Path(const std::string& name) const { return mountpoint_ + "/" + name; }
