@@ -43,12 +43,21 @@ enum Capability : uint32_t {
   kAllCapabilities = (1u << 7) - 1,
 };
 
+// A fresh identity serial (rule X4's opener check); never 0.
+uint64_t NextCredentialsSerial();
+
 struct Credentials {
   uint32_t uid = 0;
   uint32_t gid = 0;
   std::vector<uint32_t> groups;   // supplementary groups
   uint32_t capabilities = kAllCapabilities;
   uint32_t umask = 0;
+  // Which identity this is, as Linux's struct cred pointer: a new
+  // Credentials gets a new serial, a copy shares it, and
+  // Filesystem::SetCredentials gives its copy a new one (commit_creds).
+  // linkat AT_EMPTY_PATH compares it, with uid, gid and capabilities, to
+  // the descriptor opener's (rule X4).
+  uint64_t serial = NextCredentialsSerial();
 
   // Root with every capability: the default identity.
   static Credentials Root() { return Credentials{}; }

@@ -247,6 +247,12 @@ class Filesystem {
   // rule X4; ENOENT for a file with no link left that is not one).
   Result<void> LinkAt(Fd from_dir, std::string_view from, Fd to_dir, std::string_view to,
                       int flags);
+  // A front end's link of a file it holds open for its clients (a FUSE
+  // server's LINK, which the kernel sends after its own checks): as
+  // LinkAt(node, "", to_dir, to, AT_EMPTY_PATH) under the caller's identity,
+  // except that who opened `node` does not matter (the server did). The
+  // caller's permission on the new name and protected_hardlinks apply.
+  Result<void> LinkHandle(Fd node, Fd to_dir, std::string_view to);
   // symlinkat(2).
   Result<void> SymlinkAt(std::string_view target, Fd dir, std::string_view path);
   // readlinkat(2): an empty path reads the symlink `dir` is open on
@@ -438,6 +444,11 @@ class Filesystem {
   enum SyncMode { kSyncData = 1, kSyncFile = 2 };  // D2 / D1
 
   Filesystem(std::shared_ptr<Store> store, Options options, uint32_t page_size);
+
+  // namespace.cc: linkat after the source descriptor's checks; `by_fd` is
+  // the file to link, or null to look `from` up.
+  Result<void> LinkSource(std::shared_ptr<Inode> by_fd, Fd from_dir, std::string_view from,
+                          Fd to_dir, std::string_view to, int flags);
 
   // mount.cc
   Result<void> Format();

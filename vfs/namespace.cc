@@ -564,7 +564,10 @@ Result<Fd> Filesystem::OpenAt(Fd dir, std::string_view path, int flags, uint32_t
     }
   }
   auto file = MakeOpenFile(inode, flags & ~(O_CREAT | O_EXCL | O_TRUNC));
-  file->opener = &caller();
+  {
+    const Credentials& opener = caller();
+    file->opener = {opener.serial, opener.uid, opener.gid, opener.capabilities};
+  }
   file->rights_base.store(base, std::memory_order_relaxed);
   file->rights_inheriting.store(inheriting, std::memory_order_relaxed);
   if (inode->is_fifo() && !file->is_path()) {
@@ -834,16 +837,29 @@ Result<void> Filesystem::LinkAt(Fd from_dir, std::string_view from, Fd to_dir,
       auto file = GetFile(from_dir);
       if (!file.ok()) return Error(EBADF);
       // Rule X4, as Linux (6.10 on): the descriptor must have been opened
-      // under the caller's credentials (the same Credentials object, as
-      // Linux compares f_cred with the current cred; SetCredentials makes
-      // a new one each time, as commit_creds), unless the caller has
-      // CAP_DAC_READ_SEARCH; else ENOENT, before the new name is looked
-      // at.
+      // under the caller's identity (as Linux compares f_cred with the
+      // current cred; SetCredentials makes a new one each time, as
+      // commit_creds), unless the caller has CAP_DAC_READ_SEARCH; else
+      // ENOENT, before the new name is looked at.
       const Credentials& creds = caller();
-      if ((*file)->opener != &creds && !creds.Has(kCapDacReadSearch)) return Error(ENOENT);
+      if (!(*file)->opener.Is(creds) && !creds.Has(kCapDacReadSearch)) return Error(ENOENT);
       by_fd = (*file)->inode;
     }
   }
+  return LinkSource(std::move(by_fd), from_dir, from, to_dir, to, flags);
+}
+
+Result<void> Filesystem::LinkHandle(Fd node, Fd to_dir, std::string_view to) {
+  CallScope call(options_);
+  if (auto alive = CheckAlive(); !alive.ok()) return alive;
+  auto file = GetFile(node);
+  if (!file.ok()) return Error(EBADF);
+  return LinkSource((*file)->inode, node, "", to_dir, to, AT_EMPTY_PATH);
+}
+
+Result<void> Filesystem::LinkSource(std::shared_ptr<Inode> by_fd, Fd from_dir,
+                                    std::string_view from, Fd to_dir, std::string_view to,
+                                    int flags) {
   WriterLock lock(&ns_mu_);
   // As Linux's do_linkat: the source is looked up (a final symlink linked,
   // not followed, unless a slash follows it or AT_SYMLINK_FOLLOW), then the

@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 
+#include "vfs/credentials.h"
 #include "vfs/inode.h"
 #include "vfs/internal/hazard.h"
 #include "vfs/internal/mutex.h"
@@ -68,11 +69,20 @@ struct OpenFile {
   // only narrowed; read without a lock by every call's rights check.
   std::atomic<uint64_t> rights_base{~0ull};
   std::atomic<uint64_t> rights_inheriting{~0ull};
-  // Rule X4: the credentials the description was opened under (Linux's
-  // f_cred), compared by identity only, never read: linkat AT_EMPTY_PATH
-  // through this descriptor needs them to be the caller's, or
-  // CAP_DAC_READ_SEARCH. Set once at open, before the descriptor exists.
-  const void* opener = nullptr;
+  // Rule X4: who opened the description (Linux's f_cred): linkat
+  // AT_EMPTY_PATH through this descriptor needs the caller to be the same
+  // identity (serial, uid, gid and capabilities; a serial alone would let a
+  // changed copy pass), or CAP_DAC_READ_SEARCH. Set once at open, before the
+  // descriptor exists.
+  struct Opener {
+    uint64_t serial = 0;
+    uint32_t uid = 0;
+    uint32_t gid = 0;
+    uint32_t capabilities = 0;
+    bool Is(const Credentials& c) const {
+      return serial == c.serial && uid == c.uid && gid == c.gid && capabilities == c.capabilities;
+    }
+  } opener;
 
  private:
   OpenFile(std::shared_ptr<Inode> inode, int flags) : inode(std::move(inode)), flags(flags) {}

@@ -9,6 +9,7 @@ namespace vfs {
 
 void Filesystem::SetCredentials(Credentials creds) {
   auto kept = std::make_unique<Credentials>(std::move(creds));
+  kept->serial = NextCredentialsSerial();  // a new identity, as commit_creds
   MutexLock lock(&creds_mu_);
   default_creds_.store(kept.get(), std::memory_order_release);
   // Kept until the Filesystem goes: a call may still be reading the old one.

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <optional>
 #include <string>
 
 #include "tests/test_util.h"
@@ -129,6 +130,52 @@ TEST_F(LinuxParityTest, LinkatEmptyPathNeedsTheOpenersCredentialsX4) {
   Credentials root = Credentials::Root();
   ScopedCredentials as_root(root);
   EXPECT_OK(fs_->LinkAt(*bobs, "", kCwd, "/tmp/bobs", AT_EMPTY_PATH));
+}
+
+// Rule X4: the opener is an identity, not an address. Two identities that
+// live one after the other at the same address (a Credentials on the stack,
+// made per request as a server does) are still two: the second may not link
+// the first one's descriptor.
+TEST_F(LinuxParityTest, LinkatEmptyPathOpenerIsNotTheCredentialsAddressX4) {
+  std::optional<Credentials> slot;
+  slot.emplace(alice_);
+  Result<Fd> hers = Error(EBADF);
+  {
+    ScopedCredentials as(*slot);
+    hers = fs_->Open("/tmp", O_TMPFILE | O_RDWR, 0666);
+    ASSERT_OK(hers);
+  }
+  slot.emplace(Credentials::User(alice_.uid + 7, alice_.gid + 7));
+  ScopedCredentials as(*slot);
+  EXPECT_ERRNO(fs_->LinkAt(*hers, "", kCwd, "/tmp/stolen", AT_EMPTY_PATH), ENOENT);
+  // A copy of an identity that was changed is another identity too.
+  Credentials copy = alice_;
+  ScopedCredentials as_alice(alice_);
+  auto again = fs_->Open("/tmp", O_TMPFILE | O_RDWR, 0666);
+  ASSERT_OK(again);
+  copy.uid = bob_.uid;
+  ScopedCredentials as_changed(copy);
+  EXPECT_ERRNO(fs_->LinkAt(*again, "", kCwd, "/tmp/changed", AT_EMPTY_PATH), ENOENT);
+}
+
+// Rule X4, a front end's LINK (Filesystem::LinkHandle): who opened the node
+// handle does not matter, the caller's permission on the new name does.
+TEST_F(LinuxParityTest, LinkHandleIgnoresTheOpenerButChecksTheNewNameX4) {
+  ASSERT_OK(fs_->Mkdir("/tmp/shut", 0755));
+  Result<Fd> node = Error(EBADF);
+  {
+    ScopedCredentials as(alice_);
+    ASSERT_OK(fs_->Close(*fs_->Open("/tmp/hers", O_CREAT | O_WRONLY, 0644)));
+  }
+  node = fs_->Open("/tmp/hers", O_PATH, 0);  // opened by root, the server
+  ASSERT_OK(node);
+  ScopedCredentials as(alice_);
+  EXPECT_ERRNO(fs_->LinkAt(*node, "", kCwd, "/tmp/viaat", AT_EMPTY_PATH), ENOENT);
+  EXPECT_ERRNO(fs_->LinkHandle(*node, kCwd, "/tmp/shut/x"), EACCES);  // root's 0755 dir
+  EXPECT_OK(fs_->LinkHandle(*node, kCwd, "/tmp/linked"));
+  auto st = fs_->Stat("/tmp/linked");
+  ASSERT_OK(st);
+  EXPECT_EQ(st->nlink, 2u);
 }
 
 // Rule X6: a FIFO has no positions: pread and pwrite are ESPIPE before the

@@ -41,10 +41,11 @@ Result<void> SymlinkAt(F& fs, const char* target, Fd dir, const char* name) {
   return fs.SymlinkAt(target, dir, name);
 }
 
-// linkat(node, "", dir, name, AT_EMPTY_PATH): links the inode itself.
+// link(2) as the kernel sends it: links the inode itself, whoever opened the
+// node handle (Filesystem::LinkHandle).
 template <typename F = Filesystem>
 Result<void> LinkNode(F& fs, Fd node, Fd dir, const char* name) {
-  return fs.LinkAt(node, "", dir, name, AT_EMPTY_PATH);
+  return fs.LinkHandle(node, dir, name);
 }
 
 // unlinkat(2); `flags` 0 or AT_REMOVEDIR.
