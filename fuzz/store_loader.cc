@@ -381,8 +381,18 @@ std::map<std::string, std::string> ReadDir(const std::string& dir) {
   return out;
 }
 
+// Names only: the last run's logs are preallocated megabytes, and reading
+// them just to unlink them was a fifth of each execution.
 void ClearDir(const std::string& dir) {
-  for (const auto& [name, bytes] : ReadDir(dir)) ::unlink((dir + "/" + name).c_str());
+  std::vector<std::string> names;
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (dirent* e = ::readdir(d)) {
+      const std::string name = e->d_name;
+      if (name != "." && name != ".." && name != "LOCK") names.push_back(name);
+    }
+    ::closedir(d);
+  }
+  for (const std::string& name : names) ::unlink((dir + "/" + name).c_str());
 }
 
 void WriteFile(const std::string& path, const std::string& bytes) {
