@@ -1216,10 +1216,14 @@ struct Json {
   double number = 0;
   std::string text;
   std::vector<Json> items;
-  std::vector<std::pair<std::string, Json>> fields;
+  // An object's members, in order: keys[i] names values[i]. (Two vectors:
+  // a vector of pair<string, Json> needs Json complete, which clang's
+  // libstdc++ checks here.)
+  std::vector<std::string> keys;
+  std::vector<Json> values;
   const Json* Get(std::string_view key) const {
-    for (const auto& [k, v] : fields) {
-      if (k == key) return &v;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (keys[i] == key) return &values[i];
     }
     return nullptr;
   }
@@ -1265,7 +1269,8 @@ class JsonParser {
         if (i_ >= s_.size() || s_[i_++] != ':') return false;
         Json value;
         if (!Value(&value)) return false;
-        v->fields.emplace_back(key.text, std::move(value));
+        v->keys.push_back(key.text);
+        v->values.push_back(std::move(value));
         Space();
         if (i_ < s_.size() && s_[i_] == ',') {
           ++i_;
