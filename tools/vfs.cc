@@ -22,6 +22,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -294,7 +295,22 @@ constexpr char kUsage[] =
     "  prints the version\n"
     "Each command answers --help with its own usage.\n";
 
+namespace {
+int Run(int argc, char** argv);
+}  // namespace
+
+// Output is flushed before main returns: a leak check at exit (LeakSanitizer)
+// ends the process with _exit, which would drop a report still in stdio's
+// buffer when stdout is a pipe.
 int main(int argc, char** argv) {
+  const int status = Run(argc, argv);
+  std::cout.flush();
+  std::fflush(nullptr);
+  return status;
+}
+
+namespace {
+int Run(int argc, char** argv) {
   // `vfs --version`: vfs/version.h, the version the library was built as.
   if (argc >= 2 && std::strcmp(argv[1], "--version") == 0) {
     std::printf("vfs %s\n", VFS_VERSION_STRING);
@@ -325,3 +341,4 @@ int main(int argc, char** argv) {
   std::fputs(kUsage, stderr);
   return 2;
 }
+}  // namespace

@@ -474,7 +474,9 @@ void ServingMount::Stop() {
   // (its memory goes with the process).
   {
     MutexLock lock(&loop_mu_);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    // Long enough for a loaded machine (a sanitizer run of the whole suite
+    // on 2 CPUs took more than 5 s here): an abandoned loop is a leak.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (!loop_done_ && std::chrono::steady_clock::now() < deadline) {
       loop_mu_.Unlock();
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
