@@ -22,6 +22,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -60,7 +61,7 @@ constexpr std::string_view kIncludeRoots[] = {"", "adapters/capi/include/"};
 
 // The interface target `vfs` (vfs::vfs) has no sources: it bundles the
 // layers up to the harness, so it counts as the harness.
-const std::map<std::string, std::string_view> kTargetsWithoutSources = {
+constexpr std::pair<std::string_view, std::string_view> kTargetsWithoutSources[] = {
     {"vfs", "harness/"},
 };
 
@@ -225,8 +226,8 @@ std::map<std::string, Target> ReadTargets() {
 // The component of a target: that of its sources in this tree, which must
 // all be in one component.
 const Component* ComponentOfTarget(const std::string& name, const Target& t, std::string* error) {
-  if (auto it = kTargetsWithoutSources.find(name); it != kTargetsWithoutSources.end()) {
-    return ComponentOf(it->second);
+  for (const auto& [target, folder] : kTargetsWithoutSources) {
+    if (target == name) return ComponentOf(folder);
   }
   const Component* found = nullptr;
   for (const std::string& source : t.sources) {
