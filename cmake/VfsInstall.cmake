@@ -4,14 +4,19 @@
 #   bin/vfs                          the tool
 #   lib/libvfs.so.MAJOR              the C API, shared (only vfs_* exported)
 #   lib/libvfs.a                     the C API, static
-#   lib/libvfs_core.a, libvfs_disk.a, libvfs_sqlite.a
-#                                    the C++ library, the disk store, SQLite
-#   include/vfs/...                  the public headers, by their source path
+#   lib/libvfs_core.a, libvfs_memory.a, libvfs_fault.a, libvfs_harness.a,
+#   lib/libvfs_disk.a, libvfs_sqlite.a
+#                                    the C++ libraries, one per layer or store
+#                                    (docs/architecture.md), and SQLite
+#   include/vfs/...                  the public headers, by their include path
 #                                    (include/vfs/vfs/filesystem.h), with
 #                                    -I include/vfs: #include "vfs/filesystem.h"
 #   lib/pkgconfig/vfs.pc             the C API for pkg-config
-#   lib/cmake/vfs/                   find_package(vfs CONFIG): vfs::vfs,
-#                                    vfs::disk, vfs::c, vfs::c_static, vfs::sqlite
+#   lib/cmake/vfs/                   find_package(vfs CONFIG): vfs::vfs (all of
+#                                    the C++ library below the adapters),
+#                                    vfs::core, vfs::memory, vfs::fault,
+#                                    vfs::harness, vfs::disk, vfs::c,
+#                                    vfs::c_static, vfs::sqlite
 #   share/man/man1/vfs.1, vfs-*.1    generated from the tool's --help
 #
 # Headers go under include/vfs/ rather than include/ so that the source
@@ -28,13 +33,17 @@ set(VFS_INSTALL_INCLUDEDIR ${CMAKE_INSTALL_INCLUDEDIR}/vfs)
 
 # The static libraries are linked into libvfs.so, so they are position
 # independent. The C++ core's archive is libvfs_core.a: libvfs.{a,so} is the
-# C API, as `-lvfs` means in every C library.
-set_target_properties(vfs PROPERTIES OUTPUT_NAME vfs_core EXPORT_NAME vfs POSITION_INDEPENDENT_CODE ON)
-set_target_properties(vfs_disk PROPERTIES EXPORT_NAME disk POSITION_INDEPENDENT_CODE ON)
+# C API, as `-lvfs` means in every C library. vfs::vfs is an interface target
+# that brings the core, the memory and fault stores and the harness.
+set_target_properties(vfs PROPERTIES EXPORT_NAME vfs)
+foreach(layer core memory fault harness disk)
+  set_target_properties(vfs_${layer} PROPERTIES EXPORT_NAME ${layer} POSITION_INDEPENDENT_CODE ON)
+endforeach()
 target_include_directories(vfs_disk PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}>
                                            $<INSTALL_INTERFACE:${VFS_INSTALL_INCLUDEDIR}>)
 set_target_properties(vfs_c PROPERTIES OUTPUT_NAME vfs EXPORT_NAME c_static)
-set(VFS_EXPORTED_TARGETS vfs vfs_disk vfs_c vfs_c_shared)
+target_include_directories(vfs_c PUBLIC $<INSTALL_INTERFACE:${VFS_INSTALL_INCLUDEDIR}>)
+set(VFS_EXPORTED_TARGETS vfs vfs_core vfs_memory vfs_fault vfs_harness vfs_disk vfs_c vfs_c_shared)
 set(VFS_HAS_SQLITE OFF)
 if(TARGET vfs_sqlite)
   set(VFS_HAS_SQLITE ON)
@@ -47,12 +56,12 @@ endif()
 # file libvfs.so.MAJOR.MINOR.PATCH. The version script (cmake/libvfs.map)
 # exports vfs_* only; the C++ core and the disk store are linked in whole,
 # Abseil and the C++ runtime from their own shared libraries.
-add_library(vfs_c_shared SHARED ${PROJECT_SOURCE_DIR}/vfs/capi/vfs.cc)
+add_library(vfs_c_shared SHARED ${PROJECT_SOURCE_DIR}/adapters/capi/vfs.cc)
 set_target_properties(vfs_c_shared PROPERTIES
   OUTPUT_NAME vfs EXPORT_NAME c
   VERSION ${PROJECT_VERSION} SOVERSION ${PROJECT_VERSION_MAJOR}
   LINK_DEPENDS ${PROJECT_SOURCE_DIR}/cmake/libvfs.map)
-target_link_libraries(vfs_c_shared PRIVATE vfs vfs_disk)
+target_link_libraries(vfs_c_shared PRIVATE vfs_core vfs_memory vfs_disk)
 target_link_options(vfs_c_shared PRIVATE "LINKER:--version-script=${PROJECT_SOURCE_DIR}/cmake/libvfs.map")
 if(NOT VFS_SANITIZE)
   # Every symbol resolved at link time. Not under sanitizers: clang links
@@ -60,14 +69,18 @@ if(NOT VFS_SANITIZE)
   # __asan_* / __tsan_* references by design.
   target_link_options(vfs_c_shared PRIVATE "LINKER:--no-undefined")
 endif()
-target_include_directories(vfs_c_shared INTERFACE $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}>
-                                                  $<INSTALL_INTERFACE:${VFS_INSTALL_INCLUDEDIR}>)
+target_include_directories(vfs_c_shared PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/adapters/capi/include>
+                                               $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}>
+                                               $<INSTALL_INTERFACE:${VFS_INSTALL_INCLUDEDIR}>)
 
 # --- Public headers ----------------------------------------------------------
 
 # The headers an embedder includes, and everything they include from this
 # tree (found by following their #include "..." lines), and nothing else.
 # CMake re-runs when one of them changes, so a new include is installed too.
+# Each is named by its include path and found under the source tree or the
+# C API's include folder (adapters/capi/include/vfs/vfs.h is "vfs/vfs.h").
+set(VFS_HEADER_ROOTS ${PROJECT_SOURCE_DIR} ${PROJECT_SOURCE_DIR}/adapters/capi/include)
 set(VFS_PUBLIC_HEADERS
   vfs/version.h
   vfs/vfs.h
@@ -81,6 +94,18 @@ if(VFS_HAS_SQLITE)
   list(APPEND VFS_PUBLIC_HEADERS adapters/sqlite/sqlite_vfs.h)
 endif()
 
+# Sets ${out} to the file an include path names, or "" if none of the roots
+# holds it.
+function(vfs_find_header out header)
+  set(${out} "" PARENT_SCOPE)
+  foreach(root ${VFS_HEADER_ROOTS})
+    if(EXISTS ${root}/${header})
+      set(${out} ${root}/${header} PARENT_SCOPE)
+      return()
+    endif()
+  endforeach()
+endfunction()
+
 function(vfs_header_closure out)
   set(queue ${ARGN})
   set(seen "")
@@ -89,15 +114,17 @@ function(vfs_header_closure out)
     if(header IN_LIST seen)
       continue()
     endif()
-    if(NOT EXISTS ${PROJECT_SOURCE_DIR}/${header})
+    vfs_find_header(file ${header})
+    if(NOT file)
       message(FATAL_ERROR "install: public header ${header} does not exist (cmake/VfsInstall.cmake)")
     endif()
     list(APPEND seen ${header})
-    file(STRINGS ${PROJECT_SOURCE_DIR}/${header} lines REGEX "^#[ \t]*include[ \t]+\"[^\"]+\"")
+    file(STRINGS ${file} lines REGEX "^#[ \t]*include[ \t]+\"[^\"]+\"")
     foreach(line ${lines})
       string(REGEX REPLACE "^#[ \t]*include[ \t]+\"([^\"]+)\".*" "\\1" included "${line}")
       # Only this tree's headers; "absl/..." and the like come from their packages.
-      if(EXISTS ${PROJECT_SOURCE_DIR}/${included})
+      vfs_find_header(included_file ${included})
+      if(included_file)
         list(APPEND queue ${included})
       endif()
     endforeach()
@@ -108,9 +135,10 @@ endfunction()
 
 vfs_header_closure(VFS_INSTALLED_HEADERS ${VFS_PUBLIC_HEADERS})
 foreach(header ${VFS_INSTALLED_HEADERS})
-  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/${header})
+  vfs_find_header(file ${header})
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${file})
   get_filename_component(dir ${header} DIRECTORY)
-  install(FILES ${PROJECT_SOURCE_DIR}/${header} DESTINATION ${VFS_INSTALL_INCLUDEDIR}/${dir})
+  install(FILES ${file} DESTINATION ${VFS_INSTALL_INCLUDEDIR}/${dir})
 endforeach()
 
 # --- Install -----------------------------------------------------------------

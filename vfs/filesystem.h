@@ -37,7 +37,6 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "backends/store.h"
 #include "vfs/credentials.h"
 #include "vfs/internal/mutex.h"
 #include "vfs/options.h"
@@ -45,6 +44,7 @@
 #include "vfs/fd_table.h"
 #include "vfs/page_cache.h"
 #include "vfs/result.h"
+#include "vfs/store.h"
 #include "vfs/types.h"
 #include "vfs/wasi.h"
 

@@ -17,9 +17,9 @@
 #include <optional>
 #include <vector>
 
-#include "backends/store.h"
 #include "boost/intrusive/set.hpp"
 #include "vfs/page_buffer.h"
+#include "vfs/store.h"
 #include "vfs/types.h"
 
 namespace vfs {

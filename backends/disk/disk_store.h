@@ -35,8 +35,8 @@
 #include <memory>
 #include <string>
 
-#include "backends/store.h"
 #include "vfs/result.h"
+#include "vfs/store.h"
 
 namespace vfs {
 

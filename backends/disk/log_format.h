@@ -17,7 +17,7 @@
 #include <type_traits>
 #include <variant>
 
-#include "backends/store.h"
+#include "vfs/store.h"
 
 namespace vfs::disk {
 

@@ -12,7 +12,7 @@
 #include <string>
 
 #include "backends/disk/log_format.h"
-#include "backends/store.h"
+#include "vfs/store.h"
 
 namespace vfs::disk {
 

@@ -16,7 +16,7 @@
 
 #include "absl/container/btree_map.h"
 #include "backends/disk/log_format.h"
-#include "backends/store.h"
+#include "vfs/store.h"
 
 namespace vfs::disk {
 

@@ -32,7 +32,7 @@
 #include <vector>
 
 #include "backends/fault/device_model.h"
-#include "backends/store.h"
+#include "vfs/store.h"
 
 namespace vfs {
 

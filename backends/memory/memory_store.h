@@ -12,7 +12,7 @@
 
 #include <memory>
 
-#include "backends/store.h"
+#include "vfs/store.h"
 
 namespace vfs {
 

@@ -1,4 +1,4 @@
-// The memory store against the Store contract of backends/store.h: the
+// The memory store against the Store contract of vfs/store.h: the
 // durability levels (submitted, completed, durable), completion in ticket
 // order, crash, the allocation rule for new pages (D5), truncation by
 // generation, and the counters.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds and runs the out-of-tree consumers against an installed vfs:
 #   tests/install/consume.sh c   PREFIX WORKDIR   # C, through pkg-config
-#   tests/install/consume.sh cxx PREFIX WORKDIR   # C++, through find_package(vfs)
+#   tests/install/consume.sh cxx PREFIX WORKDIR   # C++, through find_package(vfs):
+#                                                 # vfs::vfs, one layer (vfs::memory), the C API
 # PREFIX is what `cmake --install --prefix` was given (or /usr for the .deb).
 # Used by CTest (tests/install/CMakeLists.txt) and scripts/package-test.sh.
 set -euo pipefail
@@ -42,6 +43,7 @@ case "$kind" in
       echo "consume.sh: c_consumer_static loads libvfs.so" >&2; exit 1
     fi
     "$work/c_consumer_static"
+    "$work/layer_consumer"
     ;;
   *)
     echo "usage: consume.sh c|cxx PREFIX WORKDIR" >&2

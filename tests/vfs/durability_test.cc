@@ -16,10 +16,10 @@
 #include <string>
 #include <utility>
 
-#include "backends/store.h"
 #include "tests/test_util.h"
 #include "vfs/inode.h"
 #include "vfs/internal/mutex.h"
+#include "vfs/store.h"
 
 namespace vfs::testing {
 namespace {

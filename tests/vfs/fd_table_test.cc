@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "backends/memory/memory_store.h"
-#include "backends/store.h"
 #include "tests/test_util.h"
 #include "vfs/filesystem.h"
+#include "vfs/store.h"
 
 namespace vfs::testing {
 namespace {

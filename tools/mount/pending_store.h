@@ -26,9 +26,9 @@
 #include <string_view>
 #include <vector>
 
-#include "backends/store.h"
 #include "vfs/internal/mutex.h"
 #include "vfs/result.h"
+#include "vfs/store.h"
 
 namespace vfs {
 

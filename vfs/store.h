@@ -21,8 +21,8 @@
 //   auto again = vfs::Filesystem::Mount(store, {}); // the durable state
 //
 // Thread-safety: every method may be called from any thread.
-#ifndef BACKENDS_STORE_H_
-#define BACKENDS_STORE_H_
+#ifndef VFS_STORE_H_
+#define VFS_STORE_H_
 
 #include <cstdint>
 #include <memory>
@@ -217,4 +217,4 @@ class ForwardingStore : public Store {
 
 }  // namespace vfs
 
-#endif  // BACKENDS_STORE_H_
+#endif  // VFS_STORE_H_

@@ -1,4 +1,4 @@
-#include "backends/store.h"
+#include "vfs/store.h"
 
 #include "absl/strings/str_cat.h"
 
