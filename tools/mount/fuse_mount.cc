@@ -97,7 +97,9 @@ Result<std::unique_ptr<FuseMount>> FuseMount::Create(const FuseMountOptions& opt
   auto fs = MountedFs::Open(fs_options, why);
   if (!fs.ok()) return Error(fs.error());
   mount->fs_ = std::move(fs).value();
-  mount->server_ = std::make_unique<LowlevelFs>(mount->fs_.get(), LowlevelOptions{});
+  LowlevelOptions lowlevel;
+  lowlevel.writeback_cache = options.writeback_cache;
+  mount->server_ = std::make_unique<LowlevelFs>(mount->fs_.get(), lowlevel);
   if (auto started = mount->server_->Start(); !started.ok()) {
     *why = absl::StrCat("cannot open the VFS root: ", std::strerror(started.error()));
     return Error(started.error());

@@ -48,6 +48,11 @@ struct FuseMountOptions {
   // allow_other). nullopt: on when running as root or when /etc/fuse.conf
   // has user_allow_other.
   std::optional<bool> allow_other;
+  // The kernel's write-back cache (FUSE_CAP_WRITEBACK_CACHE): write(2)
+  // fills the kernel's page cache and the pages reach the VFS at fsync,
+  // close or the kernel's write-back; a crash drops what the kernel still
+  // holds (docs/mount.md). Off: every write(2) is a request.
+  bool writeback_cache = true;
 };
 
 class FuseMount {

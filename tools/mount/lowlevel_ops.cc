@@ -398,6 +398,17 @@ void LlSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fu
     if (!done.ok()) return ReplyErr(req, done);
   }
   if (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
+    // With the write-back cache the kernel keeps a regular file's mtime and
+    // ctime itself and hands them over as times it chose (FATTR_CTIME comes
+    // only then): at fsync, at close, with a truncate, and for utimensat
+    // with UTIME_NOW. It checked the caller's right to each change before
+    // (default_permissions: setattr_prepare), and some are no caller's
+    // change at all (the times of earlier writes), so they are applied as
+    // root; the VFS would refuse explicit times to a writer who is not the
+    // owner (rule X1).
+    static const Credentials kRoot = Credentials::Root();
+    std::optional<ScopedCredentials> as_root;
+    if (to_set & FUSE_SET_ATTR_CTIME) as_root.emplace(kRoot);
     std::array<Timespec, 2> times = {Timespec{0, kUtimeOmit}, Timespec{0, kUtimeOmit}};
     if (to_set & FUSE_SET_ATTR_ATIME) {
       times[0] = ToVfsTime(attr->st_atim, to_set & FUSE_SET_ATTR_ATIME_NOW);
@@ -503,6 +514,18 @@ void ReplyOpen(Request& r, Fd fd, fuse_file_info* fi) {
 // still be the node's inode; if it is not (renamed or unlinked since,
 // through another link), ESTALE makes the kernel walk the path again
 // (LOOKUP_REVAL), which records the name it finds, and retry the open.
+// The flags a file is opened with in the VFS. With the write-back cache
+// the kernel may read through any handle (to fill a page before a partial
+// write) and appends itself (it knows the size; a VFS descriptor with
+// O_APPEND would move its pwrite at the page's offset to the end), so
+// write-only becomes read-write and O_APPEND goes, as libfuse's
+// passthrough_ll does. The kernel checked the open's permissions already.
+int OpenFlags(Request& r, int flags) {
+  if (!r.server().options().writeback_cache) return flags;
+  if ((flags & O_ACCMODE) == O_WRONLY) flags = (flags & ~O_ACCMODE) | O_RDWR;
+  return flags & ~O_APPEND;
+}
+
 Result<Fd> OpenNode(Request& r, fuse_ino_t ino, int flags) {
   auto node = r.Node(ino);
   if (!node.ok()) return Error(node.error());
@@ -528,7 +551,7 @@ void LlOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Request r(req, MountOp::kOpen);
   // O_TRUNC comes as a setattr before the open (no FUSE_CAP_ATOMIC_O_TRUNC),
   // so a name that turns out to be another inode truncates nothing.
-  auto fd = OpenNode(r, ino, fi->flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC));
+  auto fd = OpenNode(r, ino, OpenFlags(r, fi->flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC)));
   if (!fd.ok()) return ReplyErr(req, fd);
   ReplyOpen(r, *fd, fi);
 }
@@ -537,7 +560,14 @@ void LlCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, 
   Request r(req, MountOp::kCreate);
   auto dir = r.Node(parent);
   if (!dir.ok()) return ReplyErr(req, dir);
-  auto fd = r.fs().OpenAt(*dir, name, fi->flags | O_CREAT, mode & 07777);
+  // A file made by this call opens whatever its mode (as Linux's), so the
+  // read-write open of the write-back cache (OpenFlags) needs no more
+  // permission; only a file another request made meanwhile may refuse it,
+  // and then the caller's own access mode is tried.
+  auto fd = r.fs().OpenAt(*dir, name, OpenFlags(r, fi->flags) | O_CREAT, mode & 07777);
+  if (!fd.ok() && fd.error() == EACCES && OpenFlags(r, fi->flags) != fi->flags) {
+    fd = r.fs().OpenAt(*dir, name, (fi->flags & ~O_APPEND) | O_CREAT, mode & 07777);
+  }
   if (!fd.ok()) return ReplyErr(req, fd);
   auto e = r.Entry(parent, *dir, name);
   if (!e.ok()) {
@@ -573,9 +603,15 @@ void LlWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t
 
 // close(2) of one descriptor: the VFS holds nothing per close, and close
 // never reports write-back errors (rule W5.5).
+//
+// ENOSYS tells the kernel never to send FLUSH again (fc->no_flush). Without
+// the write-back cache `noflush` at open already keeps it from coming; with
+// it the kernel ignores `noflush`, and this saves a round trip per close
+// (the dirty pages still reach the VFS first: the kernel writes them back
+// before it would send the request).
 void LlFlush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Server(req).fs().Count(MountOp::kFlush);
-  fuse_reply_err(req, 0);
+  fuse_reply_err(req, ENOSYS);
 }
 
 void LlRelease(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
@@ -602,6 +638,12 @@ void LlFallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t l
 }
 
 void LlLseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, fuse_file_info* fi) {
+  // With the write-back cache the kernel asks without writing its dirty
+  // pages back first, and the VFS would answer from older contents (a hole,
+  // or ENXIO past its size, where the program has written data): have them
+  // written back first. Before the Request: their writes need workers that
+  // take the filesystem's lock, which a waiting crash would block.
+  if (Server(req).options().writeback_cache) Server(req).WriteBackKernelPages(ino);
   Request r(req, MountOp::kLseek);
   auto fd = r.Open(fi);
   if (!fd.ok()) return ReplyErr(req, fd);
@@ -723,10 +765,16 @@ void LlFsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi
 // ---- Session ----
 
 void LlInit(void* userdata, fuse_conn_info* conn) {
-  // Writes go through to the VFS as they happen (docs/mount.md): the
-  // kernel's write-back cache would hold dirty pages a crash must lose, and
-  // send them in its own order.
-  conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+  // The kernel's write-back cache only when asked for (docs/mount.md): with
+  // it dirty pages wait in the kernel until fsync, close or its write-back;
+  // a crash drops them (InvalidateAll: their write-back reaches only the
+  // handles of before the crash, which answer EIO).
+  if (static_cast<LowlevelFs*>(userdata)->options().writeback_cache &&
+      (conn->capable & FUSE_CAP_WRITEBACK_CACHE)) {
+    conn->want |= FUSE_CAP_WRITEBACK_CACHE;
+  } else {
+    conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+  }
   // Plain readdir: a listing does not hand the kernel a lookup per entry.
   conn->want &= ~FUSE_CAP_READDIRPLUS;
   // open(O_TRUNC) as a truncate (setattr) and then an open (see LlOpen).
@@ -814,6 +862,15 @@ Result<void> LowlevelFs::Start() {
   hooks.after = [this] { InvalidateAll(); };
   fs_->SetCrashHooks(std::move(hooks));
   return Ok();
+}
+
+void LowlevelFs::WriteBackKernelPages(uint64_t node) {
+  fuse_session* session = session_.load();
+  if (session == nullptr) return;
+  // Invalidating the inode's pages writes the dirty ones back first
+  // (FUSE_WRITE, served by another worker) and waits for them; its clean
+  // pages go too, and are read again when needed. ENOENT: nothing cached.
+  (void)fuse_lowlevel_notify_inval_inode(session, node, 0, 0);
 }
 
 void LowlevelFs::InvalidateAll() {
