@@ -453,6 +453,15 @@ TEST_P(SyncCallTest, DirtyPagesHeldAtACrashAreLostAfterTheirWriteBack) {
   EXPECT_EQ(Contents(Path("f")), "old");
 }
 
+// `vfs ctl sync` makes everything durable, the pages the kernel still
+// holds (with the write-back cache) included.
+TEST_P(SyncCallTest, ControlSyncKeepsWritesTheKernelHeld) {
+  WriteThenSync(0, [](int) { return 0; });
+  ASSERT_EQ(mount_->fs().Control("sync"), "ok synced");
+  Crash();
+  EXPECT_EQ(Contents(Path("f")), "new!");
+}
+
 // sync_file_range(2) has no FUSE request: it writes the kernel's dirty
 // pages (with the write-back cache) to the VFS, where they are dirty, so
 // it makes nothing durable through the mount (docs/mount.md).

@@ -4,6 +4,7 @@
 // through the kernel's caches are explained in docs/mount.md.
 #include "tools/mount/fuse_mount.h"
 
+#include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -143,6 +144,16 @@ Result<std::unique_ptr<FuseMount>> FuseMount::Create(const FuseMountOptions& opt
   }
   mount->server_->Attach(mount->session_);
   mount->mounted_ = true;
+  if (options.writeback_cache) {
+    // `vfs ctl sync` first has the kernel write back the dirty pages it
+    // holds (syncfs(2) of the mount: FUSE_WRITEs, served by the workers).
+    mount->fs_->SetBeforeSync([mountpoint = mount->mountpoint_] {
+      const int fd = ::open(mountpoint.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (fd < 0) return;
+      (void)::syncfs(fd);
+      ::close(fd);
+    });
+  }
 
   if (!options.control_socket.empty()) {
     MountedFs* state = mount->fs_.get();

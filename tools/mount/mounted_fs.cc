@@ -164,6 +164,8 @@ Result<void> MountedFs::Shutdown() {
   return unmounted;
 }
 
+void MountedFs::SetBeforeSync(std::function<void()> hook) { before_sync_ = std::move(hook); }
+
 void MountedFs::SetCrashHooks(CrashHooks hooks) {
   WriterLock lock(&mu_);
   hooks_ = std::move(hooks);
@@ -234,6 +236,7 @@ std::string MountedFs::Control(std::string_view line) {
     return "ok fault rules cleared";
   }
   if (verb == "sync" && args.empty()) {
+    if (before_sync_) before_sync_();
     Guard guard(this);
     if (!guard.alive()) return "error: sync: the filesystem is not mounted";
     guard.fs().Sync();
