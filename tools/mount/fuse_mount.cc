@@ -155,6 +155,10 @@ Result<std::unique_ptr<FuseMount>> FuseMount::Create(const FuseMountOptions& opt
     });
   }
 
+  // Every second, past 64 MiB free in the allocator, its free pages go
+  // back to the system: file data freed by deletions and crashes would
+  // otherwise stay resident in the workers' arenas.
+  mount->trimmer_ = std::make_unique<MemoryTrimmer>(std::chrono::seconds(1), size_t{64} << 20);
   if (!options.control_socket.empty()) {
     MountedFs* state = mount->fs_.get();
     auto server = ControlServer::Start(
@@ -218,6 +222,7 @@ Result<void> FuseMount::Stop() {
 Result<void> FuseMount::Finish() {
   if (session_ == nullptr) return Ok();
   control_.reset();  // no command may run on a filesystem going away
+  trimmer_.reset();
   auto unmounted = fs_->Shutdown();
   server_->Attach(nullptr);  // no invalidation to a session going away
   if (mounted_) fuse_session_unmount(session_);  // closes the channel; unmounts if still mounted

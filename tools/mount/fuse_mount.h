@@ -26,6 +26,7 @@
 #include <thread>
 
 #include "tools/mount/control.h"
+#include "tools/mount/memory_trimmer.h"
 #include "tools/mount/mounted_fs.h"
 #include "vfs/result.h"
 
@@ -98,6 +99,8 @@ class FuseMount {
   std::unique_ptr<MountedFs> fs_;
   std::unique_ptr<ControlServer> control_;
   std::unique_ptr<LowlevelFs> server_;
+  // Returns what the workers freed to the system (memory_trimmer.h).
+  std::unique_ptr<MemoryTrimmer> trimmer_;
   struct fuse_session* session_ = nullptr;
   unsigned max_threads_ = 4;
   bool mounted_ = false;

@@ -13,6 +13,7 @@
 #include "backends/disk/disk_store.h"
 #include "backends/memory/memory_store.h"
 #include "tools/bench/job.h"
+#include "tools/mount/memory_trimmer.h"
 #include "vfs/inode.h"
 
 namespace vfs {
@@ -344,7 +345,8 @@ std::string MountedFs::StatsCommand() {
                   " page_writes=", store.page_writes, " bytes=", store.bytes,
                   " flushes=", store.flushes, " held_bytes=", store.held_bytes,
                   " unlinked_bytes=", unlinked, "\nfaults failures=", faults.failures,
-                  " virtual_ns=", faults.virtual_ns, "\npending ", pending_->Pending().size(), "\n");
+                  " virtual_ns=", faults.virtual_ns, "\npending ", pending_->Pending().size(),
+                  "\nmemory allocator_free_bytes=", MemoryTrimmer::FreeBytes(), "\n");
   return out;
 }
 
