@@ -767,7 +767,12 @@ StatBuf Filesystem::StatOf(Inode& inode) {
   st.nlink = inode.nlink;
   st.uid = inode.uid;
   st.gid = inode.gid;
-  st.size = inode.is_symlink() ? inode.symlink_target().size() : inode.size;
+  if (inode.is_dir()) {
+    // Rule V1: as tmpfs, 20 bytes per entry and 40 for "." and "..".
+    st.size = 40 + 20 * uint64_t{inode.dir_entries};
+  } else {
+    st.size = inode.is_symlink() ? inode.symlink_target().size() : inode.size;
+  }
   st.blocks = inode.pages.allocated_pages() * (page_size_ / 512);
   st.blksize = page_size_;
   st.atime = inode.atime;
