@@ -563,6 +563,75 @@ TEST_P(LowlevelMountTest, CrashWhileAProgramRunsKeepsServing) {
   EXPECT_EQ(Contents(Path("after")), "ok");
 }
 
+// st_size and st_nlink of a directory, as tmpfs gives them (checked on
+// this machine's /dev/shm): 40 plus 20 per entry, 2 plus one per
+// subdirectory (rule V1).
+TEST_P(LowlevelMountTest, DirectorySizeAndLinksCountAsTmpfs) {
+  const auto size_links = [this](const std::string& name) {
+    struct stat st;
+    if (::stat(Path(name).c_str(), &st) != 0) return std::string(std::strerror(errno));
+    return std::to_string(st.st_size) + " " + std::to_string(st.st_nlink);
+  };
+  ASSERT_EQ(::mkdir(Path("d").c_str(), 0755), 0);
+  EXPECT_EQ(size_links("d"), "40 2");
+  ASSERT_EQ(::close(Open("d/a", O_WRONLY | O_CREAT)), 0);
+  fds_.pop_back();
+  EXPECT_EQ(size_links("d"), "60 2");
+  ASSERT_EQ(::mkdir(Path("d/s").c_str(), 0755), 0);
+  EXPECT_EQ(size_links("d"), "80 3");
+  EXPECT_EQ(size_links("d/s"), "40 2");
+  ASSERT_EQ(::mkfifo(Path("d/f").c_str(), 0644), 0);
+  ASSERT_EQ(::symlink("a", Path("d/l").c_str()), 0);
+  ASSERT_EQ(::link(Path("d/a").c_str(), Path("d/h").c_str()), 0);
+  EXPECT_EQ(size_links("d"), "140 3");
+  ASSERT_EQ(::unlink(Path("d/a").c_str()), 0);
+  EXPECT_EQ(size_links("d"), "120 3");
+  ASSERT_EQ(::rename(Path("d/s").c_str(), Path("s").c_str()), 0);
+  EXPECT_EQ(size_links("d"), "100 2");
+  ASSERT_EQ(::rename(Path("d/h").c_str(), Path("d/l").c_str()), 0);  // over an entry
+  EXPECT_EQ(size_links("d"), "80 2");
+  // A crash remounts the durable tree: the counts are rebuilt from it.
+  ASSERT_EQ(::fsync(Open("d", O_RDONLY | O_DIRECTORY)), 0);
+  ASSERT_EQ(::fsync(Open(".", O_RDONLY | O_DIRECTORY)), 0);
+  Crash();
+  EXPECT_EQ(size_links("d"), "80 2");
+}
+
+// renameat2(RENAME_WHITEOUT) leaves a whiteout at the old name: a
+// character device 0/0 with no permission bits, as tmpfs makes it.
+TEST_P(LowlevelMountTest, RenameWhiteoutLeavesACharacterDeviceAtTheOldName) {
+  if (::geteuid() != 0) GTEST_SKIP() << "RENAME_WHITEOUT needs CAP_MKNOD";
+  const int fd = Open("a", O_WRONLY | O_CREAT);
+  ASSERT_GE(fd, 0);
+  WriteAll(fd, "x");
+  ASSERT_EQ(::renameat2(AT_FDCWD, Path("a").c_str(), AT_FDCWD, Path("b").c_str(), RENAME_WHITEOUT),
+            0)
+      << std::strerror(errno);
+  struct stat st;
+  ASSERT_EQ(::lstat(Path("a").c_str(), &st), 0) << std::strerror(errno);
+  EXPECT_TRUE(S_ISCHR(st.st_mode));
+  EXPECT_EQ(st.st_mode & 07777, 0u);
+  EXPECT_EQ(st.st_rdev, 0u);
+  EXPECT_EQ(Contents(Path("b")), "x");
+  // Refused with RENAME_NOREPLACE over an existing name: nothing changes,
+  // and no whiteout is left behind under another name.
+  ASSERT_EQ(::close(Open("c", O_WRONLY | O_CREAT)), 0);
+  fds_.pop_back();
+  EXPECT_EQ(::renameat2(AT_FDCWD, Path("b").c_str(), AT_FDCWD, Path("c").c_str(),
+                        RENAME_WHITEOUT | RENAME_NOREPLACE),
+            -1);
+  EXPECT_EQ(errno, EEXIST);
+  auto listing = Shell("ls -A '" + mountpoint_ + "'");
+  EXPECT_EQ(listing.output, "a\nb\nc\n");
+  EXPECT_EQ(Contents(Path("b")), "x");
+  // Two names of one inode: the rename changes nothing, no whiteout.
+  ASSERT_EQ(::link(Path("b").c_str(), Path("b2").c_str()), 0);
+  EXPECT_EQ(::renameat2(AT_FDCWD, Path("b").c_str(), AT_FDCWD, Path("b2").c_str(), RENAME_WHITEOUT),
+            0);
+  ASSERT_EQ(::lstat(Path("b").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+}
+
 // The process's resident memory, in bytes.
 size_t ResidentBytes() {
   std::ifstream status("/proc/self/status");
