@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
@@ -89,7 +90,11 @@ Result<std::unique_ptr<FuseMount>> FuseMount::Create(const FuseMountOptions& opt
 
   std::unique_ptr<FuseMount> mount(new FuseMount());
   mount->mountpoint_ = resolved;
-  mount->max_threads_ = options.max_threads;
+  // With the write-back cache a worker may wait for the kernel's write-back,
+  // which another worker serves (LowlevelFs::WriteBackKernelPages), so at
+  // least two.
+  mount->max_threads_ = options.writeback_cache ? std::max(options.max_threads, 2u)
+                                                : options.max_threads;
   // Every node the kernel holds is an O_PATH descriptor of the VFS
   // (lowlevel_ops.h), so the descriptor limit must cover the kernel's inode
   // cache, not a process's open files.
@@ -146,13 +151,9 @@ Result<std::unique_ptr<FuseMount>> FuseMount::Create(const FuseMountOptions& opt
   mount->mounted_ = true;
   if (options.writeback_cache) {
     // `vfs ctl sync` first has the kernel write back the dirty pages it
-    // holds (syncfs(2) of the mount: FUSE_WRITEs, served by the workers).
-    mount->fs_->SetBeforeSync([mountpoint = mount->mountpoint_] {
-      const int fd = ::open(mountpoint.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      if (fd < 0) return;
-      (void)::syncfs(fd);
-      ::close(fd);
-    });
+    // holds, and waits for them (FUSE_WRITEs, served by the workers).
+    LowlevelFs* server = mount->server_.get();
+    mount->fs_->SetBeforeSync([server] { server->WriteBackAllKernelPages(); });
   }
 
   // Every second, past 64 MiB free in the allocator, its free pages go

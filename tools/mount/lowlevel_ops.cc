@@ -531,6 +531,18 @@ void ReplyOpen(Request& r, Fd fd, fuse_file_info* fi) {
   if (fuse_reply_open(r.req(), fi) != 0) (void)r.fs().Close(fd);  // interrupted open
 }
 
+// The flags a file is opened with in the VFS. With the write-back cache
+// the kernel may read through any handle (to fill a page before a partial
+// write) and appends itself (it knows the size; a VFS descriptor with
+// O_APPEND would move its pwrite at the page's offset to the end), so
+// write-only becomes read-write and O_APPEND goes, as libfuse's
+// passthrough_ll does. The kernel checked the open's permissions already.
+int OpenFlags(Request& r, int flags) {
+  if (!r.server().options().writeback_cache) return flags;
+  if ((flags & O_ACCMODE) == O_WRONLY) flags = (flags & ~O_ACCMODE) | O_RDWR;
+  return flags & ~O_APPEND;
+}
+
 // A new open file description of node `ino`.
 //
 // Permissions: the kernel has made every check this open needs before it
@@ -545,18 +557,6 @@ void ReplyOpen(Request& r, Fd fd, fuse_file_info* fi) {
 // still be the node's inode; if it is not (renamed or unlinked since,
 // through another link), ESTALE makes the kernel walk the path again
 // (LOOKUP_REVAL), which records the name it finds, and retry the open.
-// The flags a file is opened with in the VFS. With the write-back cache
-// the kernel may read through any handle (to fill a page before a partial
-// write) and appends itself (it knows the size; a VFS descriptor with
-// O_APPEND would move its pwrite at the page's offset to the end), so
-// write-only becomes read-write and O_APPEND goes, as libfuse's
-// passthrough_ll does. The kernel checked the open's permissions already.
-int OpenFlags(Request& r, int flags) {
-  if (!r.server().options().writeback_cache) return flags;
-  if ((flags & O_ACCMODE) == O_WRONLY) flags = (flags & ~O_ACCMODE) | O_RDWR;
-  return flags & ~O_APPEND;
-}
-
 Result<Fd> OpenNode(Request& r, fuse_ino_t ino, int flags) {
   auto node = r.Node(ino);
   if (!node.ok()) return Error(node.error());
@@ -902,6 +902,10 @@ void LowlevelFs::WriteBackKernelPages(uint64_t node) {
   // (FUSE_WRITE, served by another worker) and waits for them; its clean
   // pages go too, and are read again when needed. ENOENT: nothing cached.
   (void)fuse_lowlevel_notify_inval_inode(session, node, 0, 0);
+}
+
+void LowlevelFs::WriteBackAllKernelPages() {
+  for (uint64_t id : nodes_.NodeIds()) WriteBackKernelPages(id);
 }
 
 void LowlevelFs::InvalidateAll() {

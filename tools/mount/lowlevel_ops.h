@@ -78,6 +78,12 @@ class LowlevelFs {
   // the write-back cache), and waits for those writes. Call without holding
   // a MountedFs::Guard: the writes are served by other workers.
   void WriteBackKernelPages(uint64_t node);
+  // The same for every node: after it, the VFS has every write the kernel
+  // held (for `vfs ctl sync`). syncfs(2) would not do: since Linux 6.18 or
+  // so it does not wait for a FUSE file system's write-back to complete,
+  // so the VFS's sync could run before the writes arrive. Clean pages are
+  // dropped too, and read again when needed.
+  void WriteBackAllKernelPages();
 
  private:
   MountedFs* const fs_;
