@@ -5,13 +5,16 @@
 #   fio 4 KiB randwrite without and with fdatasync=1, and sqlite3
 #   transactions with synchronous=FULL in WAL and DELETE journal modes,
 # on tmpfs (/dev/shm), a directory of the host's ext4 (/var/tmp), and
-# `vfs mount` with the memory and memory:volatile backends. Prints a
-# Markdown table with each figure and its ratio to ext4.
+# `vfs mount` with the memory and memory:volatile backends (its defaults:
+# the kernel's write-back cache on). Prints a Markdown table with each
+# figure and its ratio to ext4.
 #
 #   bench/mount_bench.sh BUILD_DIR [EXT4_DIR=/var/tmp] [TMPFS_DIR=/dev/shm]
 # Environment: SECONDS_PER_JOB (dbench and fio run time, default 10),
 #   TXNS (sqlite3 transactions, default 20000), TARGETS (default
-#   "tmpfs ext4 vfs-memory vfs-volatile"), EXTRA="name:DIR" to add a
+#   "tmpfs ext4 vfs-memory vfs-volatile"; vfs-memory-wt is the memory
+#   backend without the write-back cache, --no-writeback-cache),
+#   MOUNT_FLAGS (more `vfs mount` flags), EXTRA="name:DIR" to add a
 #   directory served by something else, LAZYFS_BIN=PATH to add LazyFS
 #   (built from its public source; not a dependency) over a directory of
 #   EXT4_DIR, with its default configuration (1 GiB cache, no eviction).
@@ -43,13 +46,16 @@ cc -O2 -o "$work/mount_files" "$here/mount_files.c"
   for ((i = 0; i < txns; i++)); do echo "BEGIN; INSERT INTO t(v) VALUES ('value $i'); COMMIT;"; done
 } > "$work/txns.sql"
 
-serve() {  # backend mountpoint
-  mkdir -p "$2"
-  : >"$work/log.$1"
-  "$build/vfs" mount --backend "$1" --no-control "$2" 2>"$work/log.$1" &
+serve() {  # backend mountpoint [flags...]
+  local backend=$1 dir=$2
+  shift 2
+  mkdir -p "$dir"
+  : >"$work/log.${dir##*/}"
+  # shellcheck disable=SC2086
+  "$build/vfs" mount --backend "$backend" --no-control ${MOUNT_FLAGS:-} "$@" "$dir" 2>"$work/log.${dir##*/}" &
   pids+=($!)
-  until grep -q serving "$work/log.$1"; do
-    kill -0 "${pids[-1]}" 2>/dev/null || { cat "$work/log.$1" >&2; exit 1; }
+  until grep -q serving "$work/log.${dir##*/}"; do
+    kill -0 "${pids[-1]}" 2>/dev/null || { cat "$work/log.${dir##*/}" >&2; exit 1; }
     sleep 0.1
   done
 }
@@ -60,6 +66,7 @@ dir_of() {
     ext4) echo "$ext4/mount-bench.$$" ;;
     vfs-memory) echo "$work/m-memory" ;;
     vfs-volatile) echo "$work/m-volatile" ;;
+    vfs-memory-wt) echo "$work/m-memory-wt" ;;
     lazyfs) echo "$work/m-lazyfs" ;;
     *) echo "${1#*:}" ;;
   esac
@@ -89,6 +96,7 @@ for t in $all_targets; do
   case $name in
     vfs-memory) serve memory "$dir" ;;
     vfs-volatile) serve memory:volatile "$dir" ;;
+    vfs-memory-wt) serve memory "$dir" --no-writeback-cache ;;
     lazyfs) lazyfs_mount "$dir" ;;
     *) mkdir -p "$dir" ;;
   esac

@@ -103,9 +103,9 @@ Result<Fd> Filesystem::InstallFd(std::shared_ptr<OpenFile> file) {
   if (open_fds_ >= options_.max_open_fds) return Error(EMFILE);
   // Lowest free first (POSIX); no free slot lies below the hint, as
   // Linux's next_fd.
-  size_t slot = lowest_free_fd_;
-  while (slot < fds_.size() && fds_[slot]) ++slot;
-  if (slot == fds_.size()) fds_.emplace_back();
+  const size_t slot = fd_used_.LowestFreeFrom(lowest_free_fd_);
+  if (slot >= fds_.size()) fds_.resize(slot + 1);
+  fd_used_.Set(slot);
   lowest_free_fd_ = slot + 1;
   fd_slots_.Set(static_cast<int>(slot), file.get());
   fds_[slot] = std::move(file);
@@ -186,6 +186,7 @@ Result<void> Filesystem::Close(Fd fd) {
     if (n < 0 || static_cast<size_t>(n) >= fds_.size() || !fds_[n]) return Error(EBADF);
     fd_slots_.Set(n, nullptr);
     file = std::move(fds_[n]);
+    fd_used_.Clear(static_cast<size_t>(n));
     lowest_free_fd_ = std::min<size_t>(lowest_free_fd_, static_cast<size_t>(n));
     --open_fds_;
   }
@@ -767,7 +768,12 @@ StatBuf Filesystem::StatOf(Inode& inode) {
   st.nlink = inode.nlink;
   st.uid = inode.uid;
   st.gid = inode.gid;
-  st.size = inode.is_symlink() ? inode.symlink_target().size() : inode.size;
+  if (inode.is_dir()) {
+    // Rule V1: as tmpfs, 20 bytes per entry and 40 for "." and "..".
+    st.size = 40 + 20 * uint64_t{inode.dir_entries};
+  } else {
+    st.size = inode.is_symlink() ? inode.symlink_target().size() : inode.size;
+  }
   st.blocks = inode.pages.allocated_pages() * (page_size_ / 512);
   st.blksize = page_size_;
   st.atime = inode.atime;

@@ -628,6 +628,7 @@ class Filesystem {
   std::vector<std::shared_ptr<OpenFile>> fds_ ABSL_GUARDED_BY(fd_mu_);
   FdSlots fd_slots_;  // Set under fd_mu_; Get from anywhere
   size_t lowest_free_fd_ ABSL_GUARDED_BY(fd_mu_) = 0;  // no free slot below it
+  FdBitmap fd_used_ ABSL_GUARDED_BY(fd_mu_);  // the slots of fds_ in use
   uint32_t open_fds_ ABSL_GUARDED_BY(fd_mu_) = 0;
 
   // The cache's clock hand: where the next eviction scan starts, as an index

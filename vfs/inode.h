@@ -202,6 +202,10 @@ struct Inode : std::enable_shared_from_this<Inode> {
   // Filesystem::ns_mu_; when the last name goes, the count moves to the
   // filesystem's orphan table (Accounts::orphans).
   uint32_t store_links = 0;
+  // A directory's entries (children.size()), kept under `mu` so that a stat
+  // reads it without the namespace lock: st_size is 40 + 20 per entry, as
+  // tmpfs counts (rule V1).
+  uint32_t dir_entries ABSL_GUARDED_BY(mu) = 0;
   // Rule W6 (kLegacyFlags): AS_EIO / AS_ENOSPC, cleared by the first check.
   static constexpr uint8_t kAsEio = 1;
   static constexpr uint8_t kAsEnospc = 2;

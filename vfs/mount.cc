@@ -144,6 +144,7 @@ Result<void> Filesystem::Build(DurableImage image) {
       dir->children.emplace(name, &inode);
       ++inode.store_links;  // the store holds this entry
       MutexLock dir_lock(&dir->mu);
+      ++dir->dir_entries;
       MutexLock inode_lock(&inode.mu);
       if (inode.is_dir()) {
         inode.parent = dir;

@@ -291,8 +291,10 @@ void Filesystem::NotePendingLocked(Inode& dir, std::string_view name, InodeId no
 void Filesystem::AddEntryLocked(Inode& dir, std::string_view name, Inode& child) {
   auto old = dir.children.find(name);
   NotePendingLocked(dir, name, child.ino, old == dir.children.end() ? InodeId(0) : old->second->ino);
+  const bool added = old == dir.children.end();
   dir.children.insert_or_assign(std::string(name), &child);
   MutexLock lock(&dir.mu);
+  if (added) ++dir.dir_entries;
   if (child.is_dir()) ++dir.nlink;
   TouchLocked(dir, /*mtime=*/true, /*ctime=*/true);
 }
@@ -303,6 +305,7 @@ void Filesystem::RemoveEntryLocked(Inode& dir, std::string_view name) {
   NotePendingLocked(dir, name, InodeId(0), it->second->ino);
   dir.children.erase(it);
   MutexLock lock(&dir.mu);
+  --dir.dir_entries;
   if (was_dir) --dir.nlink;
   TouchLocked(dir, /*mtime=*/true, /*ctime=*/true);
 }

@@ -9,10 +9,12 @@
 #include <linux/fs.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <atomic>
 #include <chrono>
@@ -32,9 +34,12 @@ namespace vfs {
 namespace {
 
 using testing::Shell;
+using testing::SyncHelper;
 using testing::TempDir;
 
-class LowlevelMountTest : public ::testing::Test {
+// Every test runs twice: without and with the kernel's write-back cache
+// (FuseMountOptions::writeback_cache), the parameter.
+class LowlevelMountTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     if (::access("/dev/fuse", F_OK) != 0) {
@@ -48,6 +53,7 @@ class LowlevelMountTest : public ::testing::Test {
     FuseMountOptions options;
     options.mountpoint = mountpoint_;
     options.fs.backend = "memory";
+    options.writeback_cache = GetParam();
     std::string why;
     auto mount = FuseMount::Create(options, &why);
     if (!mount.ok() && (mount.error() == ENODEV || mount.error() == EPERM ||
@@ -88,6 +94,19 @@ class LowlevelMountTest : public ::testing::Test {
     return out.str();
   }
 
+  // The file's bytes as the VFS holds them, not through the kernel.
+  std::string VfsContents(const std::string& path) {
+    MountedFs::Guard guard(&mount_->fs());
+    auto fd = guard.fs().Open(path, O_RDONLY);
+    if (!fd.ok()) return "(missing)";
+    std::string out(1 << 16, '\0');
+    auto n = guard.fs().Pread(*fd, out.data(), out.size(), 0);
+    (void)guard.fs().Close(*fd);
+    if (!n.ok()) return "(unreadable)";
+    out.resize(*n);
+    return out;
+  }
+
   void WriteAll(int fd, const std::string& text) {
     ASSERT_EQ(::write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()))
         << std::strerror(errno);
@@ -99,7 +118,7 @@ class LowlevelMountTest : public ::testing::Test {
   std::vector<int> fds_;
 };
 
-TEST_F(LowlevelMountTest, UnlinkedOpenFileAnswersFstatFchmodFchownAndFutimens) {
+TEST_P(LowlevelMountTest, UnlinkedOpenFileAnswersFstatFchmodFchownAndFutimens) {
   const int fd = Open("tmp", O_RDWR | O_CREAT | O_EXCL);
   ASSERT_GE(fd, 0) << std::strerror(errno);
   WriteAll(fd, "abc");
@@ -122,7 +141,7 @@ TEST_F(LowlevelMountTest, UnlinkedOpenFileAnswersFstatFchmodFchownAndFutimens) {
   EXPECT_STREQ(buf, "abc");
 }
 
-TEST_F(LowlevelMountTest, HardLinksAreOneKernelInodeSoFlockExcludes) {
+TEST_P(LowlevelMountTest, HardLinksAreOneKernelInodeSoFlockExcludes) {
   const int a = Open("a", O_RDWR | O_CREAT);
   ASSERT_GE(a, 0) << std::strerror(errno);
   ASSERT_EQ(::link(Path("a").c_str(), Path("b").c_str()), 0) << std::strerror(errno);
@@ -135,7 +154,7 @@ TEST_F(LowlevelMountTest, HardLinksAreOneKernelInodeSoFlockExcludes) {
   EXPECT_EQ(::flock(b, LOCK_EX | LOCK_NB), 0) << std::strerror(errno);
 }
 
-TEST_F(LowlevelMountTest, FifoOpenedThroughTwoLinksPairs) {
+TEST_P(LowlevelMountTest, FifoOpenedThroughTwoLinksPairs) {
   ASSERT_EQ(::mkfifo(Path("p").c_str(), 0644), 0) << std::strerror(errno);
   ASSERT_EQ(::link(Path("p").c_str(), Path("q").c_str()), 0) << std::strerror(errno);
   const int reader = Open("p", O_RDONLY | O_NONBLOCK);
@@ -149,7 +168,7 @@ TEST_F(LowlevelMountTest, FifoOpenedThroughTwoLinksPairs) {
   EXPECT_EQ(c, 'x');
 }
 
-TEST_F(LowlevelMountTest, PathDeeperThanTenKibWorks) {
+TEST_P(LowlevelMountTest, PathDeeperThanTenKibWorks) {
   // 60 directories of 200-byte names: 12,060 bytes below the mount point,
   // three times PATH_MAX. Each step is relative to the last directory.
   const std::string name(200, 'd');
@@ -169,6 +188,7 @@ TEST_F(LowlevelMountTest, PathDeeperThanTenKibWorks) {
   ASSERT_GE(f, 0) << std::strerror(errno);
   fds_.push_back(f);
   WriteAll(f, "deep");
+  ASSERT_EQ(::fsync(f), 0);  // the write-back cache's pages reach the VFS
   // The VFS holds the file at that depth.
   MountedFs::Guard guard(&mount_->fs());
   Fd vdir = guard.fs().Open("/", O_PATH).value();
@@ -182,7 +202,7 @@ TEST_F(LowlevelMountTest, PathDeeperThanTenKibWorks) {
   EXPECT_EQ(guard.fs().Fstat(*leaf).value().size, 4u);
 }
 
-TEST_F(LowlevelMountTest, SeekDataAndSeekHoleFindTheHole) {
+TEST_P(LowlevelMountTest, SeekDataAndSeekHoleFindTheHole) {
   const int fd = Open("sparse", O_RDWR | O_CREAT);
   ASSERT_GE(fd, 0) << std::strerror(errno);
   const std::string page(4096, 'x');
@@ -194,7 +214,7 @@ TEST_F(LowlevelMountTest, SeekDataAndSeekHoleFindTheHole) {
   EXPECT_EQ(errno, ENXIO);
 }
 
-TEST_F(LowlevelMountTest, CopyFileRangeCopiesTheBytes) {
+TEST_P(LowlevelMountTest, CopyFileRangeCopiesTheBytes) {
   const int in = Open("in", O_RDWR | O_CREAT);
   const int out = Open("out", O_RDWR | O_CREAT);
   ASSERT_GE(in, 0);
@@ -210,7 +230,7 @@ TEST_F(LowlevelMountTest, CopyFileRangeCopiesTheBytes) {
   EXPECT_EQ(copied, data.substr(5));
 }
 
-TEST_F(LowlevelMountTest, IoctlAnswersEnotty) {
+TEST_P(LowlevelMountTest, IoctlAnswersEnotty) {
   const int fd = Open("f", O_RDWR | O_CREAT);
   ASSERT_GE(fd, 0);
   int flags = 0;
@@ -218,7 +238,7 @@ TEST_F(LowlevelMountTest, IoctlAnswersEnotty) {
   EXPECT_EQ(errno, ENOTTY);
 }
 
-TEST_F(LowlevelMountTest, XattrsSetGetListAndRemove) {
+TEST_P(LowlevelMountTest, XattrsSetGetListAndRemove) {
   const int fd = Open("x", O_RDWR | O_CREAT);
   ASSERT_GE(fd, 0) << std::strerror(errno);
   const std::string path = Path("x");
@@ -240,7 +260,7 @@ TEST_F(LowlevelMountTest, XattrsSetGetListAndRemove) {
   EXPECT_EQ(errno, ENODATA);
 }
 
-TEST_F(LowlevelMountTest, FallocateAllocatesAndPunchesHoles) {
+TEST_P(LowlevelMountTest, FallocateAllocatesAndPunchesHoles) {
   const int fd = Open("f", O_RDWR | O_CREAT);
   ASSERT_GE(fd, 0) << std::strerror(errno);
   ASSERT_EQ(::fallocate(fd, 0, 0, 1 << 20), 0) << std::strerror(errno);
@@ -256,7 +276,7 @@ TEST_F(LowlevelMountTest, FallocateAllocatesAndPunchesHoles) {
   EXPECT_EQ(st.st_size, 1 << 20);
 }
 
-TEST_F(LowlevelMountTest, TmpfileLinkedThroughProcSelfFdGetsAName) {
+TEST_P(LowlevelMountTest, TmpfileLinkedThroughProcSelfFdGetsAName) {
   const int fd = ::open(mountpoint_.c_str(), O_TMPFILE | O_RDWR, 0644);
   if (fd < 0 && errno == EOPNOTSUPP) {
     // The kernel answered without sending a request (seen with libfuse
@@ -272,7 +292,7 @@ TEST_F(LowlevelMountTest, TmpfileLinkedThroughProcSelfFdGetsAName) {
   EXPECT_EQ(Contents(Path("named")), "anon");
 }
 
-TEST_F(LowlevelMountTest, NonRootUserCreatesAndReadsFiles) {
+TEST_P(LowlevelMountTest, NonRootUserCreatesAndReadsFiles) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to switch users with setpriv";
   ASSERT_EQ(::chmod(mountpoint_.c_str(), 01777), 0) << std::strerror(errno);
   auto r = Shell("setpriv --reuid=65534 --regid=65534 --clear-groups sh -c \"umask 022 && cd '" +
@@ -288,10 +308,76 @@ TEST_F(LowlevelMountTest, NonRootUserCreatesAndReadsFiles) {
   EXPECT_NE(denied.output.find("Permission denied"), std::string::npos) << denied.output;
 }
 
+// A writer who is not the owner truncates, writes, fsyncs and touches a
+// file it may write. With the write-back cache the kernel sends the times
+// it chose (at open's O_TRUNC, at fsync, for UTIME_NOW) as explicit times,
+// which the owner alone may set by utimensat; the mount applies them for
+// the kernel, which checked the caller. An explicit time stays refused.
+TEST_P(LowlevelMountTest, WriterWhoIsNotTheOwnerTruncatesWritesFsyncsAndTouches) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to switch users with setpriv";
+  const int made = Open("shared", O_WRONLY | O_CREAT, 0666);
+  ASSERT_GE(made, 0);
+  ASSERT_EQ(::fchmod(made, 0666), 0);  // whatever the umask
+  WriteAll(made, "root's text");
+  ASSERT_EQ(::close(made), 0);
+  fds_.pop_back();
+  const std::string as_nobody = "setpriv --reuid=65534 --regid=65534 --clear-groups ";
+  auto wrote = Shell(as_nobody + SyncHelper() + " writesync '" + Path("shared") + "' nobody");
+  EXPECT_EQ(wrote.status, 0) << wrote.output;
+  auto touched = Shell(as_nobody + "touch '" + Path("shared") + "'");
+  EXPECT_EQ(touched.status, 0) << touched.output;
+  auto dated = Shell(as_nobody + "touch -d @0 '" + Path("shared") + "'");
+  EXPECT_NE(dated.status, 0);
+  EXPECT_NE(dated.output.find("Operation not permitted"), std::string::npos) << dated.output;
+  EXPECT_EQ(Contents(Path("shared")), "nobody");
+  struct stat st;
+  ASSERT_EQ(::stat(Path("shared").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 0u);
+  EXPECT_NE(st.st_mtime, 0);
+}
+
+// O_APPEND descriptors append, whoever wrote last (with the write-back
+// cache the kernel appends, and the VFS descriptor has no O_APPEND).
+TEST_P(LowlevelMountTest, AppendDescriptorsAppend) {
+  const int a = Open("log", O_WRONLY | O_CREAT | O_APPEND);
+  ASSERT_GE(a, 0) << std::strerror(errno);
+  const int b = Open("log", O_WRONLY | O_APPEND);
+  ASSERT_GE(b, 0) << std::strerror(errno);
+  // Each fsync sends the kernel's page (from offset 0) to the VFS.
+  WriteAll(a, "one ");
+  ASSERT_EQ(::fsync(a), 0);
+  WriteAll(b, "two ");
+  ASSERT_EQ(::fsync(b), 0);
+  WriteAll(a, "three");
+  ASSERT_EQ(::pwrite(a, "!", 1, 0), 1);  // pwrite on O_APPEND appends too (Linux)
+  ASSERT_EQ(::fsync(a), 0);
+  EXPECT_EQ(Contents(Path("log")), "one two three!");
+  EXPECT_EQ(VfsContents("/log"), "one two three!");
+}
+
+// A write-only descriptor's write into part of a page keeps the rest of the
+// page: with the write-back cache the kernel first reads the page the VFS
+// holds, through that descriptor.
+TEST_P(LowlevelMountTest, WriteOnlyPartialPageWriteKeepsTheRest) {
+  {
+    MountedFs::Guard guard(&mount_->fs());
+    auto fd = guard.fs().Open("/p", O_WRONLY | O_CREAT, 0644);
+    ASSERT_TRUE(fd.ok());
+    ASSERT_TRUE(guard.fs().Pwrite(*fd, "0123456789", 10, 0).ok());
+    ASSERT_TRUE(guard.fs().Close(*fd).ok());
+  }
+  const int fd = Open("p", O_WRONLY);
+  ASSERT_GE(fd, 0) << std::strerror(errno);
+  ASSERT_EQ(::pwrite(fd, "ab", 2, 2), 2) << std::strerror(errno);
+  ASSERT_EQ(::fsync(fd), 0) << std::strerror(errno);
+  EXPECT_EQ(VfsContents("/p"), "01ab456789");
+  EXPECT_EQ(Contents(Path("p")), "01ab456789");
+}
+
 // Opening a directory needs read permission on it, not search permission
 // on its parent: a process whose working directory is below a directory it
 // cannot search lists its working directory (pjdfstest utimensat/07.t).
-TEST_F(LowlevelMountTest, DirectoryBelowAnUnsearchableParentOpensForItsReader) {
+TEST_P(LowlevelMountTest, DirectoryBelowAnUnsearchableParentOpensForItsReader) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to switch users with setpriv";
   ASSERT_EQ(::mkdir(Path("locked").c_str(), 0700), 0);
   ASSERT_EQ(::mkdir(Path("locked/open").c_str(), 0755), 0);
@@ -324,38 +410,92 @@ class SyncCallTest : public LowlevelMountTest {
   }
 };
 
-TEST_F(SyncCallTest, FsyncKeepsTheWrite) {
+TEST_P(SyncCallTest, FsyncKeepsTheWrite) {
   WriteThenSync(0, [](int fd) { return ::fsync(fd); });
   Crash();
   EXPECT_EQ(Contents(Path("f")), "new");
 }
 
-TEST_F(SyncCallTest, FdatasyncKeepsTheWrite) {
+TEST_P(SyncCallTest, FdatasyncKeepsTheWrite) {
   WriteThenSync(0, [](int fd) { return ::fdatasync(fd); });
   Crash();
   EXPECT_EQ(Contents(Path("f")), "new");
 }
 
-TEST_F(SyncCallTest, OSyncWriteIsDurableWhenItReturns) {
+TEST_P(SyncCallTest, OSyncWriteIsDurableWhenItReturns) {
   WriteThenSync(O_SYNC, [](int) { return 0; });
   Crash();
   // The last write was synchronous too.
   EXPECT_EQ(Contents(Path("f")), "new!");
 }
 
-TEST_F(SyncCallTest, ODsyncWriteIsDurableWhenItReturns) {
+TEST_P(SyncCallTest, ODsyncWriteIsDurableWhenItReturns) {
   WriteThenSync(O_DSYNC, [](int) { return 0; });
   Crash();
   EXPECT_EQ(Contents(Path("f")), "new!");
 }
 
-TEST_F(SyncCallTest, UnsyncedWriteIsLost) {
+TEST_P(SyncCallTest, UnsyncedWriteIsLost) {
   WriteThenSync(0, [](int) { return 0; });
   Crash();
   EXPECT_EQ(Contents(Path("f")), "old");
 }
 
-TEST_F(SyncCallTest, DirectoryFsyncKeepsANewName) {
+// Dirty pages the kernel still held at the crash (with the write-back
+// cache) reach nothing afterwards: closing the descriptor and sync(2) write
+// them back to a handle of before the crash, which answers EIO.
+TEST_P(SyncCallTest, DirtyPagesHeldAtACrashAreLostAfterTheirWriteBack) {
+  WriteThenSync(0, [](int) { return 0; });
+  Crash();
+  for (int fd : fds_) ::close(fd);  // may report EIO: the write-back failed
+  fds_.clear();
+  ::sync();
+  EXPECT_EQ(VfsContents("/f"), "old");
+  EXPECT_EQ(Contents(Path("f")), "old");
+}
+
+// `vfs ctl sync` makes everything durable, the pages the kernel still
+// holds (with the write-back cache) included.
+TEST_P(SyncCallTest, ControlSyncKeepsWritesTheKernelHeld) {
+  WriteThenSync(0, [](int) { return 0; });
+  ASSERT_EQ(mount_->fs().Control("sync"), "ok synced");
+  Crash();
+  EXPECT_EQ(Contents(Path("f")), "new!");
+}
+
+// sync_file_range(2) has no FUSE request: it writes the kernel's dirty
+// pages (with the write-back cache) to the VFS, where they are dirty, so
+// it makes nothing durable through the mount (docs/mount.md).
+TEST_P(SyncCallTest, SyncFileRangeMakesNothingDurable) {
+  WriteThenSync(0, [](int fd) {
+    return ::sync_file_range(fd, 0, 0,
+                             SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+                                 SYNC_FILE_RANGE_WAIT_AFTER);
+  });
+  EXPECT_EQ(VfsContents("/f").substr(0, 3), "new");
+  Crash();
+  EXPECT_EQ(Contents(Path("f")), "old");
+}
+
+// A shared mapping's stores are dirty pages in the kernel in either mode:
+// msync(MS_SYNC) writes them and fsyncs (D1); stores after it are lost.
+TEST_P(SyncCallTest, MsyncKeepsAMappedWrite) {
+  const int fd = Open("m", O_RDWR | O_CREAT);
+  ASSERT_GE(fd, 0) << std::strerror(errno);
+  ASSERT_EQ(::ftruncate(fd, 4096), 0);
+  ASSERT_EQ(::fsync(fd), 0);
+  ASSERT_EQ(::fsync(Open(".", O_RDONLY | O_DIRECTORY)), 0);
+  char* map = static_cast<char*>(::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+  ASSERT_NE(map, MAP_FAILED) << std::strerror(errno);
+  std::memcpy(map, "mapped", 6);
+  ASSERT_EQ(::msync(map, 4096, MS_SYNC), 0) << std::strerror(errno);
+  std::memcpy(map, "MAPPED", 6);  // never synced
+  Crash();
+  ::munmap(map, 4096);
+  EXPECT_EQ(Contents(Path("m")).substr(0, 7), std::string("mapped\0", 7));
+}
+
+TEST_P(SyncCallTest, DirectoryFsyncKeepsANewName) {
   const int fd = Open("n", O_RDWR | O_CREAT);
   ASSERT_GE(fd, 0);
   WriteAll(fd, "n");
@@ -373,7 +513,7 @@ TEST_F(SyncCallTest, DirectoryFsyncKeepsANewName) {
   EXPECT_EQ(errno, ENOENT);
 }
 
-TEST_F(SyncCallTest, DescriptorOpenedBeforeTheCrashAnswersEio) {
+TEST_P(SyncCallTest, DescriptorOpenedBeforeTheCrashAnswersEio) {
   const int fd = Open("f", O_RDWR | O_CREAT);
   ASSERT_GE(fd, 0);
   ASSERT_EQ(::fsync(fd), 0);
@@ -388,7 +528,7 @@ TEST_F(SyncCallTest, DescriptorOpenedBeforeTheCrashAnswersEio) {
 // Crashes while a program creates, writes and renames files: every call
 // either succeeds or answers EIO (a descriptor or directory from before a
 // crash) or ENOENT (a name a crash took back), and the mount serves on.
-TEST_F(LowlevelMountTest, CrashWhileAProgramRunsKeepsServing) {
+TEST_P(LowlevelMountTest, CrashWhileAProgramRunsKeepsServing) {
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> iterations{0};
   std::vector<std::string> unexpected;
@@ -423,7 +563,131 @@ TEST_F(LowlevelMountTest, CrashWhileAProgramRunsKeepsServing) {
   EXPECT_EQ(Contents(Path("after")), "ok");
 }
 
-TEST_F(LowlevelMountTest, ForgottenNodesLeaveTheTable) {
+// st_size and st_nlink of a directory, as tmpfs gives them (checked on
+// this machine's /dev/shm): 40 plus 20 per entry, 2 plus one per
+// subdirectory (rule V1).
+TEST_P(LowlevelMountTest, DirectorySizeAndLinksCountAsTmpfs) {
+  const auto size_links = [this](const std::string& name) {
+    struct stat st;
+    if (::stat(Path(name).c_str(), &st) != 0) return std::string(std::strerror(errno));
+    return std::to_string(st.st_size) + " " + std::to_string(st.st_nlink);
+  };
+  ASSERT_EQ(::mkdir(Path("d").c_str(), 0755), 0);
+  EXPECT_EQ(size_links("d"), "40 2");
+  ASSERT_EQ(::close(Open("d/a", O_WRONLY | O_CREAT)), 0);
+  fds_.pop_back();
+  EXPECT_EQ(size_links("d"), "60 2");
+  ASSERT_EQ(::mkdir(Path("d/s").c_str(), 0755), 0);
+  EXPECT_EQ(size_links("d"), "80 3");
+  EXPECT_EQ(size_links("d/s"), "40 2");
+  ASSERT_EQ(::mkfifo(Path("d/f").c_str(), 0644), 0);
+  ASSERT_EQ(::symlink("a", Path("d/l").c_str()), 0);
+  ASSERT_EQ(::link(Path("d/a").c_str(), Path("d/h").c_str()), 0);
+  EXPECT_EQ(size_links("d"), "140 3");
+  ASSERT_EQ(::unlink(Path("d/a").c_str()), 0);
+  EXPECT_EQ(size_links("d"), "120 3");
+  ASSERT_EQ(::rename(Path("d/s").c_str(), Path("s").c_str()), 0);
+  EXPECT_EQ(size_links("d"), "100 2");
+  ASSERT_EQ(::rename(Path("d/h").c_str(), Path("d/l").c_str()), 0);  // over an entry
+  EXPECT_EQ(size_links("d"), "80 2");
+  // A crash remounts the durable tree: the counts are rebuilt from it.
+  ASSERT_EQ(::fsync(Open("d", O_RDONLY | O_DIRECTORY)), 0);
+  ASSERT_EQ(::fsync(Open(".", O_RDONLY | O_DIRECTORY)), 0);
+  Crash();
+  EXPECT_EQ(size_links("d"), "80 2");
+}
+
+// renameat2(RENAME_WHITEOUT) leaves a whiteout at the old name: a
+// character device 0/0 with no permission bits, as tmpfs makes it.
+TEST_P(LowlevelMountTest, RenameWhiteoutLeavesACharacterDeviceAtTheOldName) {
+  if (::geteuid() != 0) GTEST_SKIP() << "RENAME_WHITEOUT needs CAP_MKNOD";
+  const int fd = Open("a", O_WRONLY | O_CREAT);
+  ASSERT_GE(fd, 0);
+  WriteAll(fd, "x");
+  ASSERT_EQ(::renameat2(AT_FDCWD, Path("a").c_str(), AT_FDCWD, Path("b").c_str(), RENAME_WHITEOUT),
+            0)
+      << std::strerror(errno);
+  struct stat st;
+  ASSERT_EQ(::lstat(Path("a").c_str(), &st), 0) << std::strerror(errno);
+  EXPECT_TRUE(S_ISCHR(st.st_mode));
+  EXPECT_EQ(st.st_mode & 07777, 0u);
+  EXPECT_EQ(st.st_rdev, 0u);
+  EXPECT_EQ(Contents(Path("b")), "x");
+  // Refused with RENAME_NOREPLACE over an existing name: nothing changes,
+  // and no whiteout is left behind under another name.
+  ASSERT_EQ(::close(Open("c", O_WRONLY | O_CREAT)), 0);
+  fds_.pop_back();
+  EXPECT_EQ(::renameat2(AT_FDCWD, Path("b").c_str(), AT_FDCWD, Path("c").c_str(),
+                        RENAME_WHITEOUT | RENAME_NOREPLACE),
+            -1);
+  EXPECT_EQ(errno, EEXIST);
+  auto listing = Shell("ls -A '" + mountpoint_ + "'");
+  EXPECT_EQ(listing.output, "a\nb\nc\n");
+  EXPECT_EQ(Contents(Path("b")), "x");
+  // Two names of one inode: the rename changes nothing, no whiteout.
+  ASSERT_EQ(::link(Path("b").c_str(), Path("b2").c_str()), 0);
+  EXPECT_EQ(::renameat2(AT_FDCWD, Path("b").c_str(), AT_FDCWD, Path("b2").c_str(), RENAME_WHITEOUT),
+            0);
+  ASSERT_EQ(::lstat(Path("b").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+}
+
+// The process's resident memory, in bytes.
+size_t ResidentBytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+  }
+  return 0;
+}
+
+// A deleted file's memory goes back to the system, not only to the
+// allocator (memory_trimmer.h). Its pages are interleaved with a kept
+// file's, 1 MiB at a time, so no heap can shrink from its top: without the
+// trimmer resident memory stays where it was (stress-ng's filesystem
+// stressors grew the mount to gigabytes that way).
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define VFS_SANITIZER_ALLOCATOR 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define VFS_SANITIZER_ALLOCATOR 1
+#endif
+#endif
+
+TEST_P(LowlevelMountTest, DeletedFileMemoryReturnsToTheSystem) {
+#ifdef VFS_SANITIZER_ALLOCATOR
+  GTEST_SKIP() << "the sanitizer's allocator replaces glibc's: it keeps freed memory in "
+                  "quarantine, and malloc_trim does not reach it";
+#endif
+  const int a = Open("a", O_RDWR | O_CREAT);
+  const int b = Open("b", O_RDWR | O_CREAT);
+  ASSERT_GE(a, 0);
+  ASSERT_GE(b, 0);
+  const std::string chunk(1 << 20, 'x');
+  constexpr int kChunks = 96;
+  for (int i = 0; i < kChunks; ++i) {
+    for (int fd : {a, b}) {
+      ASSERT_EQ(::pwrite(fd, chunk.data(), chunk.size(), off_t{i} << 20),
+                static_cast<ssize_t>(chunk.size()));
+      ASSERT_EQ(::fdatasync(fd), 0);  // this piece reaches the VFS now, in turn
+    }
+  }
+  const size_t full = ResidentBytes();
+  ASSERT_EQ(::close(a), 0);
+  fds_.erase(std::find(fds_.begin(), fds_.end(), a));
+  ASSERT_EQ(::unlink(Path("a").c_str()), 0);
+  ASSERT_EQ(::fsync(Open(".", O_RDONLY | O_DIRECTORY)), 0);  // the removal durable: data freed
+  // The trimmer runs once a second; give it some.
+  const size_t goal = full - (size_t{kChunks} << 20) / 2;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (ResidentBytes() > goal && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_LE(ResidentBytes(), goal) << "resident " << (full >> 20) << " MiB with both files";
+}
+
+TEST_P(LowlevelMountTest, ForgottenNodesLeaveTheTable) {
   const size_t before = mount_->kernel_nodes();
   for (int i = 0; i < 200; ++i) {
     const std::string name = "f" + std::to_string(i);
@@ -440,6 +704,13 @@ TEST_F(LowlevelMountTest, ForgottenNodesLeaveTheTable) {
   }
   EXPECT_LE(mount_->kernel_nodes(), before + 10);
 }
+
+std::string CacheName(const ::testing::TestParamInfo<bool>& info) {
+  return info.param ? "WritebackCache" : "WriteThrough";
+}
+
+INSTANTIATE_TEST_SUITE_P(Caches, LowlevelMountTest, ::testing::Bool(), CacheName);
+INSTANTIATE_TEST_SUITE_P(Caches, SyncCallTest, ::testing::Bool(), CacheName);
 
 }  // namespace
 }  // namespace vfs

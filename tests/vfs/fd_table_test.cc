@@ -4,6 +4,7 @@
 // and a thread with no hazard slot left falls back to a counted lookup.
 #include <fcntl.h>
 
+#include <algorithm>
 #include <atomic>
 #include <future>
 #include <random>
@@ -127,6 +128,28 @@ TEST(FdTableTest, ManyDescriptorsAcrossTableGrowthStayDistinct) {
   EXPECT_ERRNO(fs->Fstat(Fd(-1)), EBADF);
   ASSERT_OK_AND_ASSIGN(again, fs->Open("/m1", O_RDONLY));
   EXPECT_EQ(again.value(), 0);
+}
+
+// Every open takes the lowest free descriptor (POSIX), found through the
+// table's bitmap (FdBitmap): holes below, inside and across its 64-slot
+// words and 4096-slot groups are filled lowest first, then the table grows.
+TEST(FdTableTest, OpenTakesTheLowestFreeDescriptorAcrossBitmapWords) {
+  Options options;
+  options.max_open_fds = 20000;
+  ASSERT_OK_AND_ASSIGN(fs, Filesystem::Mount(NewMemoryStore(), options));
+  ASSERT_TRUE(fs->Open("/f", O_WRONLY | O_CREAT, 0644).ok());  // descriptor 0
+  constexpr int kOpen = 9000;
+  for (int i = 1; i < kOpen; ++i) ASSERT_EQ(fs->Open("/f", O_PATH).value().value(), i);
+  const std::vector<int> holes = {4100, 5, 63, 64, 127, 4095, 4096, 8191};
+  for (int fd : holes) ASSERT_TRUE(fs->Close(Fd(fd)).ok());
+  std::vector<int> sorted = holes;
+  std::sort(sorted.begin(), sorted.end());
+  for (int want : sorted) EXPECT_EQ(fs->Open("/f", O_PATH).value().value(), want);
+  EXPECT_EQ(fs->Open("/f", O_PATH).value().value(), kOpen);
+  // A hole above the last one taken is still found after the table grew.
+  ASSERT_TRUE(fs->Close(Fd(7000)).ok());
+  EXPECT_EQ(fs->Open("/f", O_PATH).value().value(), 7000);
+  EXPECT_EQ(fs->Open("/f", O_PATH).value().value(), kOpen + 1);
 }
 
 TEST(FdTableTest, CallsRacingWithCloseAndReopenSeeAFileOrEbadf) {

@@ -353,6 +353,36 @@ TEST_F(MkdirTest, MkdirOnExistingNameIsEexist) {
   EXPECT_EQ(ReadFile("/f"), "x");
 }
 
+// Rule V1: a directory's st_size is 40 plus 20 per entry, as tmpfs counts
+// it, through every call that adds or removes an entry and across a
+// remount (which rebuilds the count from the store).
+TEST_F(MkdirTest, DirectorySizeCountsTwentyBytesPerEntryAsTmpfs) {
+  const auto size = [this](const char* path) {
+    auto st = fs_->Stat(path);
+    return st.ok() ? st->size : ~uint64_t{0};
+  };
+  ASSERT_OK(fs_->Mkdir("/d", 0755));
+  EXPECT_EQ(size("/d"), 40u);
+  WriteFile("/d/a", "x");
+  ASSERT_OK(fs_->Mkdir("/d/s", 0755));
+  ASSERT_OK(fs_->Symlink("a", "/d/l"));
+  ASSERT_OK(fs_->Link("/d/a", "/d/h"));
+  EXPECT_EQ(size("/d"), 120u);
+  EXPECT_EQ(size("/d/s"), 40u);
+  ASSERT_OK(fs_->Rename("/d/h", "/d/l"));  // over an entry: one fewer
+  EXPECT_EQ(size("/d"), 100u);
+  ASSERT_OK(fs_->Rename("/d/s", "/s"));  // to another directory
+  EXPECT_EQ(size("/d"), 80u);
+  ASSERT_OK(fs_->Rename("/d/a", "/d/b"));  // within it
+  EXPECT_EQ(size("/d"), 80u);
+  ASSERT_OK(fs_->Unlink("/d/b"));
+  EXPECT_EQ(size("/d"), 60u);
+  fs_->Sync();
+  Remount();
+  EXPECT_EQ(size("/d"), 60u);
+  EXPECT_EQ(size("/"), 80u);  // d and s
+}
+
 TEST_F(MkdirTest, MkdirOnRootIsEexist) { EXPECT_ERRNO(fs_->Mkdir("/", 0755), EEXIST); }
 
 TEST_F(MkdirTest, MkdirOnSymlinkIsEexistAndDoesNotFollowIt) {

@@ -4,11 +4,13 @@
 // through the kernel's caches are explained in docs/mount.md.
 #include "tools/mount/fuse_mount.h"
 
+#include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
@@ -88,7 +90,11 @@ Result<std::unique_ptr<FuseMount>> FuseMount::Create(const FuseMountOptions& opt
 
   std::unique_ptr<FuseMount> mount(new FuseMount());
   mount->mountpoint_ = resolved;
-  mount->max_threads_ = options.max_threads;
+  // With the write-back cache a worker may wait for the kernel's write-back,
+  // which another worker serves (LowlevelFs::WriteBackKernelPages), so at
+  // least two.
+  mount->max_threads_ = options.writeback_cache ? std::max(options.max_threads, 2u)
+                                                : options.max_threads;
   // Every node the kernel holds is an O_PATH descriptor of the VFS
   // (lowlevel_ops.h), so the descriptor limit must cover the kernel's inode
   // cache, not a process's open files.
@@ -97,7 +103,9 @@ Result<std::unique_ptr<FuseMount>> FuseMount::Create(const FuseMountOptions& opt
   auto fs = MountedFs::Open(fs_options, why);
   if (!fs.ok()) return Error(fs.error());
   mount->fs_ = std::move(fs).value();
-  mount->server_ = std::make_unique<LowlevelFs>(mount->fs_.get(), LowlevelOptions{});
+  LowlevelOptions lowlevel;
+  lowlevel.writeback_cache = options.writeback_cache;
+  mount->server_ = std::make_unique<LowlevelFs>(mount->fs_.get(), lowlevel);
   if (auto started = mount->server_->Start(); !started.ok()) {
     *why = absl::StrCat("cannot open the VFS root: ", std::strerror(started.error()));
     return Error(started.error());
@@ -141,7 +149,17 @@ Result<std::unique_ptr<FuseMount>> FuseMount::Create(const FuseMountOptions& opt
   }
   mount->server_->Attach(mount->session_);
   mount->mounted_ = true;
+  if (options.writeback_cache) {
+    // `vfs ctl sync` first has the kernel write back the dirty pages it
+    // holds, and waits for them (FUSE_WRITEs, served by the workers).
+    LowlevelFs* server = mount->server_.get();
+    mount->fs_->SetBeforeSync([server] { server->WriteBackAllKernelPages(); });
+  }
 
+  // Every second, past 64 MiB free in the allocator, its free pages go
+  // back to the system: file data freed by deletions and crashes would
+  // otherwise stay resident in the workers' arenas.
+  mount->trimmer_ = std::make_unique<MemoryTrimmer>(std::chrono::seconds(1), size_t{64} << 20);
   if (!options.control_socket.empty()) {
     MountedFs* state = mount->fs_.get();
     auto server = ControlServer::Start(
@@ -205,6 +223,7 @@ Result<void> FuseMount::Stop() {
 Result<void> FuseMount::Finish() {
   if (session_ == nullptr) return Ok();
   control_.reset();  // no command may run on a filesystem going away
+  trimmer_.reset();
   auto unmounted = fs_->Shutdown();
   server_->Attach(nullptr);  // no invalidation to a session going away
   if (mounted_) fuse_session_unmount(session_);  // closes the channel; unmounts if still mounted

@@ -26,6 +26,7 @@
 #include <thread>
 
 #include "tools/mount/control.h"
+#include "tools/mount/memory_trimmer.h"
 #include "tools/mount/mounted_fs.h"
 #include "vfs/result.h"
 
@@ -48,6 +49,11 @@ struct FuseMountOptions {
   // allow_other). nullopt: on when running as root or when /etc/fuse.conf
   // has user_allow_other.
   std::optional<bool> allow_other;
+  // The kernel's write-back cache (FUSE_CAP_WRITEBACK_CACHE): write(2)
+  // fills the kernel's page cache and the pages reach the VFS at fsync,
+  // close or the kernel's write-back; a crash drops what the kernel still
+  // holds (docs/mount.md). Off: every write(2) is a request.
+  bool writeback_cache = true;
 };
 
 class FuseMount {
@@ -93,6 +99,8 @@ class FuseMount {
   std::unique_ptr<MountedFs> fs_;
   std::unique_ptr<ControlServer> control_;
   std::unique_ptr<LowlevelFs> server_;
+  // Returns what the workers freed to the system (memory_trimmer.h).
+  std::unique_ptr<MemoryTrimmer> trimmer_;
   struct fuse_session* session_ = nullptr;
   unsigned max_threads_ = 4;
   bool mounted_ = false;

@@ -103,6 +103,14 @@ InodeTable::Snapshot InodeTable::TakeForInvalidation() {
   return out;
 }
 
+std::vector<uint64_t> InodeTable::NodeIds() const {
+  std::vector<uint64_t> ids;
+  MutexLock lock(&mu_);
+  ids.reserve(nodes_.size());
+  for (const auto& [id, node] : nodes_) ids.push_back(id);
+  return ids;
+}
+
 size_t InodeTable::size() const {
   MutexLock lock(&mu_);
   return nodes_.size();

@@ -100,6 +100,9 @@ class InodeTable {
   };
   Snapshot TakeForInvalidation();
 
+  // The ids of the nodes alive.
+  std::vector<uint64_t> NodeIds() const;
+
   // Nodes alive (tests; the `stats` command).
   size_t size() const;
 

@@ -307,17 +307,45 @@ void LlRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t ne
   if (!from.ok()) return ReplyErr(req, from);
   auto to = r.Node(newparent);
   if (!to.ok()) return ReplyErr(req, to);
-  // RENAME_WHITEOUT (a whiteout device at the old name) is for overlayfs
-  // upper layers; the core has no whiteouts.
   unsigned vfs_flags = 0;
   if (flags & RENAME_NOREPLACE) vfs_flags |= kRenameNoReplace;
   if (flags & RENAME_EXCHANGE) vfs_flags |= kRenameExchange;
-  if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) {
+  if ((flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT)) ||
+      ((flags & RENAME_WHITEOUT) && (flags & RENAME_EXCHANGE))) {
     fuse_reply_err(req, EINVAL);
     return;
   }
   r.server().nodes().NoteName(newparent, newname);
+  // RENAME_WHITEOUT (overlayfs upper layers): the old name becomes a
+  // whiteout, a character device 0/0 with no permission bits. The core has
+  // no such flag, so the whiteout is made first under a free name beside
+  // the old one (nothing else changed if that fails), then moved to the old
+  // name once the rename has left it free. The kernel holds both
+  // directories locked and checked CAP_MKNOD, and a crash waits for this
+  // request, so no program and no crash sees the steps apart.
+  std::string whiteout;
+  if (flags & RENAME_WHITEOUT) {
+    static std::atomic<uint64_t> next_whiteout{0};
+    Result<void> made = Error(EEXIST);
+    for (int attempt = 0; attempt < 8 && !made.ok() && made.error() == EEXIST; ++attempt) {
+      whiteout = ".vfs-whiteout." + std::to_string(next_whiteout.fetch_add(1));
+      made = core::MknodAt(r.fs(), *from, whiteout.c_str(), S_IFCHR, 0);
+    }
+    if (!made.ok()) return ReplyErr(req, made);
+  }
   auto renamed = core::RenameAt(r.fs(), *from, name, *to, newname, vfs_flags);
+  if (!whiteout.empty()) {
+    // The old name is still there when the rename changed nothing (two
+    // names of one inode): then no whiteout, as Linux's vfs_rename.
+    const bool old_name_free =
+        renamed.ok() && !r.fs().FstatAt(*from, name, AT_SYMLINK_NOFOLLOW).ok();
+    if (old_name_free) {
+      r.server().nodes().NoteName(parent, name);
+      renamed = core::RenameAt(r.fs(), *from, whiteout.c_str(), *from, name, kRenameNoReplace);
+    } else {
+      (void)core::UnlinkAt(r.fs(), *from, whiteout.c_str(), 0);
+    }
+  }
   if (renamed.ok()) {
     // The moved node's last known name follows it, so its next open needs
     // no second path walk (OpenNode).
@@ -329,6 +357,9 @@ void LlRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t ne
     note(*to, newparent, newname);
     if (flags & RENAME_EXCHANGE) {
       note(*from, parent, name);
+    } else if (flags & RENAME_WHITEOUT) {
+      // The old name is the whiteout's; the moved node's last known name
+      // is its new one (note above).
     } else {
       r.server().nodes().DropName(parent, name);
     }
@@ -398,6 +429,17 @@ void LlSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fu
     if (!done.ok()) return ReplyErr(req, done);
   }
   if (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
+    // With the write-back cache the kernel keeps a regular file's mtime and
+    // ctime itself and hands them over as times it chose (FATTR_CTIME comes
+    // only then): at fsync, at close, with a truncate, and for utimensat
+    // with UTIME_NOW. It checked the caller's right to each change before
+    // (default_permissions: setattr_prepare), and some are no caller's
+    // change at all (the times of earlier writes), so they are applied as
+    // root; the VFS would refuse explicit times to a writer who is not the
+    // owner (rule X1).
+    static const Credentials kRoot = Credentials::Root();
+    std::optional<ScopedCredentials> as_root;
+    if (to_set & FUSE_SET_ATTR_CTIME) as_root.emplace(kRoot);
     std::array<Timespec, 2> times = {Timespec{0, kUtimeOmit}, Timespec{0, kUtimeOmit}};
     if (to_set & FUSE_SET_ATTR_ATIME) {
       times[0] = ToVfsTime(attr->st_atim, to_set & FUSE_SET_ATTR_ATIME_NOW);
@@ -489,6 +531,18 @@ void ReplyOpen(Request& r, Fd fd, fuse_file_info* fi) {
   if (fuse_reply_open(r.req(), fi) != 0) (void)r.fs().Close(fd);  // interrupted open
 }
 
+// The flags a file is opened with in the VFS. With the write-back cache
+// the kernel may read through any handle (to fill a page before a partial
+// write) and appends itself (it knows the size; a VFS descriptor with
+// O_APPEND would move its pwrite at the page's offset to the end), so
+// write-only becomes read-write and O_APPEND goes, as libfuse's
+// passthrough_ll does. The kernel checked the open's permissions already.
+int OpenFlags(Request& r, int flags) {
+  if (!r.server().options().writeback_cache) return flags;
+  if ((flags & O_ACCMODE) == O_WRONLY) flags = (flags & ~O_ACCMODE) | O_RDWR;
+  return flags & ~O_APPEND;
+}
+
 // A new open file description of node `ino`.
 //
 // Permissions: the kernel has made every check this open needs before it
@@ -528,7 +582,7 @@ void LlOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Request r(req, MountOp::kOpen);
   // O_TRUNC comes as a setattr before the open (no FUSE_CAP_ATOMIC_O_TRUNC),
   // so a name that turns out to be another inode truncates nothing.
-  auto fd = OpenNode(r, ino, fi->flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC));
+  auto fd = OpenNode(r, ino, OpenFlags(r, fi->flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC)));
   if (!fd.ok()) return ReplyErr(req, fd);
   ReplyOpen(r, *fd, fi);
 }
@@ -537,7 +591,14 @@ void LlCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, 
   Request r(req, MountOp::kCreate);
   auto dir = r.Node(parent);
   if (!dir.ok()) return ReplyErr(req, dir);
-  auto fd = r.fs().OpenAt(*dir, name, fi->flags | O_CREAT, mode & 07777);
+  // A file made by this call opens whatever its mode (as Linux's), so the
+  // read-write open of the write-back cache (OpenFlags) needs no more
+  // permission; only a file another request made meanwhile may refuse it,
+  // and then the caller's own access mode is tried.
+  auto fd = r.fs().OpenAt(*dir, name, OpenFlags(r, fi->flags) | O_CREAT, mode & 07777);
+  if (!fd.ok() && fd.error() == EACCES && OpenFlags(r, fi->flags) != fi->flags) {
+    fd = r.fs().OpenAt(*dir, name, (fi->flags & ~O_APPEND) | O_CREAT, mode & 07777);
+  }
   if (!fd.ok()) return ReplyErr(req, fd);
   auto e = r.Entry(parent, *dir, name);
   if (!e.ok()) {
@@ -573,9 +634,15 @@ void LlWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t
 
 // close(2) of one descriptor: the VFS holds nothing per close, and close
 // never reports write-back errors (rule W5.5).
+//
+// ENOSYS tells the kernel never to send FLUSH again (fc->no_flush). Without
+// the write-back cache `noflush` at open already keeps it from coming; with
+// it the kernel ignores `noflush`, and this saves a round trip per close
+// (the dirty pages still reach the VFS first: the kernel writes them back
+// before it would send the request).
 void LlFlush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Server(req).fs().Count(MountOp::kFlush);
-  fuse_reply_err(req, 0);
+  fuse_reply_err(req, ENOSYS);
 }
 
 void LlRelease(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
@@ -602,6 +669,12 @@ void LlFallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t l
 }
 
 void LlLseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, fuse_file_info* fi) {
+  // With the write-back cache the kernel asks without writing its dirty
+  // pages back first, and the VFS would answer from older contents (a hole,
+  // or ENXIO past its size, where the program has written data): have them
+  // written back first. Before the Request: their writes need workers that
+  // take the filesystem's lock, which a waiting crash would block.
+  if (Server(req).options().writeback_cache) Server(req).WriteBackKernelPages(ino);
   Request r(req, MountOp::kLseek);
   auto fd = r.Open(fi);
   if (!fd.ok()) return ReplyErr(req, fd);
@@ -723,10 +796,16 @@ void LlFsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi
 // ---- Session ----
 
 void LlInit(void* userdata, fuse_conn_info* conn) {
-  // Writes go through to the VFS as they happen (docs/mount.md): the
-  // kernel's write-back cache would hold dirty pages a crash must lose, and
-  // send them in its own order.
-  conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+  // The kernel's write-back cache only when asked for (docs/mount.md): with
+  // it dirty pages wait in the kernel until fsync, close or its write-back;
+  // a crash drops them (InvalidateAll: their write-back reaches only the
+  // handles of before the crash, which answer EIO).
+  if (static_cast<LowlevelFs*>(userdata)->options().writeback_cache &&
+      (conn->capable & FUSE_CAP_WRITEBACK_CACHE)) {
+    conn->want |= FUSE_CAP_WRITEBACK_CACHE;
+  } else {
+    conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+  }
   // Plain readdir: a listing does not hand the kernel a lookup per entry.
   conn->want &= ~FUSE_CAP_READDIRPLUS;
   // open(O_TRUNC) as a truncate (setattr) and then an open (see LlOpen).
@@ -814,6 +893,19 @@ Result<void> LowlevelFs::Start() {
   hooks.after = [this] { InvalidateAll(); };
   fs_->SetCrashHooks(std::move(hooks));
   return Ok();
+}
+
+void LowlevelFs::WriteBackKernelPages(uint64_t node) {
+  fuse_session* session = session_.load();
+  if (session == nullptr) return;
+  // Invalidating the inode's pages writes the dirty ones back first
+  // (FUSE_WRITE, served by another worker) and waits for them; its clean
+  // pages go too, and are read again when needed. ENOENT: nothing cached.
+  (void)fuse_lowlevel_notify_inval_inode(session, node, 0, 0);
+}
+
+void LowlevelFs::WriteBackAllKernelPages() {
+  for (uint64_t id : nodes_.NodeIds()) WriteBackKernelPages(id);
 }
 
 void LowlevelFs::InvalidateAll() {

@@ -40,6 +40,9 @@ struct LowlevelOptions {
   double entry_timeout = 3600;
   double attr_timeout = 3600;
   double negative_timeout = 3600;
+  // Ask for the kernel's write-back cache (docs/mount.md, "How the
+  // kernel's caches are kept from hiding the semantics").
+  bool writeback_cache = false;
 };
 
 class LowlevelFs {
@@ -71,6 +74,16 @@ class LowlevelFs {
   // Tells the kernel to drop every name, attribute and page it caches of
   // this file system (after a crash).
   void InvalidateAll();
+  // Makes the kernel write back the dirty pages it holds of `node` (with
+  // the write-back cache), and waits for those writes. Call without holding
+  // a MountedFs::Guard: the writes are served by other workers.
+  void WriteBackKernelPages(uint64_t node);
+  // The same for every node: after it, the VFS has every write the kernel
+  // held (for `vfs ctl sync`). syncfs(2) would not do: since Linux 6.18 or
+  // so it does not wait for a FUSE file system's write-back to complete,
+  // so the VFS's sync could run before the writes arrive. Clean pages are
+  // dropped too, and read again when needed.
+  void WriteBackAllKernelPages();
 
  private:
   MountedFs* const fs_;

@@ -24,6 +24,7 @@ constexpr const char* kMountUsage =
     "usage: vfs mount [--backend memory|memory:volatile|disk:DIR|fault:PRESET]\n"
     "                 [--profile durable|strict|ordered|writeback|weakest] [--seed N]\n"
     "                 [--control SOCKET | --no-control] [--threads N] [--no-allow-other]\n"
+    "                 [--writeback-cache | --no-writeback-cache]\n"
     "                 [--debug] MOUNTPOINT\n"
     "  serves the VFS at MOUNTPOINT through FUSE until umount, Ctrl-C or SIGTERM;\n"
     "  `vfs ctl SOCKET help` lists the control commands (default SOCKET: MOUNTPOINT.ctl)\n";
@@ -120,6 +121,10 @@ int MountCommand(int argc, char** argv) {
       }
     } else if (arg == "--no-allow-other") {
       options.allow_other = false;
+    } else if (arg == "--writeback-cache") {
+      options.writeback_cache = true;
+    } else if (arg == "--no-writeback-cache") {
+      options.writeback_cache = false;
     } else if (arg == "--debug") {
       options.debug = true;
     } else if (arg == "--help" || arg == "-h") {

@@ -13,6 +13,7 @@
 #include "backends/disk/disk_store.h"
 #include "backends/memory/memory_store.h"
 #include "tools/bench/job.h"
+#include "tools/mount/memory_trimmer.h"
 #include "vfs/inode.h"
 
 namespace vfs {
@@ -164,6 +165,8 @@ Result<void> MountedFs::Shutdown() {
   return unmounted;
 }
 
+void MountedFs::SetBeforeSync(std::function<void()> hook) { before_sync_ = std::move(hook); }
+
 void MountedFs::SetCrashHooks(CrashHooks hooks) {
   WriterLock lock(&mu_);
   hooks_ = std::move(hooks);
@@ -234,6 +237,7 @@ std::string MountedFs::Control(std::string_view line) {
     return "ok fault rules cleared";
   }
   if (verb == "sync" && args.empty()) {
+    if (before_sync_) before_sync_();
     Guard guard(this);
     if (!guard.alive()) return "error: sync: the filesystem is not mounted";
     guard.fs().Sync();
@@ -341,7 +345,8 @@ std::string MountedFs::StatsCommand() {
                   " page_writes=", store.page_writes, " bytes=", store.bytes,
                   " flushes=", store.flushes, " held_bytes=", store.held_bytes,
                   " unlinked_bytes=", unlinked, "\nfaults failures=", faults.failures,
-                  " virtual_ns=", faults.virtual_ns, "\npending ", pending_->Pending().size(), "\n");
+                  " virtual_ns=", faults.virtual_ns, "\npending ", pending_->Pending().size(),
+                  "\nmemory allocator_free_bytes=", MemoryTrimmer::FreeBytes(), "\n");
   return out;
 }
 

@@ -113,6 +113,10 @@ class MountedFs {
     std::function<void()> after;
   };
   void SetCrashHooks(CrashHooks hooks);
+  // Called by the `sync` command before it syncs the VFS, with no lock
+  // held: the FUSE mount has the kernel write back the dirty pages of its
+  // write-back cache (syncfs), so `sync` makes them durable too.
+  void SetBeforeSync(std::function<void()> hook);
   // The current generation (for a mount's first root binding).
   uint32_t generation();
 
@@ -147,6 +151,8 @@ class MountedFs {
 
   std::array<std::atomic<uint64_t>, static_cast<size_t>(MountOp::kCount)> ops_{};
   CrashHooks hooks_ ABSL_GUARDED_BY(mu_);
+  // Set once, before the control socket serves commands.
+  std::function<void()> before_sync_;
 };
 
 }  // namespace vfs
