@@ -505,9 +505,11 @@ class Filesystem {
   };
   // For kFollow and kNoFollow a name followed by a slash must be a
   // directory (ENOTDIR); for kEntry and kCreate Lookup::trailing_slash says
-  // there was one.
+  // there was one. With defer_last_lookup the last name is not refused for
+  // its length nor for a removed directory: the caller checks both in its
+  // own order (rename, as Linux's do_renameat2).
   Result<Lookup> Resolve(Fd dir, std::string_view path, Final final,
-                         bool defer_last_length = false) ABSL_SHARED_LOCKS_REQUIRED(ns_mu_);
+                         bool defer_last_lookup = false) ABSL_SHARED_LOCKS_REQUIRED(ns_mu_);
   Result<std::shared_ptr<Inode>> ResolveInode(Fd dir, std::string_view path, bool follow_last);
   void AddEntryLocked(Inode& dir, std::string_view name, Inode& child)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(ns_mu_);

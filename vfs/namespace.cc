@@ -72,7 +72,7 @@ std::optional<std::string_view> DirBeforeSlashedLastName(std::string_view path) 
 }  // namespace
 
 Result<Filesystem::Lookup> Filesystem::Resolve(Fd dir, std::string_view path, Final final,
-                                               bool defer_last_length) {
+                                               bool defer_last_lookup) {
   if (path.empty()) return Error(ENOENT);
   if (path.size() >= options_.max_path_length) return Error(ENAMETOOLONG);
   if (path.find('\0') != std::string_view::npos) return Error(EINVAL);
@@ -145,13 +145,21 @@ Result<Filesystem::Lookup> Filesystem::Resolve(Fd dir, std::string_view path, Fi
       }
       continue;
     }
+    // A last name in a removed directory or too long may be left to the
+    // caller (rename answers EBUSY for "." first, as Linux's do_renameat2).
+    if (last && defer_last_lookup &&
+        (cur->parent == nullptr || name.size() > options_.max_name_length)) {
+      out.parent = cur;
+      out.name = std::string(name);
+      out.inode = nullptr;
+      out.trailing_slash = slash_after_last;
+      return out;
+    }
     if (cur->parent == nullptr) return Error(ENOENT);  // a removed directory
     // A name too long is refused by the lookup itself, as tmpfs's
     // simple_lookup: after the search permission and after a removed
-    // directory's ENOENT (Linux checks IS_DEADDIR before calling it). A last
-    // name that is too long may be left to the caller (rename looks its
-    // source up first, as Linux's do_renameat2).
-    if (name.size() > options_.max_name_length && !(last && defer_last_length)) {
+    // directory's ENOENT (Linux checks IS_DEADDIR before calling it).
+    if (name.size() > options_.max_name_length) {
       // open with O_CREAT decides EISDIR for a slash after the last name
       // before it looks the name up (open_last_lookups), also when the
       // name and its slash come from a followed symlink's target.
@@ -429,6 +437,11 @@ Result<Fd> Filesystem::Open(std::string_view path, int flags, uint32_t mode) {
 Result<Fd> Filesystem::OpenAt(Fd dir, std::string_view path, int flags, uint32_t mode) {
   CallScope call(options_);
   if (auto alive = CheckAlive(); !alive.ok()) return Error(alive.error());
+  // As Linux's build_open_how: O_PATH drops every flag but O_DIRECTORY,
+  // O_NOFOLLOW and O_CLOEXEC before any other check, so O_PATH|O_TMPFILE
+  // opens the directory as O_PATH (O_TMPFILE's O_DIRECTORY stays), whatever
+  // the access mode or O_CREAT (rule X4).
+  if (flags & O_PATH) flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
   // Rule X4: O_TMPFILE (its own bit with O_DIRECTORY, and no O_CREAT)
   // needs write access, as Linux's build_open_flags.
   constexpr int kTmpfileBit = O_TMPFILE & ~O_DIRECTORY;
@@ -465,10 +478,6 @@ Result<Fd> Filesystem::OpenAt(Fd dir, std::string_view path, int flags, uint32_t
       if ((flags & O_ACCMODE) == O_WRONLY) base &= ~wasi::kRightFdRead;
       if ((flags & O_ACCMODE) == O_RDONLY) base &= ~wasi::kRightFdWrite;
     }
-  }
-  if (flags & O_PATH) {
-    if (tmpfile) return Error(EINVAL);
-    flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
   }
   const bool create = (flags & O_CREAT) != 0;
   if (create && (flags & O_DIRECTORY)) return Error(EINVAL);  // as Linux >= 6.4
@@ -521,6 +530,16 @@ Result<Fd> Filesystem::OpenAt(Fd dir, std::string_view path, int flags, uint32_t
     } else {
       if (excl) return Error(EEXIST);
       Inode* target = found->inode;
+      // As Linux's may_create_in_sticky, at the kernel's default
+      // fs.protected_regular = fs.protected_fifos = 0: O_CREAT of an
+      // existing file that is neither a regular file nor a FIFO (a symlink
+      // not followed, a device, a socket) in a sticky world-writable
+      // directory is EACCES, capabilities or not, unless the caller or the
+      // directory's owner owns it (rule X1). A directory is EISDIR first.
+      if (create && !target->is_dir() && !target->is_reg() && !target->is_fifo() &&
+          !CreateInStickyAllowed(caller(), *found->parent, *target)) {
+        return Error(EACCES);
+      }
       // As Linux's do_open: O_DIRECTORY's ENOTDIR comes before may_open's
       // ELOOP for a final symlink not followed.
       if ((flags & O_DIRECTORY) && !target->is_dir()) return Error(ENOTDIR);
@@ -587,12 +606,17 @@ Result<Fd> Filesystem::OpenAt(Fd dir, std::string_view path, int flags, uint32_t
 Result<void> Filesystem::OpenTmpfile(Fd dir, std::string_view path, int flags, uint32_t mode,
                                      std::shared_ptr<Inode>* out) {
   WriterLock lock(&ns_mu_);
-  auto found = Resolve(dir, path, Final::kFollow);
+  // As Linux's do_tmpfile: the directory is looked up with LOOKUP_DIRECTORY
+  // and follows a final symlink unless O_NOFOLLOW, so a symlink not
+  // followed is ENOTDIR (a slash after it still makes it followed).
+  auto found = Resolve(dir, path, (flags & O_NOFOLLOW) ? Final::kNoFollow : Final::kFollow);
   if (!found.ok()) return Error(found.error());
   if (found->inode == nullptr) return Error(ENOENT);
   Inode& parent = *found->inode;
   if (!parent.is_dir()) return Error(ENOTDIR);
-  if (parent.parent == nullptr) return Error(ENOENT);  // a removed directory
+  // A removed directory (rmdir'ed, still open or the working directory)
+  // makes the file too, as tmpfs: vfs_tmpfile does not ask IS_DEADDIR, and
+  // the file needs no entry there (rule X4).
   const Credentials& creds = caller();
   if (auto ok = CheckPermission(creds, parent, kMayWrite | kMayExec); !ok.ok()) return ok;
   if (accounts_->inodes.load(std::memory_order_relaxed) >= options_.max_inodes) {
@@ -921,20 +945,26 @@ Result<void> Filesystem::RenameAt(Fd from_dir_fd, std::string_view from, Fd to_d
   FreeOnReturn free_dead{this};  // a replaced file, after the namespace lock
   WriterLock lock(&ns_mu_);
   // The order of Linux's do_renameat2: both parents, then "." / ".." / the
-  // root (EBUSY; EEXIST for the target with RENAME_NOREPLACE), a missing
-  // source, a target name too long (the lookup of the new name comes after
-  // the old one's), RENAME_NOREPLACE, RENAME_EXCHANGE's target, then
-  // trailing slashes, which need a directory on their side (neither last
-  // name is followed).
-  auto src = Resolve(from_dir_fd, from, Final::kEntry);
+  // root (EBUSY; EEXIST for the target with RENAME_NOREPLACE), the lookup
+  // of the old last name (ENOENT in a removed directory, ENAMETOOLONG, then
+  // ENOENT for a missing source), the same lookup of the new one,
+  // RENAME_NOREPLACE, RENAME_EXCHANGE's target, then trailing slashes,
+  // which need a directory on their side (neither last name is followed).
+  auto src = Resolve(from_dir_fd, from, Final::kEntry, /*defer_last_lookup=*/true);
   if (!src.ok()) return Error(src.error());
-  auto dst = Resolve(to_dir_fd, to, Final::kEntry, /*defer_last_length=*/true);
+  auto dst = Resolve(to_dir_fd, to, Final::kEntry, /*defer_last_lookup=*/true);
   if (!dst.ok()) return Error(dst.error());
   auto special = [](const std::string& name) { return name.empty() || name == "." || name == ".."; };
   if (special(src->name)) return Error(EBUSY);
   if (special(dst->name)) return Error((flags & kRenameNoReplace) ? EEXIST : EBUSY);
+  auto last_lookup = [this](const Lookup& at) ABSL_SHARED_LOCKS_REQUIRED(ns_mu_) -> int {
+    if (at.parent->parent == nullptr) return ENOENT;  // a removed directory (IS_DEADDIR)
+    if (at.name.size() > options_.max_name_length) return ENAMETOOLONG;
+    return 0;
+  };
+  if (int e = last_lookup(*src); e != 0) return Error(e);
   if (src->inode == nullptr) return Error(ENOENT);
-  if (dst->name.size() > options_.max_name_length) return Error(ENAMETOOLONG);
+  if (int e = last_lookup(*dst); e != 0) return Error(e);
   Inode* moving = src->inode;
   Inode* replaced = dst->inode;
   if (replaced != nullptr && (flags & kRenameNoReplace)) return Error(EEXIST);
@@ -954,8 +984,11 @@ Result<void> Filesystem::RenameAt(Fd from_dir_fd, std::string_view from, Fd to_d
     }
   };
   if (moving->is_dir() && inside(dst->parent, moving)) return Error(EINVAL);
-  if ((flags & kRenameExchange) && replaced->is_dir() && inside(src->parent, replaced)) {
-    return Error(EINVAL);
+  // A target that is an ancestor of the source (lock_rename's trap on the
+  // new side): ENOTEMPTY, EINVAL for an exchange, before the types or the
+  // permissions are looked at.
+  if (replaced != nullptr && replaced->is_dir() && inside(src->parent, replaced)) {
+    return Error((flags & kRenameExchange) ? EINVAL : ENOTEMPTY);
   }
   if (replaced == moving) return Ok();  // the same file: nothing to do (POSIX)
   // Rule X1, vfs_rename: may_delete on the source, may_create or
