@@ -308,7 +308,9 @@ class Filesystem {
   // ---- Extended attributes (rule X2) ----
   //
   // Names carry their namespace: "user." (regular files and directories),
-  // "trusted." (CAP_SYS_ADMIN); "security." and "system." are EOPNOTSUPP.
+  // "trusted." (CAP_SYS_ADMIN), "security." (any file; changing one needs
+  // CAP_SYS_ADMIN, EPERM; security.capability is EOPNOTSUPP); "system." is
+  // EOPNOTSUPP.
   // The At forms take AT_SYMLINK_NOFOLLOW (the l* forms) and AT_EMPTY_PATH
   // (the f* forms, through any descriptor, O_PATH included), as Linux's
   // setxattrat(2) family. Set flags: kXattrCreate (EEXIST), kXattrReplace

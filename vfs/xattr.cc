@@ -15,13 +15,17 @@ uint64_t XattrPages(const Inode::XattrMap& xattrs, uint32_t page_size) {
 
 namespace {
 
-enum class XattrSpace { kUser, kTrusted, kUnsupported };
+enum class XattrSpace { kUser, kTrusted, kSecurity, kUnsupported };
 
 XattrSpace SpaceOf(std::string_view name) {
   if (name.starts_with("user.")) return XattrSpace::kUser;
   if (name.starts_with("trusted.")) return XattrSpace::kTrusted;
-  // security.* and system.* (POSIX ACLs) [VFS choice]: not kept, as every
-  // unknown prefix.
+  // security.* is kept as tmpfs keeps it with no LSM loaded: a plain
+  // namespace. security.capability [VFS choice] is not: file capabilities
+  // mean nothing without exec, and Linux gives its value a format of its
+  // own (cap_convert_nscap). system.* (POSIX ACLs) [VFS choice]: not kept,
+  // as every unknown prefix.
+  if (name.starts_with("security.") && name != "security.capability") return XattrSpace::kSecurity;
   return XattrSpace::kUnsupported;
 }
 
@@ -32,6 +36,14 @@ Result<void> XattrAccessLocked(const Credentials& creds, const Inode& inode,
   const XattrSpace space = SpaceOf(name);
   if (space == XattrSpace::kTrusted) {
     if (!creds.Has(kCapSysAdmin)) return Error((mask & kMayWrite) ? EPERM : ENODATA);
+  } else if (space == XattrSpace::kSecurity) {
+    // xattr_permission checks nothing for security.*; reading needs no
+    // permission at all, and the capability module's inode_setxattr and
+    // inode_removexattr hooks ask CAP_SYS_ADMIN to change one (EPERM), on
+    // any kind of file.
+    if ((mask & kMayWrite) && !creds.Has(kCapSysAdmin)) return Error(EPERM);
+    if (name == "security.") return Error(EINVAL);  // xattr_resolve_name
+    return Ok();
   } else if (space == XattrSpace::kUser) {
     // user.* lives on regular files and directories only; in a sticky
     // directory only its owner writes them.
