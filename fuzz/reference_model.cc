@@ -720,13 +720,16 @@ Result<std::string> ReferenceModel::Readlink(std::string_view path) {
 // rename(2) / renameat2(2), Linux do_renameat2. [order] EINVAL for unknown
 // or conflicting flags; the walks to both parents; EBUSY when `from`'s last
 // component is ".", ".." or the root, and when `to`'s is (EEXIST with
-// RENAME_NOREPLACE); ENOENT for a missing source; ENAMETOOLONG for `to`'s
-// last name (looked up after the source, docs/semantics.md "from the
-// differential run against tmpfs"); RENAME_NOREPLACE EEXIST;
+// RENAME_NOREPLACE); then the lookups of the last names, the source's
+// first (ENOENT in a removed directory, ENAMETOOLONG, ENOENT for a missing
+// source), then `to`'s (ENOENT in a removed directory, ENAMETOOLONG;
+// docs/semantics.md "from the differential run against tmpfs");
+// RENAME_NOREPLACE EEXIST;
 // RENAME_EXCHANGE with a missing target ENOENT, with a trailing slash on a
 // target that is not a directory ENOTDIR; a source that is not a directory:
 // ENOTDIR for a trailing slash on it, or (not exchanging) on the target;
-// EINVAL for a directory into its own subtree; the same file on both
+// EINVAL for a directory into its own subtree; ENOTEMPTY (EINVAL for an
+// exchange) for a target that is an ancestor of the source; the same file on both
 // sides: success, nothing done (POSIX); then ENOTDIR / EISDIR for a kind
 // mismatch and ENOTEMPTY. Neither last name is followed.
 Result<void> ReferenceModel::Rename(std::string_view from, std::string_view to, unsigned flags) {

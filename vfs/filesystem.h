@@ -513,7 +513,15 @@ class Filesystem {
   Result<Lookup> Resolve(Fd dir, std::string_view path, Final final,
                          bool defer_last_lookup = false) ABSL_SHARED_LOCKS_REQUIRED(ns_mu_);
   Result<std::shared_ptr<Inode>> ResolveInode(Fd dir, std::string_view path, bool follow_last);
-  void AddEntryLocked(Inode& dir, std::string_view name, Inode& child)
+  // What a new inode inherits from its directory (rule X1): the directory's
+  // group when its S_ISGID bit is set.
+  struct ParentGroup {
+    bool setgid;
+    uint32_t gid;
+  };
+  // Names `child` `name` in `dir` (replacing what the name held) and
+  // reports `dir`'s setgid bit and group, read under the lock it takes.
+  ParentGroup AddEntryLocked(Inode& dir, std::string_view name, Inode& child)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(ns_mu_);
   void RemoveEntryLocked(Inode& dir, std::string_view name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(ns_mu_);
   // Drops one link of `inode` (named in a directory just removed from);

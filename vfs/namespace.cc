@@ -236,17 +236,21 @@ Result<std::shared_ptr<Inode>> Filesystem::ResolveInode(Fd dir, std::string_view
 
 std::shared_ptr<Inode> Filesystem::NewInode(InodeId ino, uint32_t mode) {
   // The deleter runs when the last link and the last descriptor are gone.
+  // It captures only the accounts: its lambda lives in the shared_ptr's
+  // control block, one allocation per inode, whose size class one more
+  // capture would raise by 16 bytes (docs/benchmarks.md, memory per file).
   std::shared_ptr<Accounts> accounts = accounts_;
-  const uint64_t page_size = page_size_;
   std::shared_ptr<Inode> inode(
       new Inode(ino, mode, page_size_),
-      [accounts, page_size](Inode* dead) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      [accounts](Inode* dead) ABSL_NO_THREAD_SAFETY_ANALYSIS {
         const uint64_t pages = dead->pages.allocated_pages();
+        // Only a regular file has pages (and a page size) of its own.
+        const uint64_t page_size = dead->pages.page_size();
         // max_bytes counts what a guest can reach: not this any more.
         accounts->used_pages.fetch_sub(pages + dead->fifo_pages + dead->xattr_pages(),
                                        std::memory_order_relaxed);
         if (!dead->anonymous) accounts->inodes.fetch_sub(1, std::memory_order_relaxed);
-        {
+        if (dead->orphan_listed) {
           // An unlinked inode (DropLinkLocked made it an orphan). A linked
           // one dies only with the filesystem, and stays in the store.
           MutexLock lock(&accounts->mu);
@@ -296,13 +300,17 @@ void Filesystem::NotePendingLocked(Inode& dir, std::string_view name, InodeId no
   if (before != InodeId(0)) dir.mutable_stored_under().insert_or_assign(std::string(name), before);
 }
 
-void Filesystem::AddEntryLocked(Inode& dir, std::string_view name, Inode& child) {
-  auto old = dir.children.find(name);
-  NotePendingLocked(dir, name, child.ino, old == dir.children.end() ? InodeId(0) : old->second->ino);
-  dir.children.insert_or_assign(std::string(name), &child);
+Filesystem::ParentGroup Filesystem::AddEntryLocked(Inode& dir, std::string_view name,
+                                                  Inode& child) {
+  // One lookup: insert, or replace what the name held.
+  auto [it, inserted] = dir.children.try_emplace(std::string(name), &child);
+  const InodeId before = inserted ? InodeId(0) : it->second->ino;
+  if (!inserted) it->second = &child;
+  NotePendingLocked(dir, name, child.ino, before);
   MutexLock lock(&dir.mu);
   if (child.is_dir()) ++dir.nlink;
   TouchLocked(dir, /*mtime=*/true, /*ctime=*/true);
+  return ParentGroup{(dir.mode & S_ISGID) != 0, dir.gid};
 }
 
 void Filesystem::RemoveEntryLocked(Inode& dir, std::string_view name) {
@@ -317,8 +325,10 @@ void Filesystem::RemoveEntryLocked(Inode& dir, std::string_view name) {
 
 void Filesystem::DropLinkLocked(Inode& inode) {
   bool gone = false;
+  bool never_stored = false;
   {
     MutexLock lock(&inode.mu);
+    never_stored = !inode.has_record && !inode.has_store_pages;
     if (inode.is_dir()) {
       inode.nlink = 0;
       inode.set_removed_from(inode.parent->shared_from_this());
@@ -330,11 +340,24 @@ void Filesystem::DropLinkLocked(Inode& inode) {
     TouchLocked(inode, /*mtime=*/false, /*ctime=*/true);
   }
   if (!gone) return;
+  if (never_stored && inode.store_links == 0 && !inode.is_dir()) {
+    // A file the store never held and that no descriptor keeps (the table's
+    // reference is the last): it dies right here with nothing to free in
+    // the store, so it needs no orphan entry (the common create + unlink
+    // pays no lock of the orphan table). No one can take a new reference
+    // while the namespace lock is held.
+    auto it = inodes_.find(inode.ino);
+    if (it != inodes_.end() && it->second.use_count() == 1) {
+      inodes_.erase(it);
+      return;
+    }
+  }
   {
     // The inode becomes an orphan: its count of stored entries moves to the
     // orphan table, where sends of its removals find it (SyncDirectory) and
     // its deleter does.
     MutexLock lock(&accounts_->mu);
+    inode.orphan_listed = true;
     auto [it, inserted] = accounts_->orphans.try_emplace(inode.ino);
     Accounts::Orphan& orphan = it->second;
     orphan.store_links = inode.store_links;
@@ -397,32 +420,34 @@ Result<void> Filesystem::CreateLocked(const Lookup& where, uint32_t mode,
   // (a directory inherits the bit), else the caller's gid; the umask.
   uint32_t bits = mode & 07777;
   if (!S_ISLNK(mode)) bits &= ~creds.umask;
+  if (next_ino_ > kMaxInodeNumber) return Error(ENOSPC);  // numbers never wrap
+  // Every check passed. The new inode is reachable by no other thread until
+  // the namespace lock goes, so it may be filled in after its entry is
+  // made: the parent's setgid bit is read under the lock AddEntryLocked
+  // takes anyway (one lock of the parent per create, as before X1).
+  std::shared_ptr<Inode> inode = NewInode(InodeId(next_ino_++), (mode & S_IFMT) | bits);
+  if (S_ISDIR(mode)) inode->parent = where.parent;
+  inode->set_symlink_target(symlink_target);
+  inodes_.emplace(inode->ino, inode);
+  const ParentGroup group = AddEntryLocked(*where.parent, where.name, *inode);
   uint32_t gid = creds.gid;
-  {
-    MutexLock lock(&where.parent->mu);
-    if (where.parent->mode & S_ISGID) {
-      gid = where.parent->gid;
-      if (S_ISDIR(mode)) {
-        bits |= S_ISGID;
-      } else if ((bits & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP) && !creds.InGroup(gid) &&
-                 !creds.Has(kCapFsetid)) {
-        bits &= ~S_ISGID;  // mode_strip_sgid
-      }
+  if (group.setgid) {
+    gid = group.gid;
+    if (S_ISDIR(mode)) {
+      bits |= S_ISGID;
+    } else if ((bits & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP) && !creds.InGroup(gid) &&
+               !creds.Has(kCapFsetid)) {
+      bits &= ~S_ISGID;  // mode_strip_sgid
     }
   }
-  if (next_ino_ > kMaxInodeNumber) return Error(ENOSPC);  // numbers never wrap
-  std::shared_ptr<Inode> inode = NewInode(InodeId(next_ino_++), (mode & S_IFMT) | bits);
   {
     MutexLock lock(&inode->mu);
+    inode->mode = (mode & S_IFMT) | bits;
     inode->nlink = S_ISDIR(mode) ? 2 : 1;
     inode->uid = creds.uid;
     inode->gid = gid;
     if (S_ISLNK(mode)) inode->size = symlink_target.size();
   }
-  inode->set_symlink_target(symlink_target);
-  if (S_ISDIR(mode)) inode->parent = where.parent;
-  inodes_.emplace(inode->ino, inode);
-  AddEntryLocked(*where.parent, where.name, *inode);
   if (created != nullptr) *created = std::move(inode);
   return Ok();
 }
@@ -647,6 +672,7 @@ Result<void> Filesystem::OpenTmpfile(Fd dir, std::string_view path, int flags, u
     // store and it dies unnamed, its deleter frees it there at once
     // (docs/architecture.md, "Deleted files"). linkat takes it back out.
     MutexLock lock(&accounts_->mu);
+    inode->orphan_listed = true;
     accounts_->orphans.try_emplace(inode->ino);
     OrphanUnnamedLocked(inode->ino, /*ticket=*/0);
   }
