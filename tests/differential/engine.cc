@@ -1137,6 +1137,10 @@ Op Generator::Next() {
 Trace RunVfs(const std::vector<Op>& ops) {
   vfs_options options;
   vfs_options_init(&options);
+  // The kernel side's tmpfs holds 256 MiB (RunKernel's size=256m): the same
+  // quota here, so that a fallocate of a terabyte is ENOSPC on both sides
+  // instead of the VFS filling the machine's memory page by page.
+  options.max_bytes = 256ull << 20;
   vfs_fs* fs = nullptr;
   Trace trace;
   if (int r = vfs_mount(&options, &fs); r < 0) {

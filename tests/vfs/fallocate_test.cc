@@ -47,6 +47,10 @@ TEST_F(FallocateTest, ArgumentErrorsX3) {
   // descriptor is checked first (found by the differential test).
   EXPECT_ERRNO(fs_->Fallocate(ro, 0x40, 100, 4096), EBADF);  // UNSHARE_RANGE
   EXPECT_ERRNO(fs_->Fallocate(fd_, 0x40, 100, 4096), EOPNOTSUPP);
+  // ... and so is the range's end (EFBIG), as vfs_fallocate checks it
+  // before the file system's fallocate refuses the mode.
+  EXPECT_ERRNO(fs_->Fallocate(fd_, 0x40, INT64_MAX, int64_t{1} << 62), EFBIG);
+  EXPECT_ERRNO(fs_->Fallocate(fd_, 0x08, INT64_MAX, 10), EFBIG);
   EXPECT_ERRNO(fs_->Fallocate(ro, 0x400, 0, 10), EOPNOTSUPP);  // unknown bit
   ASSERT_OK(fs_->Mkfifo("/p", 0644));
   Fd fifo = OpenOrDie("/p", O_RDWR);
