@@ -63,7 +63,7 @@ Result<void> Filesystem::CheckAlive() const {
 
 Result<void> Filesystem::ReserveBytes(uint64_t pages) {
   if (pages == 0) return Ok();
-  const uint64_t limit = options_.max_bytes / page_size_;
+  const uint64_t limit = options_.max_bytes >> page_shift_;  // a shift: on every new page
   uint64_t used = accounts_->used_pages.load(std::memory_order_relaxed);
   do {
     if (used > limit || limit - used < pages) return Error(ENOSPC);
