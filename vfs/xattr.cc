@@ -336,8 +336,14 @@ Result<void> Filesystem::AllocateRange(Inode& inode, uint64_t offset, uint64_t e
     inode.dirty = (inode.dirty & ~kDirtyTime) | kDirtySync | kDirtyDatasync;
   }
   TouchLocked(inode, /*mtime=*/zero, /*ctime=*/true);
-  if (zero && (inode.mode & (S_ISUID | S_ISGID))) {
-    if (const uint32_t kill = PrivsToClearLocked(creds, inode); kill != 0) inode.mode &= ~kill;
+  // Rule X1: every mode clears the set-id bits as a write does (tmpfs's
+  // fallocate calls file_modified whatever it allocates; found by the
+  // differential test).
+  if (inode.mode & (S_ISUID | S_ISGID)) {
+    if (const uint32_t kill = PrivsToClearLocked(creds, inode); kill != 0) {
+      inode.mode &= ~kill;
+      inode.dirty = (inode.dirty & ~kDirtyTime) | kDirtySync;
+    }
   }
   return Ok();
 }

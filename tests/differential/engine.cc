@@ -1233,9 +1233,11 @@ const char* Explained(const Op& op, const std::string& kernel, const std::string
   switch (op.kind) {
     case OpKind::kLseek:
       // [VFS choice] V6 (rule X3): a page fallocate allocated is data to
-      // SEEK_DATA / SEEK_HOLE; tmpfs calls it a hole until it is written.
-      if ((op.flags == SEEK_DATA || op.flags == SEEK_HOLE) && !kernel.empty() && kernel[0] != '-' &&
-          !vfs.empty() && vfs[0] != '-' && allocated_before) {
+      // SEEK_DATA / SEEK_HOLE; tmpfs calls it a hole until it is written,
+      // so where only such pages follow, its SEEK_DATA is ENXIO.
+      if ((op.flags == SEEK_DATA || op.flags == SEEK_HOLE) && !kernel.empty() &&
+          (kernel[0] != '-' || (op.flags == SEEK_DATA && kernel == "-ENXIO")) && !vfs.empty() &&
+          vfs[0] != '-' && allocated_before) {
         return "[VFS choice] V6 an allocated page is data";
       }
       return nullptr;

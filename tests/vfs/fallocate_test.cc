@@ -9,6 +9,7 @@
 #include <string>
 
 #include "tests/test_util.h"
+#include "vfs/credentials.h"
 
 namespace vfs::testing {
 namespace {
@@ -151,6 +152,27 @@ TEST_F(FallocateTest, TerabyteAllocationUnderASmallQuotaIsEnospcX3) {
   }
   ASSERT_OK_AND_ASSIGN(st, fs_->Fstat(fd_));
   EXPECT_EQ(st.blocks, 0u);
+}
+
+// Rule X1: fallocate in every mode clears the set-id bits of a caller
+// without CAP_FSETID, as a write does (tmpfs's file_modified); found by the
+// differential test for modes 0 and KEEP_SIZE.
+TEST_F(FallocateTest, FallocateByAUserClearsSetIdBitsX1) {
+  ASSERT_OK(fs_->Chmod("/f", 06777));
+  const Credentials user = Credentials::User(1000, 1000);
+  for (int mode : {0, int{kFallocKeepSize}, int{kFallocZeroRange}}) {
+    SCOPED_TRACE(mode);
+    ASSERT_OK(fs_->Chmod("/f", 06777));
+    ScopedCredentials as(user);
+    ASSERT_OK(fs_->Fallocate(fd_, mode, 511, 4095));
+    ASSERT_OK_AND_ASSIGN(st, fs_->Fstat(fd_));
+    EXPECT_EQ(st.mode, S_IFREG | 0777u);
+  }
+  // Root (CAP_FSETID) keeps them.
+  ASSERT_OK(fs_->Chmod("/f", 06777));
+  ASSERT_OK(fs_->Fallocate(fd_, 0, 0, 4096));
+  ASSERT_OK_AND_ASSIGN(st, fs_->Fstat(fd_));
+  EXPECT_EQ(st.mode, S_IFREG | 06777u);
 }
 
 TEST_F(FallocateTest, AllocationIsDurableByFdatasyncX3) {
