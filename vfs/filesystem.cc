@@ -433,7 +433,9 @@ Result<size_t> Filesystem::WriteAt(OpenFile& file, const char* buf, size_t count
       if (state == PageState::kHole && ++new_pages > room) return Error(ENOSPC);
       if (state == PageState::kOnStore) on_store = true;
     }
-    if (auto reserved = ReserveBytes(new_pages); !reserved.ok()) return Error(reserved.error());
+    if (new_pages > 0) {  // a write into cached pages makes no call here
+      if (auto reserved = ReserveBytes(new_pages); !reserved.ok()) return Error(reserved.error());
+    }
     if (on_store) {
       if (auto loaded = LoadStoredPagesLocked(inode, first, last); !loaded.ok()) {
         ReleaseBytes(new_pages);
