@@ -157,10 +157,11 @@ Result<int> ReferenceModel::Install(std::shared_ptr<ModelOfd> ofd) {
 // component ENOTDIR, ENOENT in a removed directory, ENAMETOOLONG, ENOENT;
 // ELOOP after max_symlink_depth symlinks in one lookup. Inside a removed directory "." and ".." still
 // resolve (".." to where it was removed from) and every other name is
-// ENOENT, as on Linux. `defer_last_length`: a last name too long is left
-// to the caller (rename looks the new name up late, as do_renameat2).
+// ENOENT, as on Linux. `defer_last_lookup`: a last name too long or in a
+// removed directory is left to the caller (rename looks both last names up
+// after its EBUSY checks, as do_renameat2).
 Result<ReferenceModel::Lookup> ReferenceModel::Resolve(int dir, std::string_view path,
-                                                        Last last_mode, bool defer_last_length) const {
+                                                        Last last_mode, bool defer_last_lookup) const {
   if (path.empty()) return Error(ENOENT);
   if (path.size() >= limits_.max_path_length) return Error(ENAMETOOLONG);
   if (path.find('\0') != std::string_view::npos) return Error(EINVAL);
@@ -194,12 +195,19 @@ Result<ReferenceModel::Lookup> ReferenceModel::Resolve(int dir, std::string_view
       }
       continue;
     }
+    if (last && defer_last_lookup && (here.removed || name.size() > limits_.max_name_length)) {
+      out.parent = cur;
+      out.name = name;
+      out.node.reset();
+      out.trailing_slash = slash;
+      return out;
+    }
     if (here.removed) return Error(ENOENT);
     // A name too long is refused by the lookup itself (tmpfs's
     // simple_lookup), after a removed directory's ENOENT (Linux checks
     // IS_DEADDIR first). open with O_CREAT decides EISDIR for a slash after
     // the last name before it looks the name up (open_last_lookups).
-    if (name.size() > limits_.max_name_length && !(last && defer_last_length)) {
+    if (name.size() > limits_.max_name_length) {
       if (!(last && slash && last_mode == Last::kCreate)) return Error(ENAMETOOLONG);
       out.parent = cur;
       out.name = name;
@@ -316,13 +324,9 @@ Result<int> ReferenceModel::OpenAt(int dir, std::string_view path, int flags, ui
     write_right = (flags & O_ACCMODE) != O_RDONLY;
   }
   constexpr int kTmpfileBit = O_TMPFILE & ~O_DIRECTORY;
-  if (flags & O_PATH) {
-    // [pending] Linux's build_open_how lets O_PATH beat everything else,
-    // the O_TMPFILE bit included (the directory is opened as O_PATH); the
-    // VFS answers EINVAL (fuzz/README.md, "Pending").
-    if (kVfsRefusesPathWithTmpfile && (flags & kTmpfileBit)) return Error(EINVAL);
-    flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
-  }
+  // Linux's build_open_how lets O_PATH beat everything else, the O_TMPFILE
+  // bit included (the directory is opened as O_PATH, rule X4).
+  if (flags & O_PATH) flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
   const bool tmpfile = (flags & kTmpfileBit) != 0;
   if (tmpfile && ((flags & (O_TMPFILE | O_CREAT)) != O_TMPFILE || (flags & O_ACCMODE) == O_RDONLY)) {
     return Error(EINVAL);
@@ -399,17 +403,14 @@ Result<int> ReferenceModel::OpenAt(int dir, std::string_view path, int flags, ui
 // crash nothing of it is left (rule X4) and the model, rebuilt from the
 // tree, has nothing of it either.
 Result<NodeId> ReferenceModel::OpenTmpfile(int dir, std::string_view path, int flags, uint32_t mode) {
-  // [pending] the VFS follows a final symlink even with O_NOFOLLOW, where
-  // Linux answers ENOTDIR (fuzz/README.md, "Pending").
-  const bool nofollow = (flags & O_NOFOLLOW) && !kVfsFollowsTmpfileSymlink;
-  auto found = Resolve(dir, path, nofollow ? Last::kNoFollow : Last::kFollow);
+  // do_tmpfile: a final symlink is not followed with O_NOFOLLOW (ENOTDIR).
+  auto found = Resolve(dir, path, (flags & O_NOFOLLOW) ? Last::kNoFollow : Last::kFollow);
   if (!found.ok()) return Error(found.error());
   if (!found->node) return Error(ENOENT);
   const ModelNode& parent = node(*found->node);
   if (parent.kind != Kind::kDir) return Error(ENOTDIR);
-  // [pending] Linux (tmpfs) makes the file in a removed directory too; the
-  // VFS answers ENOENT (fuzz/README.md, "Pending").
-  if (parent.removed && kVfsRefusesTmpfileInRemovedDir) return Error(ENOENT);
+  // A removed directory makes the file too, as tmpfs (vfs_tmpfile does not
+  // ask IS_DEADDIR).
   const NodeId made = NewNode(Kind::kFile, mode & 07777);
   mutable_node(made).links = 0;
   return made;
@@ -719,13 +720,16 @@ Result<std::string> ReferenceModel::Readlink(std::string_view path) {
 // rename(2) / renameat2(2), Linux do_renameat2. [order] EINVAL for unknown
 // or conflicting flags; the walks to both parents; EBUSY when `from`'s last
 // component is ".", ".." or the root, and when `to`'s is (EEXIST with
-// RENAME_NOREPLACE); ENOENT for a missing source; ENAMETOOLONG for `to`'s
-// last name (looked up after the source, docs/semantics.md "from the
-// differential run against tmpfs"); RENAME_NOREPLACE EEXIST;
+// RENAME_NOREPLACE); then the lookups of the last names, the source's
+// first (ENOENT in a removed directory, ENAMETOOLONG, ENOENT for a missing
+// source), then `to`'s (ENOENT in a removed directory, ENAMETOOLONG;
+// docs/semantics.md "from the differential run against tmpfs");
+// RENAME_NOREPLACE EEXIST;
 // RENAME_EXCHANGE with a missing target ENOENT, with a trailing slash on a
 // target that is not a directory ENOTDIR; a source that is not a directory:
 // ENOTDIR for a trailing slash on it, or (not exchanging) on the target;
-// EINVAL for a directory into its own subtree; the same file on both
+// EINVAL for a directory into its own subtree; ENOTEMPTY (EINVAL for an
+// exchange) for a target that is an ancestor of the source; the same file on both
 // sides: success, nothing done (POSIX); then ENOTDIR / EISDIR for a kind
 // mismatch and ENOTEMPTY. Neither last name is followed.
 Result<void> ReferenceModel::Rename(std::string_view from, std::string_view to, unsigned flags) {
@@ -733,18 +737,19 @@ Result<void> ReferenceModel::Rename(std::string_view from, std::string_view to, 
   constexpr unsigned kExchange = 2;
   if (flags & ~(kNoReplace | kExchange)) return Error(EINVAL);
   if ((flags & kNoReplace) && (flags & kExchange)) return Error(EINVAL);
-  // [pending] Linux looks the old last name up after the EBUSY checks too
-  // (a too-long one is ENAMETOOLONG only then); the VFS checks its length
-  // during the walk (fuzz/README.md, "Pending").
-  auto src = Resolve(kCwdFd, from, Last::kName, /*defer_last_length=*/!kVfsChecksRenameSourceLengthEarly);
+  // Linux looks both last names up after the EBUSY checks (do_renameat2):
+  // a removed directory's ENOENT and a name's ENAMETOOLONG come only then.
+  auto src = Resolve(kCwdFd, from, Last::kName, /*defer_last_lookup=*/true);
   if (!src.ok()) return Error(src.error());
-  auto dst = Resolve(kCwdFd, to, Last::kName, /*defer_last_length=*/true);
+  auto dst = Resolve(kCwdFd, to, Last::kName, /*defer_last_lookup=*/true);
   if (!dst.ok()) return Error(dst.error());
   auto special = [](const std::string& name) { return name.empty() || name == "." || name == ".."; };
   if (special(src->name)) return Error(EBUSY);
   if (special(dst->name)) return Error((flags & kNoReplace) ? EEXIST : EBUSY);
+  if (node(src->parent).removed) return Error(ENOENT);
   if (src->name.size() > limits_.max_name_length) return Error(ENAMETOOLONG);
   if (!src->node) return Error(ENOENT);
+  if (node(dst->parent).removed) return Error(ENOENT);
   if (dst->name.size() > limits_.max_name_length) return Error(ENAMETOOLONG);
   const NodeId moving = *src->node;
   const bool moving_dir = node(moving).kind == Kind::kDir;
@@ -758,8 +763,10 @@ Result<void> ReferenceModel::Rename(std::string_view from, std::string_view to, 
     if (!(flags & kExchange) && dst->trailing_slash) return Error(ENOTDIR);
   }
   if (moving_dir && Inside(dst->parent, moving)) return Error(EINVAL);
-  if ((flags & kExchange) && node(*dst->node).kind == Kind::kDir && Inside(src->parent, *dst->node)) {
-    return Error(EINVAL);
+  // A target that is an ancestor of the source (lock_rename's trap):
+  // ENOTEMPTY, EINVAL for an exchange.
+  if (dst->node && node(*dst->node).kind == Kind::kDir && Inside(src->parent, *dst->node)) {
+    return Error((flags & kExchange) ? EINVAL : ENOTEMPTY);
   }
   if (dst->node == moving) return Ok();
   if (dst->node && !(flags & kExchange)) {

@@ -100,15 +100,6 @@ struct ModelStat {
   std::optional<uint64_t> pages;
 };
 
-// Places where the VFS answers differently from Linux and the model, for
-// now, answers as the VFS (each marked [pending] in reference_model.cc, with
-// a reproducer in fuzz/pending/ and a line in fuzz/README.md). Set one to
-// false to have the model answer as Linux and the fuzzer find it again.
-inline constexpr bool kVfsRefusesPathWithTmpfile = true;      // O_PATH|O_TMPFILE: EINVAL
-inline constexpr bool kVfsFollowsTmpfileSymlink = true;       // O_TMPFILE|O_NOFOLLOW
-inline constexpr bool kVfsRefusesTmpfileInRemovedDir = true;  // ENOENT
-inline constexpr bool kVfsChecksRenameSourceLengthEarly = true;  // ENAMETOOLONG before EBUSY
-
 class ReferenceModel {
  public:
   // The limits the VFS under test is mounted with (vfs/options.h).
@@ -200,7 +191,7 @@ class ReferenceModel {
     kCreate,    // open O_CREAT: followed unless a slash follows it
   };
   Result<Lookup> Resolve(int dir, std::string_view path, Last last_mode,
-                         bool defer_last_length = false) const;
+                         bool defer_last_lookup = false) const;
   // open(O_TMPFILE) once the flags passed (rule X4): the new node.
   Result<NodeId> OpenTmpfile(int dir, std::string_view path, int flags, uint32_t mode);
   Result<std::shared_ptr<ModelOfd>> GetOfd(int fd) const;

@@ -63,7 +63,7 @@ Result<void> Filesystem::CheckAlive() const {
 
 Result<void> Filesystem::ReserveBytes(uint64_t pages) {
   if (pages == 0) return Ok();
-  const uint64_t limit = options_.max_bytes / page_size_;
+  const uint64_t limit = options_.max_bytes >> page_shift_;  // a shift: on every new page
   uint64_t used = accounts_->used_pages.load(std::memory_order_relaxed);
   do {
     if (used > limit || limit - used < pages) return Error(ENOSPC);
@@ -421,15 +421,22 @@ Result<size_t> Filesystem::WriteAt(OpenFile& file, const char* buf, size_t count
     // More new pages than max_bytes has room for is ENOSPC as soon as it is
     // known: the count stops there, so a huge write under a small quota
     // costs the quota's pages, not the write's.
-    const uint64_t quota = options_.max_bytes / page_size_;
-    const uint64_t used = accounts_->used_pages.load(std::memory_order_relaxed);
-    const uint64_t room = used >= quota ? 0 : quota - used;
+    // Worked out only when a page may be new: the common write into one
+    // cached page pays neither the load nor the arithmetic.
+    uint64_t room = 0;
+    if (single == nullptr) {
+      const uint64_t quota = options_.max_bytes >> page_shift_;
+      const uint64_t used = accounts_->used_pages.load(std::memory_order_relaxed);
+      room = used >= quota ? 0 : quota - used;
+    }
     for (uint64_t i = first.value(); single == nullptr && i <= last.value(); ++i) {
       const PageState state = inode.pages.StateOf(PageIndex(i));
       if (state == PageState::kHole && ++new_pages > room) return Error(ENOSPC);
       if (state == PageState::kOnStore) on_store = true;
     }
-    if (auto reserved = ReserveBytes(new_pages); !reserved.ok()) return Error(reserved.error());
+    if (new_pages > 0) {  // a write into cached pages makes no call here
+      if (auto reserved = ReserveBytes(new_pages); !reserved.ok()) return Error(reserved.error());
+    }
     if (on_store) {
       if (auto loaded = LoadStoredPagesLocked(inode, first, last); !loaded.ok()) {
         ReleaseBytes(new_pages);

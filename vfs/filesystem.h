@@ -314,7 +314,9 @@ class Filesystem {
   // ---- Extended attributes (rule X2) ----
   //
   // Names carry their namespace: "user." (regular files and directories),
-  // "trusted." (CAP_SYS_ADMIN); "security." and "system." are EOPNOTSUPP.
+  // "trusted." (CAP_SYS_ADMIN), "security." (any file; changing one needs
+  // CAP_SYS_ADMIN, EPERM; security.capability is EOPNOTSUPP); "system." is
+  // EOPNOTSUPP.
   // The At forms take AT_SYMLINK_NOFOLLOW (the l* forms) and AT_EMPTY_PATH
   // (the f* forms, through any descriptor, O_PATH included), as Linux's
   // setxattrat(2) family. Set flags: kXattrCreate (EEXIST), kXattrReplace
@@ -516,11 +518,21 @@ class Filesystem {
   };
   // For kFollow and kNoFollow a name followed by a slash must be a
   // directory (ENOTDIR); for kEntry and kCreate Lookup::trailing_slash says
-  // there was one.
+  // there was one. With defer_last_lookup the last name is not refused for
+  // its length nor for a removed directory: the caller checks both in its
+  // own order (rename, as Linux's do_renameat2).
   Result<Lookup> Resolve(Fd dir, std::string_view path, Final final,
-                         bool defer_last_length = false) ABSL_SHARED_LOCKS_REQUIRED(ns_mu_);
+                         bool defer_last_lookup = false) ABSL_SHARED_LOCKS_REQUIRED(ns_mu_);
   Result<std::shared_ptr<Inode>> ResolveInode(Fd dir, std::string_view path, bool follow_last);
-  void AddEntryLocked(Inode& dir, std::string_view name, Inode& child)
+  // What a new inode inherits from its directory (rule X1): the directory's
+  // group when its S_ISGID bit is set.
+  struct ParentGroup {
+    bool setgid;
+    uint32_t gid;
+  };
+  // Names `child` `name` in `dir` (replacing what the name held) and
+  // reports `dir`'s setgid bit and group, read under the lock it takes.
+  ParentGroup AddEntryLocked(Inode& dir, std::string_view name, Inode& child)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(ns_mu_);
   void RemoveEntryLocked(Inode& dir, std::string_view name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(ns_mu_);
   // Drops one link of `inode` (named in a directory just removed from);

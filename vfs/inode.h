@@ -217,6 +217,10 @@ struct Inode : std::enable_shared_from_this<Inode> {
   // the file until a sync call leaves it without dirty pages.
   bool deferred ABSL_GUARDED_BY(mu) = false;
   bool anonymous = false;   // a pipe: no name, never stored
+  // An entry of Accounts::orphans may name this inode (set under
+  // Accounts::mu before the entry is made, never cleared): only then does
+  // its deleter look there.
+  bool orphan_listed = false;
 
   // Guarded by Filesystem::ns_mu_.
   absl::btree_map<std::string, Inode*, std::less<>> children;  // directories

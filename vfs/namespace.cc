@@ -72,7 +72,7 @@ std::optional<std::string_view> DirBeforeSlashedLastName(std::string_view path) 
 }  // namespace
 
 Result<Filesystem::Lookup> Filesystem::Resolve(Fd dir, std::string_view path, Final final,
-                                               bool defer_last_length) {
+                                               bool defer_last_lookup) {
   if (path.empty()) return Error(ENOENT);
   if (path.size() >= options_.max_path_length) return Error(ENAMETOOLONG);
   if (path.find('\0') != std::string_view::npos) return Error(EINVAL);
@@ -145,13 +145,21 @@ Result<Filesystem::Lookup> Filesystem::Resolve(Fd dir, std::string_view path, Fi
       }
       continue;
     }
+    // A last name in a removed directory or too long may be left to the
+    // caller (rename answers EBUSY for "." first, as Linux's do_renameat2).
+    if (last && defer_last_lookup &&
+        (cur->parent == nullptr || name.size() > options_.max_name_length)) {
+      out.parent = cur;
+      out.name = std::string(name);
+      out.inode = nullptr;
+      out.trailing_slash = slash_after_last;
+      return out;
+    }
     if (cur->parent == nullptr) return Error(ENOENT);  // a removed directory
     // A name too long is refused by the lookup itself, as tmpfs's
     // simple_lookup: after the search permission and after a removed
-    // directory's ENOENT (Linux checks IS_DEADDIR before calling it). A last
-    // name that is too long may be left to the caller (rename looks its
-    // source up first, as Linux's do_renameat2).
-    if (name.size() > options_.max_name_length && !(last && defer_last_length)) {
+    // directory's ENOENT (Linux checks IS_DEADDIR before calling it).
+    if (name.size() > options_.max_name_length) {
       // open with O_CREAT decides EISDIR for a slash after the last name
       // before it looks the name up (open_last_lookups), also when the
       // name and its slash come from a followed symlink's target.
@@ -228,17 +236,21 @@ Result<std::shared_ptr<Inode>> Filesystem::ResolveInode(Fd dir, std::string_view
 
 std::shared_ptr<Inode> Filesystem::NewInode(InodeId ino, uint32_t mode) {
   // The deleter runs when the last link and the last descriptor are gone.
+  // It captures only the accounts: its lambda lives in the shared_ptr's
+  // control block, one allocation per inode, whose size class one more
+  // capture would raise by 16 bytes (docs/benchmarks.md, memory per file).
   std::shared_ptr<Accounts> accounts = accounts_;
-  const uint64_t page_size = page_size_;
   std::shared_ptr<Inode> inode(
       new Inode(ino, mode, page_size_),
-      [accounts, page_size](Inode* dead) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      [accounts](Inode* dead) ABSL_NO_THREAD_SAFETY_ANALYSIS {
         const uint64_t pages = dead->pages.allocated_pages();
+        // Only a regular file has pages (and a page size) of its own.
+        const uint64_t page_size = dead->pages.page_size();
         // max_bytes counts what a guest can reach: not this any more.
         accounts->used_pages.fetch_sub(pages + dead->fifo_pages + dead->xattr_pages(),
                                        std::memory_order_relaxed);
         if (!dead->anonymous) accounts->inodes.fetch_sub(1, std::memory_order_relaxed);
-        {
+        if (dead->orphan_listed) {
           // An unlinked inode (DropLinkLocked made it an orphan). A linked
           // one dies only with the filesystem, and stays in the store.
           MutexLock lock(&accounts->mu);
@@ -288,15 +300,18 @@ void Filesystem::NotePendingLocked(Inode& dir, std::string_view name, InodeId no
   if (before != InodeId(0)) dir.mutable_stored_under().insert_or_assign(std::string(name), before);
 }
 
-void Filesystem::AddEntryLocked(Inode& dir, std::string_view name, Inode& child) {
-  auto old = dir.children.find(name);
-  NotePendingLocked(dir, name, child.ino, old == dir.children.end() ? InodeId(0) : old->second->ino);
-  const bool added = old == dir.children.end();
-  dir.children.insert_or_assign(std::string(name), &child);
+Filesystem::ParentGroup Filesystem::AddEntryLocked(Inode& dir, std::string_view name,
+                                                  Inode& child) {
+  // One lookup: insert, or replace what the name held.
+  auto [it, inserted] = dir.children.try_emplace(std::string(name), &child);
+  const InodeId before = inserted ? InodeId(0) : it->second->ino;
+  if (!inserted) it->second = &child;
+  NotePendingLocked(dir, name, child.ino, before);
   MutexLock lock(&dir.mu);
-  if (added) ++dir.dir_entries;
+  if (inserted) ++dir.dir_entries;
   if (child.is_dir()) ++dir.nlink;
   TouchLocked(dir, /*mtime=*/true, /*ctime=*/true);
+  return ParentGroup{(dir.mode & S_ISGID) != 0, dir.gid};
 }
 
 void Filesystem::RemoveEntryLocked(Inode& dir, std::string_view name) {
@@ -312,8 +327,10 @@ void Filesystem::RemoveEntryLocked(Inode& dir, std::string_view name) {
 
 void Filesystem::DropLinkLocked(Inode& inode) {
   bool gone = false;
+  bool never_stored = false;
   {
     MutexLock lock(&inode.mu);
+    never_stored = !inode.has_record && !inode.has_store_pages;
     if (inode.is_dir()) {
       inode.nlink = 0;
       inode.set_removed_from(inode.parent->shared_from_this());
@@ -325,11 +342,24 @@ void Filesystem::DropLinkLocked(Inode& inode) {
     TouchLocked(inode, /*mtime=*/false, /*ctime=*/true);
   }
   if (!gone) return;
+  if (never_stored && inode.store_links == 0 && !inode.is_dir()) {
+    // A file the store never held and that no descriptor keeps (the table's
+    // reference is the last): it dies right here with nothing to free in
+    // the store, so it needs no orphan entry (the common create + unlink
+    // pays no lock of the orphan table). No one can take a new reference
+    // while the namespace lock is held.
+    auto it = inodes_.find(inode.ino);
+    if (it != inodes_.end() && it->second.use_count() == 1) {
+      inodes_.erase(it);
+      return;
+    }
+  }
   {
     // The inode becomes an orphan: its count of stored entries moves to the
     // orphan table, where sends of its removals find it (SyncDirectory) and
     // its deleter does.
     MutexLock lock(&accounts_->mu);
+    inode.orphan_listed = true;
     auto [it, inserted] = accounts_->orphans.try_emplace(inode.ino);
     Accounts::Orphan& orphan = it->second;
     orphan.store_links = inode.store_links;
@@ -392,32 +422,34 @@ Result<void> Filesystem::CreateLocked(const Lookup& where, uint32_t mode,
   // (a directory inherits the bit), else the caller's gid; the umask.
   uint32_t bits = mode & 07777;
   if (!S_ISLNK(mode)) bits &= ~creds.umask;
+  if (next_ino_ > kMaxInodeNumber) return Error(ENOSPC);  // numbers never wrap
+  // Every check passed. The new inode is reachable by no other thread until
+  // the namespace lock goes, so it may be filled in after its entry is
+  // made: the parent's setgid bit is read under the lock AddEntryLocked
+  // takes anyway (one lock of the parent per create, as before X1).
+  std::shared_ptr<Inode> inode = NewInode(InodeId(next_ino_++), (mode & S_IFMT) | bits);
+  if (S_ISDIR(mode)) inode->parent = where.parent;
+  inode->set_symlink_target(symlink_target);
+  inodes_.emplace(inode->ino, inode);
+  const ParentGroup group = AddEntryLocked(*where.parent, where.name, *inode);
   uint32_t gid = creds.gid;
-  {
-    MutexLock lock(&where.parent->mu);
-    if (where.parent->mode & S_ISGID) {
-      gid = where.parent->gid;
-      if (S_ISDIR(mode)) {
-        bits |= S_ISGID;
-      } else if ((bits & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP) && !creds.InGroup(gid) &&
-                 !creds.Has(kCapFsetid)) {
-        bits &= ~S_ISGID;  // mode_strip_sgid
-      }
+  if (group.setgid) {
+    gid = group.gid;
+    if (S_ISDIR(mode)) {
+      bits |= S_ISGID;
+    } else if ((bits & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP) && !creds.InGroup(gid) &&
+               !creds.Has(kCapFsetid)) {
+      bits &= ~S_ISGID;  // mode_strip_sgid
     }
   }
-  if (next_ino_ > kMaxInodeNumber) return Error(ENOSPC);  // numbers never wrap
-  std::shared_ptr<Inode> inode = NewInode(InodeId(next_ino_++), (mode & S_IFMT) | bits);
   {
     MutexLock lock(&inode->mu);
+    inode->mode = (mode & S_IFMT) | bits;
     inode->nlink = S_ISDIR(mode) ? 2 : 1;
     inode->uid = creds.uid;
     inode->gid = gid;
     if (S_ISLNK(mode)) inode->size = symlink_target.size();
   }
-  inode->set_symlink_target(symlink_target);
-  if (S_ISDIR(mode)) inode->parent = where.parent;
-  inodes_.emplace(inode->ino, inode);
-  AddEntryLocked(*where.parent, where.name, *inode);
   if (created != nullptr) *created = std::move(inode);
   return Ok();
 }
@@ -432,6 +464,11 @@ Result<Fd> Filesystem::Open(std::string_view path, int flags, uint32_t mode) {
 Result<Fd> Filesystem::OpenAt(Fd dir, std::string_view path, int flags, uint32_t mode) {
   CallScope call(options_);
   if (auto alive = CheckAlive(); !alive.ok()) return Error(alive.error());
+  // As Linux's build_open_how: O_PATH drops every flag but O_DIRECTORY,
+  // O_NOFOLLOW and O_CLOEXEC before any other check, so O_PATH|O_TMPFILE
+  // opens the directory as O_PATH (O_TMPFILE's O_DIRECTORY stays), whatever
+  // the access mode or O_CREAT (rule X4).
+  if (flags & O_PATH) flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
   // Rule X4: O_TMPFILE (its own bit with O_DIRECTORY, and no O_CREAT)
   // needs write access, as Linux's build_open_flags.
   constexpr int kTmpfileBit = O_TMPFILE & ~O_DIRECTORY;
@@ -468,10 +505,6 @@ Result<Fd> Filesystem::OpenAt(Fd dir, std::string_view path, int flags, uint32_t
       if ((flags & O_ACCMODE) == O_WRONLY) base &= ~wasi::kRightFdRead;
       if ((flags & O_ACCMODE) == O_RDONLY) base &= ~wasi::kRightFdWrite;
     }
-  }
-  if (flags & O_PATH) {
-    if (tmpfile) return Error(EINVAL);
-    flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
   }
   const bool create = (flags & O_CREAT) != 0;
   if (create && (flags & O_DIRECTORY)) return Error(EINVAL);  // as Linux >= 6.4
@@ -524,6 +557,16 @@ Result<Fd> Filesystem::OpenAt(Fd dir, std::string_view path, int flags, uint32_t
     } else {
       if (excl) return Error(EEXIST);
       Inode* target = found->inode;
+      // As Linux's may_create_in_sticky, at the kernel's default
+      // fs.protected_regular = fs.protected_fifos = 0: O_CREAT of an
+      // existing file that is neither a regular file nor a FIFO (a symlink
+      // not followed, a device, a socket) in a sticky world-writable
+      // directory is EACCES, capabilities or not, unless the caller or the
+      // directory's owner owns it (rule X1). A directory is EISDIR first.
+      if (create && !target->is_dir() && !target->is_reg() && !target->is_fifo() &&
+          !CreateInStickyAllowed(caller(), *found->parent, *target)) {
+        return Error(EACCES);
+      }
       // As Linux's do_open: O_DIRECTORY's ENOTDIR comes before may_open's
       // ELOOP for a final symlink not followed.
       if ((flags & O_DIRECTORY) && !target->is_dir()) return Error(ENOTDIR);
@@ -593,12 +636,17 @@ Result<Fd> Filesystem::OpenAt(Fd dir, std::string_view path, int flags, uint32_t
 Result<void> Filesystem::OpenTmpfile(Fd dir, std::string_view path, int flags, uint32_t mode,
                                      std::shared_ptr<Inode>* out) {
   WriterLock lock(&ns_mu_);
-  auto found = Resolve(dir, path, Final::kFollow);
+  // As Linux's do_tmpfile: the directory is looked up with LOOKUP_DIRECTORY
+  // and follows a final symlink unless O_NOFOLLOW, so a symlink not
+  // followed is ENOTDIR (a slash after it still makes it followed).
+  auto found = Resolve(dir, path, (flags & O_NOFOLLOW) ? Final::kNoFollow : Final::kFollow);
   if (!found.ok()) return Error(found.error());
   if (found->inode == nullptr) return Error(ENOENT);
   Inode& parent = *found->inode;
   if (!parent.is_dir()) return Error(ENOTDIR);
-  if (parent.parent == nullptr) return Error(ENOENT);  // a removed directory
+  // A removed directory (rmdir'ed, still open or the working directory)
+  // makes the file too, as tmpfs: vfs_tmpfile does not ask IS_DEADDIR, and
+  // the file needs no entry there (rule X4).
   const Credentials& creds = caller();
   if (auto ok = CheckPermission(creds, parent, kMayWrite | kMayExec); !ok.ok()) return ok;
   if (accounts_->inodes.load(std::memory_order_relaxed) >= options_.max_inodes) {
@@ -629,6 +677,7 @@ Result<void> Filesystem::OpenTmpfile(Fd dir, std::string_view path, int flags, u
     // store and it dies unnamed, its deleter frees it there at once
     // (docs/architecture.md, "Deleted files"). linkat takes it back out.
     MutexLock lock(&accounts_->mu);
+    inode->orphan_listed = true;
     accounts_->orphans.try_emplace(inode->ino);
     OrphanUnnamedLocked(inode->ino, /*ticket=*/0);
   }
@@ -940,20 +989,26 @@ Result<void> Filesystem::RenameAt(Fd from_dir_fd, std::string_view from, Fd to_d
   FreeOnReturn free_dead{this};  // a replaced file, after the namespace lock
   WriterLock lock(&ns_mu_);
   // The order of Linux's do_renameat2: both parents, then "." / ".." / the
-  // root (EBUSY; EEXIST for the target with RENAME_NOREPLACE), a missing
-  // source, a target name too long (the lookup of the new name comes after
-  // the old one's), RENAME_NOREPLACE, RENAME_EXCHANGE's target, then
-  // trailing slashes, which need a directory on their side (neither last
-  // name is followed).
-  auto src = Resolve(from_dir_fd, from, Final::kEntry);
+  // root (EBUSY; EEXIST for the target with RENAME_NOREPLACE), the lookup
+  // of the old last name (ENOENT in a removed directory, ENAMETOOLONG, then
+  // ENOENT for a missing source), the same lookup of the new one,
+  // RENAME_NOREPLACE, RENAME_EXCHANGE's target, then trailing slashes,
+  // which need a directory on their side (neither last name is followed).
+  auto src = Resolve(from_dir_fd, from, Final::kEntry, /*defer_last_lookup=*/true);
   if (!src.ok()) return Error(src.error());
-  auto dst = Resolve(to_dir_fd, to, Final::kEntry, /*defer_last_length=*/true);
+  auto dst = Resolve(to_dir_fd, to, Final::kEntry, /*defer_last_lookup=*/true);
   if (!dst.ok()) return Error(dst.error());
   auto special = [](const std::string& name) { return name.empty() || name == "." || name == ".."; };
   if (special(src->name)) return Error(EBUSY);
   if (special(dst->name)) return Error((flags & kRenameNoReplace) ? EEXIST : EBUSY);
+  auto last_lookup = [this](const Lookup& at) ABSL_SHARED_LOCKS_REQUIRED(ns_mu_) -> int {
+    if (at.parent->parent == nullptr) return ENOENT;  // a removed directory (IS_DEADDIR)
+    if (at.name.size() > options_.max_name_length) return ENAMETOOLONG;
+    return 0;
+  };
+  if (int e = last_lookup(*src); e != 0) return Error(e);
   if (src->inode == nullptr) return Error(ENOENT);
-  if (dst->name.size() > options_.max_name_length) return Error(ENAMETOOLONG);
+  if (int e = last_lookup(*dst); e != 0) return Error(e);
   Inode* moving = src->inode;
   Inode* replaced = dst->inode;
   if (replaced != nullptr && (flags & kRenameNoReplace)) return Error(EEXIST);
@@ -973,8 +1028,11 @@ Result<void> Filesystem::RenameAt(Fd from_dir_fd, std::string_view from, Fd to_d
     }
   };
   if (moving->is_dir() && inside(dst->parent, moving)) return Error(EINVAL);
-  if ((flags & kRenameExchange) && replaced->is_dir() && inside(src->parent, replaced)) {
-    return Error(EINVAL);
+  // A target that is an ancestor of the source (lock_rename's trap on the
+  // new side): ENOTEMPTY, EINVAL for an exchange, before the types or the
+  // permissions are looked at.
+  if (replaced != nullptr && replaced->is_dir() && inside(src->parent, replaced)) {
+    return Error((flags & kRenameExchange) ? EINVAL : ENOTEMPTY);
   }
   if (replaced == moving) return Ok();  // the same file: nothing to do (POSIX)
   // Rule X1, vfs_rename: may_delete on the source, may_create or

@@ -65,6 +65,19 @@ bool StickyAllows(const Credentials& creds, Inode& dir, Inode& victim) {
   return victim.uid == creds.uid;
 }
 
+bool CreateInStickyAllowed(const Credentials& creds, Inode& dir, Inode& file) {
+  uint32_t dir_mode;
+  uint32_t dir_uid;
+  {
+    MutexLock lock(&dir.mu);
+    dir_mode = dir.mode;
+    dir_uid = dir.uid;
+  }
+  if (!(dir_mode & S_ISVTX) || !(dir_mode & S_IWOTH)) return true;
+  MutexLock lock(&file.mu);
+  return file.uid == dir_uid || file.uid == creds.uid;
+}
+
 uint32_t PrivsToClearLocked(const Credentials& creds, const Inode& inode)
     ABSL_NO_THREAD_SAFETY_ANALYSIS {
   uint32_t kill = inode.mode & S_ISUID;

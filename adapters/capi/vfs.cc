@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "backends/disk/disk_store.h"
 #include "backends/memory/memory_store.h"
@@ -106,6 +107,22 @@ int StatOut(const vfs::Result<vfs::StatBuf>& result, vfs_stat_buf* st) {
   if (!result.ok()) return -result.error();
   *st = ToC(*result);
   return 0;
+}
+
+// listxattr(2)'s answer: the names, each ended by a NUL; with size 0 only
+// the size needed; ERANGE for a buffer too small.
+int64_t ListOut(const vfs::Result<std::vector<std::string>>& result, char* list, size_t size) {
+  if (!result.ok()) return -result.error();
+  size_t needed = 0;
+  for (const std::string& name : *result) needed += name.size() + 1;
+  if (size == 0) return static_cast<int64_t>(needed);
+  if (needed > size) return -ERANGE;
+  char* at = list;
+  for (const std::string& name : *result) {
+    std::memcpy(at, name.c_str(), name.size() + 1);
+    at += name.size() + 1;
+  }
+  return static_cast<int64_t>(needed);
 }
 
 std::array<vfs::Timespec, 2> Times(const vfs_timespec times[2]) {
@@ -613,6 +630,12 @@ int vfs_mknodat(vfs_fs* fs, int dirfd, const char* path, uint32_t mode, uint64_t
   return Guard([&] { return Status(fs->fs->MknodAt(vfs::Fd(dirfd), path, mode, rdev)); });
 }
 
+int vfs_mkfifoat(vfs_fs* fs, int dirfd, const char* path, uint32_t mode) {
+  VFS_FS_OR_FAIL(fs);
+  VFS_NONNULL(path);
+  return Guard([&] { return Status(fs->fs->MkfifoAt(vfs::Fd(dirfd), path, mode)); });
+}
+
 int vfs_fstatat(vfs_fs* fs, int dirfd, const char* path, vfs_stat_buf* st, int flags) {
   VFS_FS_OR_FAIL(fs);
   VFS_NONNULL(path);
@@ -707,19 +730,7 @@ int64_t vfs_listxattrat(vfs_fs* fs, int dirfd, const char* path, int at_flags, c
   VFS_NONNULL(path);
   if (list == nullptr && size > 0) return -EFAULT;
   return Guard([&]() -> int64_t {
-    auto got = fs->fs->ListXattrAt(vfs::Fd(dirfd), path, at_flags);
-    if (!got.ok()) return -got.error();
-    // listxattr(2): the names, each ended by a NUL.
-    size_t needed = 0;
-    for (const std::string& name : *got) needed += name.size() + 1;
-    if (size == 0) return static_cast<int64_t>(needed);
-    if (needed > size) return -ERANGE;
-    char* at = list;
-    for (const std::string& name : *got) {
-      std::memcpy(at, name.c_str(), name.size() + 1);
-      at += name.size() + 1;
-    }
-    return static_cast<int64_t>(needed);
+    return ListOut(fs->fs->ListXattrAt(vfs::Fd(dirfd), path, at_flags), list, size);
   });
 }
 
@@ -776,8 +787,11 @@ int64_t vfs_llistxattr(vfs_fs* fs, const char* path, char* list, size_t size) {
   return vfs_listxattrat(fs, VFS_AT_FDCWD, path, VFS_AT_SYMLINK_NOFOLLOW, list, size);
 }
 int64_t vfs_flistxattr(vfs_fs* fs, int fd, char* list, size_t size) {
-  // flistxattr is listxattrat through the descriptor itself.
-  return vfs_listxattrat(fs, fd, "", VFS_AT_EMPTY_PATH, list, size);
+  // Not listxattrat with AT_EMPTY_PATH: an O_PATH descriptor is EBADF here
+  // (rule X2, as Linux's fdget), as for the other f* forms.
+  VFS_FS_OR_FAIL(fs);
+  if (list == nullptr && size > 0) return -EFAULT;
+  return Guard([&]() -> int64_t { return ListOut(fs->fs->FlistXattr(vfs::Fd(fd)), list, size); });
 }
 int vfs_removexattr(vfs_fs* fs, const char* path, const char* name) {
   return vfs_removexattrat(fs, VFS_AT_FDCWD, path, 0, name);
@@ -849,6 +863,25 @@ int vfs_set_thread_credentials(const vfs_credentials* creds) {
     thread_identity = std::move(next);
     thread_identity->scope.emplace(thread_identity->creds);
     return 0;
+  });
+}
+
+int vfs_get_credentials(vfs_fs* fs, vfs_credentials* creds, uint32_t* groups, size_t max_groups) {
+  VFS_FS_OR_FAIL(fs);
+  VFS_NONNULL(creds);
+  if (max_groups > 0 && groups == nullptr) return -EFAULT;
+  return Guard([&]() -> int {
+    const vfs::Credentials& c = fs->fs->caller();
+    const size_t n = c.groups.size();
+    if (max_groups != 0 && max_groups < n) return -EINVAL;
+    creds->uid = c.uid;
+    creds->gid = c.gid;
+    creds->capabilities = c.capabilities;
+    creds->umask = c.umask;
+    creds->groups = groups;
+    creds->ngroups = max_groups == 0 ? 0 : n;
+    if (max_groups != 0) std::copy(c.groups.begin(), c.groups.end(), groups);
+    return static_cast<int>(n);
   });
 }
 

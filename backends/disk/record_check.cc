@@ -101,7 +101,8 @@ std::string CheckInode(const PutInode& r, const RecordContext&) {
                         " extended attributes");
   }
   for (const auto& [name, value] : record.xattrs) {
-    const bool known_prefix = name.starts_with("user.") || name.starts_with("trusted.");
+    const bool known_prefix = name.starts_with("user.") || name.starts_with("trusted.") ||
+                              name.starts_with("security.");
     if (name.empty() || name.size() > 255 || name.find('\0') != std::string::npos ||
         !known_prefix) {
       return absl::StrCat("inode ", record.ino.value(), " with an extended attribute name of ",

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "tests/test_util.h"
+#include "vfs/credentials.h"
 
 namespace vfs::testing {
 namespace {
@@ -47,6 +48,10 @@ TEST_F(FallocateTest, ArgumentErrorsX3) {
   // descriptor is checked first (found by the differential test).
   EXPECT_ERRNO(fs_->Fallocate(ro, 0x40, 100, 4096), EBADF);  // UNSHARE_RANGE
   EXPECT_ERRNO(fs_->Fallocate(fd_, 0x40, 100, 4096), EOPNOTSUPP);
+  // ... and so is the range's end (EFBIG), as vfs_fallocate checks it
+  // before the file system's fallocate refuses the mode.
+  EXPECT_ERRNO(fs_->Fallocate(fd_, 0x40, INT64_MAX, int64_t{1} << 62), EFBIG);
+  EXPECT_ERRNO(fs_->Fallocate(fd_, 0x08, INT64_MAX, 10), EFBIG);
   EXPECT_ERRNO(fs_->Fallocate(ro, 0x400, 0, 10), EOPNOTSUPP);  // unknown bit
   ASSERT_OK(fs_->Mkfifo("/p", 0644));
   Fd fifo = OpenOrDie("/p", O_RDWR);
@@ -131,6 +136,43 @@ TEST_F(FallocateTest, AllocationCountsTowardMaxBytesAndFailsWhole) {
   ASSERT_OK(fs_->Fallocate(fd_, kFallocPunchHole | kFallocKeepSize, 0, 2 * kPage));
   Fd g = OpenOrDie("/g", O_RDWR | O_CREAT);
   EXPECT_OK(fs_->Fallocate(g, 0, 0, 2 * kPage));  // the punched pages came back
+}
+
+// Rule X3: a range far larger than the quota is ENOSPC once the holes
+// counted pass what max_bytes has room for, not after a walk over every
+// page of the range (a terabyte is 2^28 pages; found by the differential
+// test, where such a call took minutes).
+TEST_F(FallocateTest, TerabyteAllocationUnderASmallQuotaIsEnospcX3) {
+  options_.max_bytes = 4 * kPage;
+  Remount();
+  fd_ = OpenOrDie("/f", O_RDWR);
+  for (int mode : {0, int{kFallocKeepSize}, int{kFallocZeroRange}}) {
+    SCOPED_TRACE(mode);
+    EXPECT_ERRNO(fs_->Fallocate(fd_, mode, 0, int64_t{1} << 50), ENOSPC);
+  }
+  ASSERT_OK_AND_ASSIGN(st, fs_->Fstat(fd_));
+  EXPECT_EQ(st.blocks, 0u);
+}
+
+// Rule X1: fallocate in every mode clears the set-id bits of a caller
+// without CAP_FSETID, as a write does (tmpfs's file_modified); found by the
+// differential test for modes 0 and KEEP_SIZE.
+TEST_F(FallocateTest, FallocateByAUserClearsSetIdBitsX1) {
+  ASSERT_OK(fs_->Chmod("/f", 06777));
+  const Credentials user = Credentials::User(1000, 1000);
+  for (int mode : {0, int{kFallocKeepSize}, int{kFallocZeroRange}}) {
+    SCOPED_TRACE(mode);
+    ASSERT_OK(fs_->Chmod("/f", 06777));
+    ScopedCredentials as(user);
+    ASSERT_OK(fs_->Fallocate(fd_, mode, 511, 4095));
+    ASSERT_OK_AND_ASSIGN(st, fs_->Fstat(fd_));
+    EXPECT_EQ(st.mode, S_IFREG | 0777u);
+  }
+  // Root (CAP_FSETID) keeps them.
+  ASSERT_OK(fs_->Chmod("/f", 06777));
+  ASSERT_OK(fs_->Fallocate(fd_, 0, 0, 4096));
+  ASSERT_OK_AND_ASSIGN(st, fs_->Fstat(fd_));
+  EXPECT_EQ(st.mode, S_IFREG | 06777u);
 }
 
 TEST_F(FallocateTest, AllocationIsDurableByFdatasyncX3) {

@@ -193,5 +193,66 @@ TEST_F(LinuxParityTest, PositionedIoOnAFifoIsEspipeBeforeEbadfX6) {
   EXPECT_ERRNO(fs_->Open("/tmp/fifo", 3 | O_NONBLOCK), EINVAL);
 }
 
+// rename's check order (docs/semantics.md section 8, "Also from the
+// differential run against tmpfs"), as Linux's do_renameat2; found by the
+// fuzz model (fuzz/regressions/rename_long_source_to_dot_is_ebusy). "." or ".." as either last
+// name is EBUSY (EEXIST for the target under RENAME_NOREPLACE) before
+// either last name is looked up, so a source name too long or in a removed
+// directory does not decide the answer (checked on tmpfs, kernel 6.18).
+TEST_F(LinuxParityTest, RenameToDotIsEbusyBeforeTheSourceLookup) {
+  const std::string long_name(256, 'n');
+  EXPECT_ERRNO(fs_->Rename("/" + long_name, "/tmp/."), EBUSY);
+  EXPECT_ERRNO(fs_->Rename("/" + long_name, "/tmp/.."), EBUSY);
+  EXPECT_ERRNO(fs_->Rename("/" + long_name, "/tmp/.", kRenameNoReplace), EEXIST);
+  EXPECT_ERRNO(fs_->Rename("/" + long_name, "/tmp/x"), ENAMETOOLONG);
+  EXPECT_ERRNO(fs_->Rename("/missing", "/" + long_name), ENOENT);
+  WriteFile("/f", "x");
+  EXPECT_ERRNO(fs_->Rename("/f", "/" + long_name), ENAMETOOLONG);
+  ASSERT_OK(fs_->Mkdir("/gone", 0755));
+  Fd gone = OpenOrDie("/gone", O_RDONLY | O_DIRECTORY);
+  ASSERT_OK(fs_->Rmdir("/gone"));
+  EXPECT_ERRNO(fs_->RenameAt(gone, "x", kCwd, "/tmp/.", 0), EBUSY);
+  EXPECT_ERRNO(fs_->RenameAt(gone, "x", kCwd, "/tmp/y", 0), ENOENT);
+  EXPECT_ERRNO(fs_->RenameAt(kCwd, "/f", gone, "y", 0), ENOENT);
+  ASSERT_OK(fs_->Stat("/f"));
+}
+
+// rename's check order (docs/semantics.md section 8): a target that is an ancestor of the source is
+// ENOTEMPTY (EINVAL for RENAME_EXCHANGE), lock_rename's trap, before the
+// kinds of the two files are compared.
+TEST_F(LinuxParityTest, RenameOntoAnAncestorIsEnotempty) {
+  ASSERT_OK(fs_->Mkdir("/a", 0755));
+  ASSERT_OK(fs_->Mkdir("/a/b", 0755));
+  WriteFile("/a/b/f", "x");
+  EXPECT_ERRNO(fs_->Rename("/a/b/f", "/a"), ENOTEMPTY);
+  EXPECT_ERRNO(fs_->Rename("/a/b/f", "/a/b"), ENOTEMPTY);
+  EXPECT_ERRNO(fs_->Rename("/a/b/f", "/a", kRenameExchange), EINVAL);
+  ASSERT_OK(fs_->Stat("/a/b/f"));
+}
+
+// Rule X1, may_create_in_sticky at the kernel's default
+// fs.protected_regular = fs.protected_fifos = 0: O_CREAT of an existing
+// symlink (not followed), device or socket in a sticky world-writable
+// directory is EACCES, for root too, unless the caller or the directory's
+// owner owns it; regular files and FIFOs open.
+TEST_F(LinuxParityTest, CreateOverAnothersSymlinkInStickyDirIsEaccesX1) {
+  {
+    ScopedCredentials as(alice_);
+    ASSERT_OK(fs_->Symlink("/nowhere", "/tmp/link"));
+    ASSERT_OK(fs_->Mknod("/tmp/sock", S_IFSOCK | 0666, 0));
+    WriteFile("/tmp/file", "x");
+    ASSERT_OK(fs_->Chmod("/tmp/file", 0666));
+  }
+  EXPECT_ERRNO(fs_->Open("/tmp/link", O_CREAT | O_NOFOLLOW | O_RDWR, 0644), EACCES);
+  EXPECT_ERRNO(fs_->Open("/tmp/sock", O_CREAT | O_RDWR, 0644), EACCES);
+  EXPECT_OK(fs_->Open("/tmp/file", O_CREAT | O_RDWR, 0644));
+  {
+    ScopedCredentials as(alice_);
+    EXPECT_ERRNO(fs_->Open("/tmp/link", O_CREAT | O_NOFOLLOW | O_RDWR, 0644), ELOOP);
+  }
+  ASSERT_OK(fs_->Chmod("/tmp", 01775));
+  EXPECT_ERRNO(fs_->Open("/tmp/link", O_CREAT | O_NOFOLLOW | O_RDWR, 0644), ELOOP);
+}
+
 }  // namespace
 }  // namespace vfs::testing

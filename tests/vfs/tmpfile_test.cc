@@ -70,6 +70,56 @@ TEST_F(TmpfileTest, TmpfileWithOExclCannotBeLinkedX4) {
   EXPECT_ERRNO(fs_->LinkAt(fd, "", kCwd, "/name", AT_EMPTY_PATH), ENOENT);
 }
 
+// Rule X4, as Linux's build_open_how: O_PATH drops every other flag, the
+// O_TMPFILE bit too, so the directory opens as O_PATH (O_DIRECTORY stays:
+// a file is ENOTDIR) whatever the access mode or O_CREAT.
+TEST_F(TmpfileTest, PathWithTmpfileOpensTheDirectoryAsPathX4) {
+  ASSERT_OK(fs_->Mkdir("/d", 0755));
+  WriteFile("/f", "x");
+  for (int acc : {O_RDONLY, O_RDWR, O_RDWR | O_CREAT}) {
+    ASSERT_OK_AND_ASSIGN(fd, fs_->Open("/d", O_PATH | O_TMPFILE | acc, 0600));
+    ASSERT_OK_AND_ASSIGN(st, fs_->Fstat(fd));
+    EXPECT_TRUE(S_ISDIR(st.mode));
+    ASSERT_OK_AND_ASSIGN(fl, fs_->GetStatusFlags(fd));
+    EXPECT_EQ(fl & (O_PATH | O_TMPFILE | O_ACCMODE), O_PATH | O_DIRECTORY);
+    ASSERT_OK(fs_->Close(fd));
+  }
+  EXPECT_ERRNO(fs_->Open("/f", O_PATH | O_TMPFILE | O_RDWR, 0600), ENOTDIR);
+  EXPECT_ERRNO(fs_->Open("/missing", O_PATH | O_TMPFILE | O_RDWR, 0600), ENOENT);
+}
+
+// Rule X4, as Linux's do_tmpfile: with O_NOFOLLOW a final symlink is not
+// followed and is no directory (ENOTDIR), dangling or not; a slash after
+// its name still follows it.
+TEST_F(TmpfileTest, TmpfileNofollowOnASymlinkIsEnotdirX4) {
+  ASSERT_OK(fs_->Mkdir("/d", 0755));
+  ASSERT_OK(fs_->Symlink("/d", "/ld"));
+  ASSERT_OK(fs_->Symlink("/nowhere", "/dangling"));
+  EXPECT_ERRNO(fs_->Open("/ld", O_TMPFILE | O_RDWR | O_NOFOLLOW, 0600), ENOTDIR);
+  EXPECT_ERRNO(fs_->Open("/dangling", O_TMPFILE | O_RDWR | O_NOFOLLOW, 0600), ENOTDIR);
+  EXPECT_OK(fs_->Open("/ld/", O_TMPFILE | O_RDWR | O_NOFOLLOW, 0600));
+  EXPECT_OK(fs_->Open("/ld", O_TMPFILE | O_RDWR, 0600));
+  EXPECT_OK(fs_->Open("/d", O_TMPFILE | O_RDWR | O_NOFOLLOW, 0600));
+}
+
+// Rule X4: a removed directory (still open, or the working directory)
+// makes an unnamed file, as tmpfs (vfs_tmpfile asks no IS_DEADDIR), which
+// linkat can then name elsewhere; O_CREAT of a name there stays ENOENT.
+TEST_F(TmpfileTest, TmpfileInARemovedDirectoryIsMadeX4) {
+  ASSERT_OK(fs_->Mkdir("/gone", 0755));
+  Fd dir = OpenOrDie("/gone", O_RDONLY | O_DIRECTORY);
+  ASSERT_OK(fs_->Rmdir("/gone"));
+  ASSERT_OK_AND_ASSIGN(fd, fs_->OpenAt(dir, ".", O_TMPFILE | O_RDWR, 0600));
+  ASSERT_OK(fs_->Pwrite(fd, "abc", 3, 0));
+  ASSERT_OK(fs_->LinkAt(fd, "", kCwd, "/saved", AT_EMPTY_PATH));
+  EXPECT_EQ(ReadAll("/saved"), "abc");
+  EXPECT_ERRNO(fs_->OpenAt(dir, "x", O_CREAT | O_RDWR, 0600), ENOENT);
+  ASSERT_OK(fs_->Mkdir("/cwd", 0755));
+  ASSERT_OK(fs_->Chdir("/cwd"));
+  ASSERT_OK(fs_->Rmdir("/cwd"));
+  EXPECT_OK(fs_->Open(".", O_TMPFILE | O_RDWR, 0600));
+}
+
 TEST_F(TmpfileTest, TmpfileTakesTheUmaskAndCountsAsAnInodeX4) {
   options_.max_inodes = 2;  // the root and one more
   Remount();

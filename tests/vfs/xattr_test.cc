@@ -63,8 +63,48 @@ TEST_F(XattrTest, NameAndValueLimitsX2) {
   EXPECT_ERRNO(fs_->SetXattr("/f", "user.", "v", 0), EINVAL);
 }
 
+// Rule X2: security.* is kept as tmpfs keeps it with no LSM: on any kind
+// of file, read with no permission check, changed only with CAP_SYS_ADMIN
+// (EPERM); a bare "security." is EINVAL; security.capability [VFS choice]
+// is EOPNOTSUPP.
+TEST_F(XattrTest, SecurityNamespaceNeedsSysAdminToChangeX2) {
+  ASSERT_OK(fs_->Chmod("/f", 0600));
+  ASSERT_OK(fs_->Symlink("/f", "/l"));
+  ASSERT_OK(fs_->Mkfifo("/p", 0600));
+  ASSERT_OK(fs_->SetXattr("/f", "security.s", "v", 0));
+  ASSERT_OK(fs_->LsetXattr("/l", "security.s", "link", 0));
+  ASSERT_OK(fs_->SetXattr("/p", "security.s", "fifo", 0));
+  EXPECT_ERRNO(fs_->SetXattr("/f", "security.", "v", 0), EINVAL);
+  EXPECT_ERRNO(fs_->SetXattr("/f", "security.capability", "v", 0), EOPNOTSUPP);
+  Credentials user = Credentials::User(1000, 1000);
+  {
+    ScopedCredentials as(user);
+    ASSERT_OK_AND_ASSIGN(value, fs_->GetXattr("/f", "security.s"));  // mode 0600, root's
+    EXPECT_EQ(value, "v");
+    EXPECT_ERRNO(fs_->SetXattr("/f", "security.t", "v", 0), EPERM);
+    EXPECT_ERRNO(fs_->RemoveXattr("/f", "security.s"), EPERM);
+  }
+  user.capabilities |= kCapSysAdmin;
+  ScopedCredentials as(user);
+  EXPECT_OK(fs_->SetXattr("/f", "security.t", "v", 0));
+  EXPECT_OK(fs_->RemoveXattr("/f", "security.s"));
+}
+
+// Rule X2: a security.* attribute is durable after fsync like any other
+// (the disk store's loader accepts the namespace).
+TEST_F(XattrTest, SecurityAttributeSurvivesACrashAfterFsyncX2) {
+  SyncNames();
+  ASSERT_OK(fs_->SetXattr("/f", "security.s", "kept", 0));
+  Fd fd = OpenOrDie("/f", O_RDONLY);
+  ASSERT_OK(fs_->Fsync(fd));
+  ASSERT_OK(fs_->Close(fd));
+  CrashAndRemount();
+  ASSERT_OK_AND_ASSIGN(value, fs_->GetXattr("/f", "security.s"));
+  EXPECT_EQ(value, "kept");
+}
+
 TEST_F(XattrTest, NamespacesX2) {
-  EXPECT_ERRNO(fs_->SetXattr("/f", "security.selinux", "v", 0), EOPNOTSUPP);
+  EXPECT_ERRNO(fs_->SetXattr("/f", "security.capability", "v", 0), EOPNOTSUPP);
   EXPECT_ERRNO(fs_->SetXattr("/f", "system.posix_acl_access", "v", 0), EOPNOTSUPP);
   EXPECT_ERRNO(fs_->SetXattr("/f", "other.x", "v", 0), EOPNOTSUPP);
   ASSERT_OK(fs_->SetXattr("/f", "trusted.t", "root", 0));

@@ -96,6 +96,11 @@ inline bool OwnerOrCapableLocked(const Credentials& creds, const Inode& inode)
 // the directory's owner or CAP_FOWNER may remove or replace an entry. Takes
 // both inodes' locks in turn.
 bool StickyAllows(const Credentials& creds, Inode& dir, Inode& victim);
+// may_create_in_sticky's answer for an existing `file` that O_CREAT opens
+// in `dir`: true unless `dir` is sticky and world-writable and neither the
+// caller's fsuid nor the directory's owner owns `file` (no capability
+// overrides it). Takes both inodes' locks in turn.
+bool CreateInStickyAllowed(const Credentials& creds, Inode& dir, Inode& file);
 // Rule X1 (file_remove_privs): the S_ISUID bit, and S_ISGID with
 // group-execute, that a write or truncation by `creds` clears; 0 with
 // CAP_FSETID. Requires inode.mu.

@@ -321,6 +321,8 @@ int64_t vfs_readlinkat(vfs_fs* fs, int dirfd, const char* path, char* buf, size_
 /* mknod(2), rule X5: S_IFREG, S_IFIFO, S_IFSOCK, S_IFCHR, S_IFBLK. */
 int vfs_mknod(vfs_fs* fs, const char* path, uint32_t mode, uint64_t rdev);
 int vfs_mknodat(vfs_fs* fs, int dirfd, const char* path, uint32_t mode, uint64_t rdev);
+/* mkfifoat(3): mknodat with S_IFIFO (rule X6). */
+int vfs_mkfifoat(vfs_fs* fs, int dirfd, const char* path, uint32_t mode);
 /* VFS_AT_SYMLINK_NOFOLLOW, VFS_AT_EMPTY_PATH. */
 int vfs_fstatat(vfs_fs* fs, int dirfd, const char* path, vfs_stat_buf* st, int flags);
 int vfs_fchmodat(vfs_fs* fs, int dirfd, const char* path, uint32_t mode, int flags);
@@ -375,6 +377,14 @@ int vfs_set_credentials(vfs_fs* fs, const vfs_credentials* creds);
  * changed or cleared with NULL: a host serving several users sets it per
  * request. -EINVAL for unknown capability bits. */
 int vfs_set_thread_credentials(const vfs_credentials* creds);
+/* The identity a call on `fs` from this thread runs with now: the thread's
+ * if one is set, else the handle's, else root. Fills `creds`; its `groups`
+ * points at `groups`, which receives up to `max_groups` supplementary
+ * groups. Returns the number of supplementary groups, as getgroups(2):
+ * with max_groups 0 only the count (creds->ngroups 0); -EINVAL when
+ * max_groups is neither 0 nor at least that count (nothing is filled);
+ * -EFAULT for a NULL `creds`, or a NULL `groups` with max_groups > 0. */
+int vfs_get_credentials(vfs_fs* fs, vfs_credentials* creds, uint32_t* groups, size_t max_groups);
 
 #ifdef __cplusplus
 }  /* extern "C" */
