@@ -649,6 +649,9 @@ DiskStoreOptions SmallCompaction() {
   o.compaction_ratio = 2;
   o.log_extend_bytes = 64 * 1024;
   o.counters = std::make_shared<DiskStoreCounters>();
+  // In the flushing caller, so the files are in their final state when the
+  // Fsync that triggered the compaction returns.
+  o.background_work = false;
   return o;
 }
 
@@ -827,14 +830,16 @@ class FlushCountingStore final : public ForwardingStore {
   int entered = 0;
 };
 
-// Eight threads fdatasync at once: while the first fdatasync of the log is
-// under way the other seven queue, and one more fdatasync serves them all.
+// Eight threads fdatasync at once, with one log fdatasync at a time: while
+// the first is under way the other seven queue, and one more fdatasync
+// serves them all.
 TEST_F(DiskStoreTest, ConcurrentFlushesShareOneFdatasync) {
   constexpr int kThreads = 8;
   std::shared_ptr<FlushCountingStore> counting;
   std::atomic<bool> hold{false};
   DiskStoreOptions options;
   options.log_extend_bytes = 4 << 20;
+  options.max_concurrent_syncs = 1;
   options.inject_host_error = [&](DiskHostOp op, const std::string& file) {
     if (op != DiskHostOp::kSync || !hold.exchange(false)) return 0;
     // The first log fdatasync of the measured phase waits until every
@@ -879,6 +884,131 @@ TEST_F(DiskStoreTest, ConcurrentFlushesShareOneFdatasync) {
   for (int t = 0; t < kThreads; ++t) {
     EXPECT_EQ(Runs(Read(*fs, "/f" + std::to_string(t))), Runs(Fill(static_cast<char>('a' + t))));
   }
+}
+
+// Group commit keeps rule W1: a failed log fdatasync is an error for every
+// caller whose frames it covered, not only for the one that ran it. Eight
+// threads complete their writes, then fdatasync at once; the one log
+// fdatasync covering all eight fails, and all eight see EIO (before group
+// commit answered per round, the seven that waited retried on their own and
+// returned 0). A second fdatasync then succeeds and the data is durable.
+TEST_F(DiskStoreTest, FailedGroupCommitFailsEveryCallerItCovered) {
+  constexpr int kThreads = 8;
+  std::atomic<bool> fail_next{false};
+  std::atomic<uint64_t> joins_before{0};
+  DiskStoreOptions options;
+  options.log_extend_bytes = 4 << 20;  // room for the phase: no zero-fill sync
+  options.error_log = [](const std::string&) {};
+  options.counters = std::make_shared<DiskStoreCounters>();
+  auto counters = options.counters;
+  options.inject_host_error = [&](DiskHostOp op, const std::string&) {
+    if (op != DiskHostOp::kSync || !fail_next.exchange(false)) return 0;
+    // The first log fdatasync of the phase fails once every thread has
+    // joined a group commit (the leader's own join included). The others
+    // join under the store's lock, which this fdatasync does not hold.
+    while (counters->commit_joins.load() < joins_before.load() + kThreads) {
+      std::this_thread::yield();
+    }
+    return EIO;
+  };
+  auto counting = OpenOrDie(options);
+  auto fs = MountOrDie(counting);
+  std::vector<Fd> fds;
+  for (int t = 0; t < kThreads; ++t) {
+    const std::string path = "/f" + std::to_string(t);
+    MakeDurable(*fs, path, Fill('0', kPage));
+    auto fd = fs->Open(path, O_RDWR);
+    ASSERT_TRUE(fd.ok());
+    fds.push_back(*fd);
+  }
+  for (int t = 0; t < kThreads; ++t) {
+    // Written and completed (in the log), not flushed.
+    const std::string data = Fill(static_cast<char>('a' + t), kPage);
+    ASSERT_OK(fs->Pwrite(fds[t], data.data(), data.size(), 0));
+    ASSERT_OK(fs->SyncFileRange(fds[t], 0, 0, kAllFlags));
+  }
+  joins_before = counters->commit_joins.load();
+  fail_next = true;
+  std::vector<std::thread> threads;
+  std::vector<int> errors(kThreads, -1);
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] { errors[t] = fs->Fdatasync(fds[t]).error(); });
+  }
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(errors[t], EIO) << "thread " << t;
+  for (int t = 0; t < kThreads; ++t) EXPECT_OK(fs->Fdatasync(fds[t]));
+  fs->Crash();
+  fs = MountOrDie(counting);
+  for (int t = 0; t < kThreads; ++t) {
+    EXPECT_EQ(Runs(Read(*fs, "/f" + std::to_string(t))), Runs(Fill(static_cast<char>('a' + t))));
+  }
+}
+
+// Each commit's frames end on a 4 KiB boundary, so no later write touches
+// a block holding frames an earlier fdatasync made durable: the log cut at
+// what the last flush covered (Crash) is a whole number of blocks.
+TEST_F(DiskStoreTest, EachCommitEndsOnABlockBoundary) {
+  auto store = OpenOrDie();
+  auto fs = MountOrDie(store);
+  MakeDurable(*fs, "/a", "x");
+  auto fd = fs->Open("/a", O_RDWR);
+  ASSERT_TRUE(fd.ok());
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_OK(fs->Pwrite(*fd, "abc", 3 + i, 100 * i));
+    ASSERT_OK(fs->Fdatasync(*fd));
+    ASSERT_OK(fs->Pwrite(*fd, "de", 2, 7));
+    ASSERT_OK(fs->SyncFileRange(*fd, 0, 0, kAllFlags));  // completed, not flushed
+    fs->Crash();
+    EXPECT_EQ(fs::file_size(dir_ / "log-000001") % 4096, 0u) << "after commit " << i;
+    fs = MountOrDie(store);
+    fd = fs->Open("/a", O_RDWR);
+    ASSERT_TRUE(fd.ok());
+  }
+}
+
+// With background_work a thread of the store compacts: not the caller
+// whose Flush found the logs too large. What was durable survives a crash
+// and a reopen.
+TEST_F(DiskStoreTest, CompactionRunsOffTheCallersThreadAndLosesNothing) {
+  DiskStoreOptions options = SmallCompaction();
+  options.background_work = true;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  std::thread::id compactor;
+  options.compaction_hook = [&](DiskCompactionStep step) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (step == DiskCompactionStep::kLogSwitched) compactor = std::this_thread::get_id();
+    if (step == DiskCompactionStep::kOldFilesRemoved) done = true;
+    cv.notify_all();
+    return true;
+  };
+  auto store = OpenOrDie(options);
+  auto fs = MountOrDie(store);
+  MakeDurable(*fs, "/keep", "untouched");
+  MakeDurable(*fs, "/hot", "");
+  auto fd = fs->Open("/hot", O_RDWR);
+  ASSERT_TRUE(fd.ok());
+  std::string last;
+  auto finished = [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return done;
+  };
+  for (int round = 0; round < 400 && !finished(); ++round) {
+    last = Fill(static_cast<char>('A' + round % 26), 2 * kPage);
+    ASSERT_OK(fs->Pwrite(*fd, last.data(), last.size(), 0));
+    ASSERT_OK(fs->Fsync(*fd));
+  }
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return done; });  // the hook ran at the compaction's last step
+    EXPECT_NE(compactor, std::this_thread::get_id());
+  }
+  EXPECT_GE(options.counters->compactions.load(), 1u);
+  fs->Crash();
+  fs = MountOrDie(store);
+  EXPECT_EQ(Runs(Read(*fs, "/hot")), Runs(last));
+  EXPECT_EQ(Read(*fs, "/keep"), "untouched");
 }
 
 // ---- Crash() semantics ----
