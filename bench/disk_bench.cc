@@ -214,13 +214,13 @@ int main(int argc, char** argv) {
   // Counters of the store over the VFS runs, per thread count.
   struct Counts {
     uint64_t ops = 0, commits = 0, callers = 0, syncs = 0, bytes = 0, extends = 0, in_caller = 0;
-    uint64_t compactions = 0;
+    uint64_t compactions = 0, recycled = 0;
   } counts[2];
   auto snapshot = [&] {
     const vfs::DiskStoreCounters& c = *vfs_files.counters;
     return Counts{0, c.commit_syncs.load(), c.commit_callers.load(), c.log_syncs.load(),
                   c.log_bytes.load(), c.extends.load(), c.extends_in_caller.load(),
-                  c.compactions.load()};
+                  c.compactions.load(), c.recycled_logs.load()};
   };
   auto vfs_run = [&](int threads, Counts* into) {
     const Counts before = snapshot();
@@ -236,6 +236,7 @@ int main(int argc, char** argv) {
     into->extends += after.extends - before.extends;
     into->in_caller += after.in_caller - before.in_caller;
     into->compactions += after.compactions - before.compactions;
+    into->recycled += after.recycled - before.recycled;
     return rate;
   };
   for (int r = 0; r < rounds; ++r) {
@@ -261,12 +262,13 @@ int main(int argc, char** argv) {
     std::printf(
         "  store, %d thread%s (all rounds): %.2f callers per group commit, %.2f log fdatasyncs "
         "per call, %.0f log bytes per call, %llu zero-fill steps (%llu in a caller), %llu "
-        "compactions\n",
+        "compactions (%llu new logs in a recycled file)\n",
         i == 0 ? 1 : kThreads, i == 0 ? "" : "s",
         c.commits == 0 ? 0.0 : static_cast<double>(c.callers) / static_cast<double>(c.commits),
         static_cast<double>(c.syncs) / ops, static_cast<double>(c.bytes) / ops,
         static_cast<unsigned long long>(c.extends), static_cast<unsigned long long>(c.in_caller),
-        static_cast<unsigned long long>(c.compactions));
+        static_cast<unsigned long long>(c.compactions),
+        static_cast<unsigned long long>(c.recycled));
   }
   vfs_files.fs.reset();
   vfs_files.store.reset();

@@ -63,6 +63,9 @@ constexpr uint64_t kMinExtend = 64u << 10;
 // Each commit's frames end on a boundary of this many bytes, the block size
 // of the hosts' filesystems (PadToBlock).
 constexpr uint64_t kCommitAlign = 4096;
+// A replaced log kept for the next one (CreateLog); like every name ending in
+// ".tmp", removed by the next open.
+constexpr std::string_view kRecycleName = "recycled-log.tmp";
 // A superblock record: its type byte and the page size.
 constexpr uint64_t kSuperblockRecordSize = 5;
 
@@ -920,7 +923,8 @@ class DiskStore final : public Store {
       // A new store, or a checkpoint whose log was never made durable.
       const uint64_t number = std::max<uint64_t>(found.checkpoint, 1);
       std::shared_ptr<HostFile> log;
-      if (Failure f = CreateLog(number, 0, &log); !f.ok()) return f;
+      uint64_t unused = 0;
+      if (Failure f = CreateLog(number, 0, nullptr, &log, &unused); !f.ok()) return f;
       dir_changed = false;  // CreateLog synced the directory
       found.active_log = number;
       found.log_end = disk::kLogHeaderSize;
@@ -960,6 +964,7 @@ class DiskStore final : public Store {
     files_.clear();
     log_.reset();
     idle_sync_files_.clear();
+    recycle_.reset();  // its file is removed by the next open
     compact_wanted_ = false;
     extend_backoff_ = false;
     // Callers waiting for a round that will never start answer EIO.
@@ -975,19 +980,52 @@ class DiskStore final : public Store {
     open_ = false;
   }
 
-  // Creates log `number` (its header, a first zero-filled extent), durable
-  // with its directory entry before any frame goes into it.
-  Failure CreateLog(uint64_t number, uint64_t prev_end, std::shared_ptr<HostFile>* out) {
+  // Creates log `number`, its header durable and its name in the directory
+  // before any frame goes into it. `*usable_end` is where the file's
+  // allocated and written bytes end, which frames may overwrite without
+  // changing its size: the header's end for a new file, the whole file for
+  // a recycled one.
+  //
+  // A recycled file is the last log a compaction replaced: its header is
+  // rewritten under the temporary name, made durable, and only then renamed
+  // to log-<number>, so a crash leaves either a temporary file (removed at
+  // the next open) or a log whose header is valid. Past the header it holds
+  // frames of the old log, which never pass this log's frame checksum: the
+  // seed differs (FrameSeed of another number), and a CRC32C seeded
+  // differently differs for the same bytes. Recovery reads them as a torn
+  // tail (docs/formats.md "Recycled logs").
+  Failure CreateLog(uint64_t number, uint64_t prev_end, std::shared_ptr<HostFile> recycled,
+                    std::shared_ptr<HostFile>* out, uint64_t* usable_end) {
     const std::string name = disk::LogName(number);
-    std::shared_ptr<HostFile> file;
-    if (int err = HostFile::Open(&host_, name, O_RDWR | O_CREAT | O_TRUNC, &file); err != 0) {
-      return HostFailure(err, name, "create");
-    }
     disk::LogHeader header;
     header.number = number;
     header.salt = identity_.salt;
     header.prev_end = prev_end;
     const std::string bytes = disk::EncodeLogHeader(header);
+    if (recycled != nullptr) {
+      const std::string temp = host_.PathOf(std::string(kRecycleName));
+      int err = recycled->Write(0, bytes.data(), bytes.size());
+      if (err == 0) err = SyncLog(*recycled);
+      if (err == 0 && ::rename(temp.c_str(), host_.PathOf(name).c_str()) != 0) err = errno;
+      if (err == 0) err = host_.SyncDir();
+      std::shared_ptr<HostFile> file;
+      uint64_t size = 0;
+      if (err == 0) err = HostFile::Open(&host_, name, O_RDWR, &file);
+      if (err == 0) err = file->Size(&size);
+      if (err == 0) {
+        if (options_.counters) options_.counters->recycled_logs.fetch_add(1, std::memory_order_relaxed);
+        *out = std::move(file);
+        *usable_end = size;
+        return Failure{};
+      }
+      // A fresh file instead. log-<number> may exist with a valid header:
+      // the creation below truncates it and writes the header again.
+      ::unlink(temp.c_str());
+    }
+    std::shared_ptr<HostFile> file;
+    if (int err = HostFile::Open(&host_, name, O_RDWR | O_CREAT | O_TRUNC, &file); err != 0) {
+      return HostFailure(err, name, "create");
+    }
     int err = file->Write(0, bytes.data(), bytes.size());
     if (err == 0) err = SyncLog(*file);
     if (err == 0) err = host_.SyncDir();
@@ -996,6 +1034,7 @@ class DiskStore final : public Store {
       return HostFailure(err, name, "create");
     }
     *out = std::move(file);
+    *usable_end = disk::kLogHeaderSize;
     return Failure{};
   }
 
@@ -1046,7 +1085,7 @@ class DiskStore final : public Store {
     int err = poisoned_ || !open_ ? EIO : 0;
     if (err == 0) {
       Position at{log_,        log_number_,  frame_seed_,     next_seq_,
-                  written_end_, durable_end_, state_.page_size};
+                  written_end_, durable_end_, options_.align_commits ? state_.page_size : 0};
       mu_.Unlock();  // the writer role keeps the log past written_end_ ours
       err = WriteBatch(batch, at, &written);
       mu_.Lock();
@@ -1093,7 +1132,7 @@ class DiskStore final : public Store {
     uint64_t seq;
     uint64_t offset;
     uint64_t flushed_through;
-    uint32_t page_size;  // 0 before the superblock: no padding then
+    uint32_t page_size;  // for padding (align_commits); 0: no padding
   };
   struct Written {
     std::vector<PageLoc> locs;  // of the batch's PutPage requests, in order
@@ -1206,7 +1245,7 @@ class DiskStore final : public Store {
     return 0;
   }
 
-  // Makes the batch's last frame, which starts at file offset `frame_at`
+  // align_commits: makes the batch's last frame, which starts at file offset `frame_at`
   // and whose payload so far is buf[frame_start + header, end), end on a
   // kCommitAlign boundary, by appending superblock records that repeat the
   // store's page size: records every reader already applies as no-ops
@@ -1331,10 +1370,15 @@ class DiskStore final : public Store {
   // allocation. The caller holds the extender role.
   int ExtendLog(const HostFile& log, uint64_t from, uint64_t end, uint64_t* to, bool* sync_failed) {
     uint64_t target = std::max(end, from + ExtendStep(from));
-    static const std::string zeros(1u << 20, '\0');
+    // Written back piece by piece as it goes: a caller's fdatasync of the
+    // log running meanwhile writes every dirty page of the file, and should
+    // find at most one piece of zeros there, not the whole step.
+    static const std::string zeros(256u << 10, '\0');
     for (uint64_t at = from; at < target;) {
       const uint64_t n = std::min<uint64_t>(zeros.size(), target - at);
-      if (int err = log.Write(at, zeros.data(), n, DiskHostOp::kExtend); err != 0) {
+      int err = log.Write(at, zeros.data(), n, DiskHostOp::kExtend);
+      if (err == 0) err = log.WriteBack(at, n, DiskHostOp::kExtend);
+      if (err != 0) {
         const uint64_t needed = (end + 4095) / 4096 * 4096;
         if ((err != ENOSPC && err != EDQUOT) || target <= needed) return err;
         // A nearly full disk: give back the extra and ask for what this
@@ -1460,7 +1504,21 @@ class DiskStore final : public Store {
     }
     // 2. The new log, durable and in the directory, then the switch.
     std::shared_ptr<HostFile> new_log;
-    if (Failure f = CreateLog(next, old_end, &new_log); !f.ok()) return give_up(f);
+    uint64_t new_log_end = 0;
+    std::shared_ptr<HostFile> recycled;
+    {
+      CvLock lock(&mu_);
+      // Only when nothing else holds the old file (a page read in flight
+      // keeps a reference) and the seeds differ.
+      if (recycle_ != nullptr && recycle_.use_count() == 1 &&
+          disk::FrameSeed(identity_.salt, recycle_number_) != disk::FrameSeed(identity_.salt, next)) {
+        recycled = std::move(recycle_);
+      }
+      recycle_.reset();
+    }
+    if (Failure f = CreateLog(next, old_end, std::move(recycled), &new_log, &new_log_end); !f.ok()) {
+      return give_up(f);
+    }
     {
       CvLock lock(&mu_);
       snapshot = state_;
@@ -1472,7 +1530,8 @@ class DiskStore final : public Store {
       frame_seed_ = disk::FrameSeed(identity_.salt, next);
       next_seq_ = 1;
       extend_hint_ = ExtendStep(zeroed_end_);
-      written_end_ = durable_end_ = zeroed_end_ = disk::kLogHeaderSize;
+      written_end_ = durable_end_ = disk::kLogHeaderSize;
+      zeroed_end_ = std::max<uint64_t>(new_log_end, disk::kLogHeaderSize);
       idle_sync_files_.clear();  // descriptors of the old log
       extend_backoff_ = false;
       ReleaseSwitchRolesLocked();
@@ -1535,8 +1594,19 @@ class DiskStore final : public Store {
       older_log_bytes_ = 0;
     }
     if (!Step(DiskCompactionStep::kCheckpointInstalled)) return Abandon();
-    // 5. The files the checkpoint replaces.
+    // 5. The files the checkpoint replaces. The last old log, whose blocks
+    // are all allocated and written, is kept under a temporary name for the
+    // next compaction to write its new log into (CreateLog): no zero-fill.
     for (uint64_t n = std::max<uint64_t>(old_checkpoint, 1); n <= old_log; ++n) {
+      auto source = sources.find(disk::LogFileId(n));
+      if (n == old_log && source != sources.end() &&
+          ::rename(host_.PathOf(disk::LogName(n)).c_str(),
+                   host_.PathOf(std::string(kRecycleName)).c_str()) == 0) {
+        CvLock lock(&mu_);
+        recycle_ = source->second;
+        recycle_number_ = n;
+        continue;
+      }
       ::unlink(host_.PathOf(disk::LogName(n)).c_str());
     }
     if (old_checkpoint != 0) ::unlink(host_.PathOf(disk::CheckpointName(old_checkpoint)).c_str());
@@ -1694,6 +1764,9 @@ class DiskStore final : public Store {
   bool compact_wanted_ ABSL_GUARDED_BY(mu_) = false;
   bool extend_backoff_ ABSL_GUARDED_BY(mu_) = false;  // its last step failed
   uint64_t extend_hint_ ABSL_GUARDED_BY(mu_) = 0;     // the last log's step
+  // The last log the latest compaction replaced, renamed to kRecycleName.
+  std::shared_ptr<HostFile> recycle_ ABSL_GUARDED_BY(mu_);
+  uint64_t recycle_number_ ABSL_GUARDED_BY(mu_) = 0;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::condition_variable write_cv_;   // a batch completed, the writer role is free
   std::condition_variable sync_cv_;    // a round ended, or rounds may start again

@@ -944,23 +944,31 @@ TEST_F(DiskStoreTest, FailedGroupCommitFailsEveryCallerItCovered) {
   }
 }
 
-// Each commit's frames end on a 4 KiB boundary, so no later write touches
-// a block holding frames an earlier fdatasync made durable: the log cut at
-// what the last flush covered (Crash) is a whole number of blocks.
-TEST_F(DiskStoreTest, EachCommitEndsOnABlockBoundary) {
-  auto store = OpenOrDie();
+// With align_commits each commit's frames end on a 4 KiB boundary, so no
+// later write touches a block holding frames an earlier fdatasync made
+// durable: the log cut at what the last flush covered (Crash) is a whole
+// number of blocks, and the padding reads back as nothing.
+TEST_F(DiskStoreTest, AlignedCommitsEndOnABlockBoundary) {
+  DiskStoreOptions options;
+  options.align_commits = true;
+  auto store = OpenOrDie(options);
   auto fs = MountOrDie(store);
   MakeDurable(*fs, "/a", "x");
   auto fd = fs->Open("/a", O_RDWR);
   ASSERT_TRUE(fd.ok());
+  std::string expected = "x";
   for (int i = 0; i < 5; ++i) {
-    ASSERT_OK(fs->Pwrite(*fd, "abc", 3 + i, 100 * i));
+    const std::string data(3 + i, static_cast<char>('a' + i));
+    ASSERT_OK(fs->Pwrite(*fd, data.data(), data.size(), 100 * i));
     ASSERT_OK(fs->Fdatasync(*fd));
+    expected.resize(std::max<size_t>(expected.size(), 100 * i + data.size()), '\0');
+    expected.replace(100 * i, data.size(), data);
     ASSERT_OK(fs->Pwrite(*fd, "de", 2, 7));
     ASSERT_OK(fs->SyncFileRange(*fd, 0, 0, kAllFlags));  // completed, not flushed
     fs->Crash();
     EXPECT_EQ(fs::file_size(dir_ / "log-000001") % 4096, 0u) << "after commit " << i;
     fs = MountOrDie(store);
+    EXPECT_EQ(Runs(Read(*fs, "/a")), Runs(expected)) << "after commit " << i;
     fd = fs->Open("/a", O_RDWR);
     ASSERT_TRUE(fd.ok());
   }
