@@ -694,6 +694,40 @@ TEST_F(DiskStoreTest, CompactionBoundsTheLogAndLosesNothing) {
   EXPECT_EQ(Read(*fs, "/keep"), "untouched");
 }
 
+// A compaction writes its new log into the file of the log the previous
+// one replaced (no zero-fill). The frames of the old log left past the new
+// frames are never read as this log's: after a crash and after a reopen
+// the store holds exactly what was durable, and takes writes again.
+TEST_F(DiskStoreTest, RecycledLogHoldsOnlyItsOwnFrames) {
+  DiskStoreOptions options = SmallCompaction();
+  auto store = OpenOrDie(options);
+  auto fs = MountOrDie(store);
+  MakeDurable(*fs, "/keep", "untouched");
+  MakeDurable(*fs, "/hot", "");
+  auto fd = fs->Open("/hot", O_RDWR);
+  ASSERT_TRUE(fd.ok());
+  std::string last;
+  for (int round = 0; round < 600 && options.counters->recycled_logs.load() < 2; ++round) {
+    last = Fill(static_cast<char>('A' + round % 26), 2 * kPage);
+    ASSERT_OK(fs->Pwrite(*fd, last.data(), last.size(), 0));
+    ASSERT_OK(fs->Fsync(*fd));
+  }
+  ASSERT_GE(options.counters->recycled_logs.load(), 2u);
+  fs->Crash();
+  fs = MountOrDie(store);
+  EXPECT_EQ(Runs(Read(*fs, "/hot")), Runs(last));
+  EXPECT_EQ(Read(*fs, "/keep"), "untouched");
+  MakeDurable(*fs, "/after", "written after the crash");
+  ASSERT_OK(fs->Unmount());
+  fs.reset();
+  store.reset();
+  fs = MountOrDie(OpenOrDie());
+  EXPECT_EQ(Runs(Read(*fs, "/hot")), Runs(last));
+  EXPECT_EQ(Read(*fs, "/keep"), "untouched");
+  EXPECT_EQ(Read(*fs, "/after"), "written after the crash");
+  EXPECT_EQ(Names(dir_.path()).count("recycled-log.tmp"), 0u) << "removed by the open";
+}
+
 // A damaged checkpoint is never read as data: a bad byte in its metadata
 // fails the open with EIO naming the file and offset; a bad byte in a page
 // fails the read of that page.
