@@ -60,6 +60,7 @@ using disk::StoreState;
 constexpr uint64_t kFrameTarget = 1u << 20;
 constexpr uint64_t kWriteChunk = 4u << 20;
 constexpr uint64_t kMinExtend = 64u << 10;
+constexpr uint64_t kCheckpointWriteBack = 1u << 20;
 // Each commit's frames end on a boundary of this many bytes, the block size
 // of the hosts' filesystems (PadToBlock).
 constexpr uint64_t kCommitAlign = 4096;
@@ -692,7 +693,7 @@ class DiskStore final : public Store {
           break;
         }
         if (!open_) return Error(EIO);
-        mu_.Wait(sync_cv_);
+        mu_.Wait(round->cv);
       }
     }
     if (round->err != 0) return Error(round->err);
@@ -757,6 +758,8 @@ class DiskStore final : public Store {
     int members = 0;
     bool done = false;
     int err = 0;
+    // Its members wait here; for the forming round, also for a free slot.
+    std::condition_variable cv;
   };
 
   bool CanStartSyncLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -823,7 +826,9 @@ class DiskStore final : public Store {
     if (options_.counters) {
       options_.counters->commit_callers.fetch_add(round->members, std::memory_order_relaxed);
     }
-    sync_cv_.notify_all();
+    // Its members, and one member of the forming round, which may now start.
+    round->cv.notify_all();
+    if (forming_ != nullptr) forming_->cv.notify_one();
     roles_cv_.notify_all();
     if (err != 0) {
       LogError(absl::StrCat(name, ": fdatasync: ", std::strerror(err)));
@@ -968,8 +973,8 @@ class DiskStore final : public Store {
     compact_wanted_ = false;
     extend_backoff_ = false;
     // Callers waiting for a round that will never start answer EIO.
+    if (forming_ != nullptr) forming_->cv.notify_all();
     forming_.reset();
-    sync_cv_.notify_all();
     write_cv_.notify_all();
     retained_.clear();
     retained_bytes_ = 0;
@@ -1626,7 +1631,7 @@ class DiskStore final : public Store {
     writing_ = extending_ = false;
     syncs_blocked_ = false;
     write_cv_.notify_all();
-    sync_cv_.notify_all();
+    if (forming_ != nullptr) forming_->cv.notify_one();  // rounds may start again
     roles_cv_.notify_all();
     worker_cv_.notify_one();  // the new log wants its first zeros
   }
@@ -1655,8 +1660,16 @@ class DiskStore final : public Store {
     const uint64_t id = disk::CheckpointFileId(number);
     std::string buf = disk::EncodeCheckpointHeader(number, identity_.salt);
     uint64_t buf_at = 0;  // file offset of buf[0]
+    // Each piece is written back as soon as it is written, 1 MiB at a time:
+    // a device cache flush the callers' fdatasyncs issue meanwhile then
+    // waits for at most that much of the checkpoint, where one fdatasync at
+    // the end would queue the whole checkpoint (tens of MiB) ahead of them.
     auto flush_buf = [&]() -> int {
-      const int err = file->Write(buf_at, buf.data(), buf.size());
+      int err = file->Write(buf_at, buf.data(), buf.size());
+      for (uint64_t at = 0; err == 0 && at < buf.size(); at += kCheckpointWriteBack) {
+        err = file->WriteBack(buf_at + at, std::min<uint64_t>(kCheckpointWriteBack, buf.size() - at),
+                              DiskHostOp::kSync);
+      }
       buf_at += buf.size();
       buf.clear();
       return err;
@@ -1769,7 +1782,6 @@ class DiskStore final : public Store {
   uint64_t recycle_number_ ABSL_GUARDED_BY(mu_) = 0;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::condition_variable write_cv_;   // a batch completed, the writer role is free
-  std::condition_variable sync_cv_;    // a round ended, or rounds may start again
   std::condition_variable roles_cv_;   // any role released
   std::condition_variable worker_cv_;  // work for the worker
   std::thread worker_;
