@@ -683,8 +683,17 @@ class DiskStore final : public Store {
       }
       ++round->members;
       if (options_.counters) options_.counters->commit_joins.fetch_add(1, std::memory_order_relaxed);
+      bool waited_for_writer = false;
       while (!round->done) {
         if (round == forming_ && CanStartSyncLocked()) {
+          // A batch being written now (other callers' frames, one pwrite
+          // away) is worth the wait: this round then covers them too,
+          // instead of leaving them to a round of their own.
+          if (writing_ && !waited_for_writer) {
+            waited_for_writer = true;
+            mu_.Wait(write_cv_);
+            continue;
+          }
           if (LeadRoundLocked(round)) {
             mu_.Unlock();  // compaction in this caller (background_work off)
             Compact();

@@ -98,8 +98,10 @@ struct DiskStoreOptions {
   // Log fdatasyncs that may run at once, each on its own descriptor of the
   // log and each serving every caller whose frames were written when it
   // started (group commit). Devices that serve concurrent flushes faster
-  // than a serial stream of them gain from more than 1. 0 counts as 1.
-  uint32_t max_concurrent_syncs = 4;
+  // than a serial stream of them gain from more than 1; more rounds at once
+  // means fewer callers in each (disk_bench, docs/benchmarks.md: 2 did best
+  // of 1 to 4 and 8 at 8 threads). 0 counts as 1.
+  uint32_t max_concurrent_syncs = 2;
   // End each commit's frames on a 4 KiB boundary (padding with no-op
   // records), so no fdatasync ever rewrites a block holding frames an
   // earlier one made durable, and concurrent fdatasyncs never wait for each
