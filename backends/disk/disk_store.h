@@ -19,6 +19,10 @@
 // Load() reads the directory again, so a test's crash and remount exercise
 // the real recovery. Pages are read back lazily with one pread each.
 //
+// With background_work (the default) the store runs one thread of its own,
+// for compaction and for zero-filling the log ahead of the writes; the
+// store's destructor joins it.
+//
 // Only one process may open a store (an advisory lock on its LOCK file).
 // Nothing the VFS names becomes a host path: the store names its own files.
 //
