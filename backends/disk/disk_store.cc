@@ -3,15 +3,22 @@
 // Life of a request: Submit() queues it in memory; the thread that Wait()s
 // first becomes the writer and writes the frames of every queued ticket up
 // to the largest one any waiter asked for (one pwrite for the group), then
-// applies them to the in-memory index; Flush() runs one fdatasync for every
-// thread that asks meanwhile (group commit). Compaction runs in the thread
-// whose Flush found the logs too large, without the lock while it copies.
+// applies them to the in-memory index. Flush() is a group commit: a caller
+// waits for the next fdatasync of the log that starts after its frames were
+// written; the first caller of a forming round leads it and syncs for all
+// who have appended by then, and up to max_concurrent_syncs rounds run at
+// once, each on its own descriptor of the log. With background_work, a
+// thread of the store compacts and zero-fills the log ahead of the writer,
+// so neither lands in a caller's Wait or Flush.
 //
 // Locks: mu_ guards everything below it; it is a leaf (the VFS calls the
 // store with its own locks released or as leaves above this one). I/O runs
-// without mu_ held; the roles "writer" (writing_), "flusher" (flushing_)
-// and "compactor" (compacting_) are taken under mu_ and keep the byte
-// ranges each touches apart.
+// without mu_ held; the roles "writer" (writing_: the log between
+// written_end_ and zeroed_end_), "extender" (extending_: the log past
+// zeroed_end_), "syncer" (syncing_: rounds whose fdatasync runs) and
+// "compactor" (compacting_) are taken under mu_ and keep the byte ranges
+// each touches apart. A compaction takes writer and extender and blocks new
+// rounds (syncs_blocked_) while it switches logs.
 #include "backends/disk/disk_store.h"
 
 #include <dirent.h>
@@ -27,6 +34,7 @@
 #include <cstring>
 #include <deque>
 #include <mutex>
+#include <thread>
 #include <tuple>
 
 #include "absl/base/thread_annotations.h"
@@ -52,6 +60,15 @@ using disk::StoreState;
 constexpr uint64_t kFrameTarget = 1u << 20;
 constexpr uint64_t kWriteChunk = 4u << 20;
 constexpr uint64_t kMinExtend = 64u << 10;
+constexpr uint64_t kCheckpointWriteBack = 1u << 20;
+// Each commit's frames end on a boundary of this many bytes, the block size
+// of the hosts' filesystems (PadToBlock).
+constexpr uint64_t kCommitAlign = 4096;
+// A replaced log kept for the next one (CreateLog); like every name ending in
+// ".tmp", removed by the next open.
+constexpr std::string_view kRecycleName = "recycled-log.tmp";
+// A superblock record: its type byte and the page size.
+constexpr uint64_t kSuperblockRecordSize = 5;
 
 // std::mutex with the thread-safety annotations, and a condition variable
 // that waits on it.
@@ -521,9 +538,20 @@ class DiskStore final : public Store {
   }
 
   ~DiskStore() override {
+    {
+      CvLock lock(&mu_);
+      stop_ = true;
+      worker_cv_.notify_one();
+    }
+    if (worker_.joinable()) worker_.join();
     CvLock lock(&mu_);
-    while (writing_ || flushing_ || compacting_) mu_.Wait(cv_);
+    while (BusyLocked()) mu_.Wait(roles_cv_);
     CloseLocked();
+  }
+
+  // Starts the thread of background_work.
+  void StartWorker() {
+    if (options_.background_work) worker_ = std::thread([this] { WorkerLoop(); });
   }
 
   // Takes the directory lock and reads the directory.
@@ -625,60 +653,59 @@ class DiskStore final : public Store {
 
   Result<void> Wait(Ticket ticket) override { return WaitFor(ticket); }
 
+  // Group commit. A caller's frames end at `target` in the current log; it
+  // joins a sync already running that started after they were written, or
+  // else the forming round, whose leader starts one fdatasync covering
+  // everything written by then once a slot is free. Every member of a round
+  // gets that round's answer: a failed fdatasync is an error for each caller
+  // it covered (rule W1: the caller cannot tell which frames were lost).
   Result<void> Flush() override {
-    std::vector<std::shared_ptr<const Chunk>> rewrite;
-    std::shared_ptr<HostFile> log;
-    uint64_t sync_to = 0;
-    uint64_t failures_before = 0;
+    std::shared_ptr<SyncRound> round;
     {
       CvLock lock(&mu_);
       if (!open_) return Error(EIO);
       const uint64_t target = written_end_;
-      for (;;) {
-        if (durable_end_ >= target && !rewrite_needed_) return Ok();
-        if (!flushing_) break;
-        mu_.Wait(cv_);  // another thread's fdatasync may cover ours
-        if (!open_) return Error(EIO);
-      }
-      flushing_ = true;
-      sync_to = written_end_;  // the group: every write completed by now
-      log = log_;
-      if (rewrite_needed_) rewrite.assign(retained_.begin(), retained_.end());
-      failures_before = sync_failures_;
-    }
-    int err = 0;
-    // After a failed fdatasync the host may have marked our pages clean
-    // without writing them (W5.4), so a retry writes the bytes again first.
-    for (const auto& chunk : rewrite) {
-      if (err == 0) err = log->Write(chunk->offset, chunk->bytes.data(), chunk->bytes.size());
-    }
-    if (err == 0) err = SyncLog(*log);
-    bool compact = false;
-    {
-      CvLock lock(&mu_);
-      flushing_ = false;
-      if (err == 0) {
-        durable_end_ = std::max(durable_end_, sync_to);
-        while (!retained_.empty() &&
-               retained_.front()->offset + retained_.front()->bytes.size() <= durable_end_) {
-          retained_bytes_ -= retained_.front()->bytes.size();
-          retained_.pop_front();
+      if (durable_end_ >= target && !rewrite_needed_) return Ok();
+      if (!rewrite_needed_) {
+        // A running sync covers us only if it started after our frames
+        // were written (its sync_to is at or past them); after a failure
+        // none does: the retained bytes must be written again first.
+        for (const auto& r : syncing_) {
+          if (r->log > log_number_ || (r->log == log_number_ && r->sync_to >= target)) {
+            round = r;
+            break;
+          }
         }
-        // Everything retained was written again and synced, unless another
-        // fdatasync failed meanwhile.
-        if (sync_failures_ == failures_before) rewrite_needed_ = false;
-        ++stats_.flushes;
-        compact = ShouldCompactLocked();
-      } else {
-        NoteSyncFailureLocked();
       }
-      cv_.notify_all();
+      if (round == nullptr) {
+        if (forming_ == nullptr) forming_ = std::make_shared<SyncRound>();
+        round = forming_;
+      }
+      ++round->members;
+      if (options_.counters) options_.counters->commit_joins.fetch_add(1, std::memory_order_relaxed);
+      bool waited_for_writer = false;
+      while (!round->done) {
+        if (round == forming_ && CanStartSyncLocked()) {
+          // A batch being written now (other callers' frames, one pwrite
+          // away) is worth the wait: this round then covers them too,
+          // instead of leaving them to a round of their own.
+          if (writing_ && !waited_for_writer) {
+            waited_for_writer = true;
+            mu_.Wait(write_cv_);
+            continue;
+          }
+          if (LeadRoundLocked(round)) {
+            mu_.Unlock();  // compaction in this caller (background_work off)
+            Compact();
+            mu_.Lock();
+          }
+          break;
+        }
+        if (!open_) return Error(EIO);
+        mu_.Wait(round->cv);
+      }
     }
-    if (err != 0) {
-      LogError(absl::StrCat(log->name(), ": fdatasync: ", std::strerror(err)));
-      return Error(err);
-    }
-    if (compact) Compact();
+    if (round->err != 0) return Error(round->err);
     return Ok();
   }
 
@@ -697,7 +724,7 @@ class DiskStore final : public Store {
 
   void Crash() override {
     CvLock lock(&mu_);
-    while (writing_ || flushing_ || compacting_) mu_.Wait(cv_);
+    while (BusyLocked()) mu_.Wait(roles_cv_);
     in_flight_.clear();
     if (open_ && log_ != nullptr) {
       // A power cut: what the last successful fdatasync did not cover is
@@ -732,11 +759,103 @@ class DiskStore final : public Store {
     std::string bytes;
   };
 
+  // One group commit: an fdatasync of log `log` covering its frames below
+  // `sync_to`, and the callers waiting for it.
+  struct SyncRound {
+    uint64_t log = 0;
+    uint64_t sync_to = 0;
+    int members = 0;
+    bool done = false;
+    int err = 0;
+    // Its members wait here; for the forming round, also for a free slot.
+    std::condition_variable cv;
+  };
+
+  bool CanStartSyncLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return !syncs_blocked_ && syncing_.size() < std::max<uint32_t>(options_.max_concurrent_syncs, 1);
+  }
+
+  // Runs `round` (the forming one) as its leader: one fdatasync covering
+  // every frame written so far, on a descriptor of the log no other sync is
+  // using. Each descriptor has its own write-back error cursor (W2-W4), so
+  // an error one of them reports is never consumed by a sync running beside
+  // it on another: every sync whose range held the failed page sees it.
+  // Returns whether a compaction is due and must run in this caller.
+  bool LeadRoundLocked(const std::shared_ptr<SyncRound>& round) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    forming_.reset();
+    round->log = log_number_;
+    round->sync_to = written_end_;
+    syncing_.push_back(round);
+    std::shared_ptr<HostFile> file;
+    if (!idle_sync_files_.empty()) {
+      file = std::move(idle_sync_files_.back());
+      idle_sync_files_.pop_back();
+    }
+    const std::string name = log_->name();
+    std::vector<std::shared_ptr<const Chunk>> rewrite;
+    // After a failed fdatasync the host may have marked our pages clean
+    // without writing them (W5.4), so a retry writes the bytes again first.
+    if (rewrite_needed_) rewrite.assign(retained_.begin(), retained_.end());
+    const uint64_t failures_before = sync_failures_;
+    mu_.Unlock();
+    int err = 0;
+    if (file == nullptr) err = HostFile::Open(&host_, name, O_RDWR, &file);
+    for (const auto& chunk : rewrite) {
+      if (err == 0) err = file->Write(chunk->offset, chunk->bytes.data(), chunk->bytes.size());
+    }
+    if (err == 0) err = SyncLog(*file);
+    if (options_.counters) options_.counters->commit_syncs.fetch_add(1, std::memory_order_relaxed);
+    mu_.Lock();
+    syncing_.erase(std::find(syncing_.begin(), syncing_.end(), round));
+    // Another fdatasync of the log that failed while ours ran (a concurrent
+    // round, a zero-fill) may have been the one to see an error of our
+    // pages: ours then counts as failed too. Never a success we cannot prove.
+    if (err == 0 && sync_failures_ != failures_before) err = last_sync_error_;
+    bool compact = false;
+    if (err == 0) {
+      if (round->log == log_number_) {
+        durable_end_ = std::max(durable_end_, round->sync_to);
+        while (!retained_.empty() &&
+               retained_.front()->offset + retained_.front()->bytes.size() <= durable_end_) {
+          retained_bytes_ -= retained_.front()->bytes.size();
+          retained_.pop_front();
+        }
+        // Everything retained was written again and synced, unless another
+        // fdatasync failed meanwhile.
+        if (sync_failures_ == failures_before) rewrite_needed_ = false;
+      }
+      ++stats_.flushes;
+      compact = ShouldCompactLocked();
+    } else {
+      NoteSyncFailureLocked(err);
+    }
+    if (file != nullptr && round->log == log_number_ && open_) idle_sync_files_.push_back(file);
+    round->err = err;
+    round->done = true;
+    if (options_.counters) {
+      options_.counters->commit_callers.fetch_add(round->members, std::memory_order_relaxed);
+    }
+    // Its members, and one member of the forming round, which may now start.
+    round->cv.notify_all();
+    if (forming_ != nullptr) forming_->cv.notify_one();
+    roles_cv_.notify_all();
+    if (err != 0) {
+      LogError(absl::StrCat(name, ": fdatasync: ", std::strerror(err)));
+    }
+    if (compact && options_.background_work) {
+      compact_wanted_ = true;
+      worker_cv_.notify_one();
+      return false;
+    }
+    return compact;
+  }
+
   // After a failed fdatasync the host may have dropped any unflushed page
   // of the log: the next flush writes the retained bytes again.
-  void NoteSyncFailureLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  void NoteSyncFailureLocked(int err) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     rewrite_needed_ = true;
     ++sync_failures_;
+    last_sync_error_ = err;
   }
 
   Ticket last_ticket() {
@@ -749,6 +868,29 @@ class DiskStore final : public Store {
     const Ticket ticket = ++last_ticket_;
     in_flight_.push_back({ticket, std::move(requests), forget_unmapped});
     return ticket;
+  }
+
+  bool BusyLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return writing_ || extending_ || !syncing_.empty() || compacting_;
+  }
+
+  // background_work: compactions and zero-filling, one at a time.
+  void WorkerLoop() {
+    CvLock lock(&mu_);
+    while (!stop_) {
+      if (open_ && compact_wanted_ && !compacting_) {
+        compact_wanted_ = false;
+        mu_.Unlock();
+        Compact();
+        mu_.Lock();
+        continue;
+      }
+      if (NeedExtendLocked()) {
+        ExtendAheadLocked();
+        continue;
+      }
+      mu_.Wait(worker_cv_);
+    }
   }
 
   // ---- Opening and closing ----
@@ -795,7 +937,8 @@ class DiskStore final : public Store {
       // A new store, or a checkpoint whose log was never made durable.
       const uint64_t number = std::max<uint64_t>(found.checkpoint, 1);
       std::shared_ptr<HostFile> log;
-      if (Failure f = CreateLog(number, 0, &log); !f.ok()) return f;
+      uint64_t unused = 0;
+      if (Failure f = CreateLog(number, 0, nullptr, &log, &unused); !f.ok()) return f;
       dir_changed = false;  // CreateLog synced the directory
       found.active_log = number;
       found.log_end = disk::kLogHeaderSize;
@@ -834,6 +977,14 @@ class DiskStore final : public Store {
   void CloseLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     files_.clear();
     log_.reset();
+    idle_sync_files_.clear();
+    recycle_.reset();  // its file is removed by the next open
+    compact_wanted_ = false;
+    extend_backoff_ = false;
+    // Callers waiting for a round that will never start answer EIO.
+    if (forming_ != nullptr) forming_->cv.notify_all();
+    forming_.reset();
+    write_cv_.notify_all();
     retained_.clear();
     retained_bytes_ = 0;
     rewrite_needed_ = false;
@@ -843,19 +994,52 @@ class DiskStore final : public Store {
     open_ = false;
   }
 
-  // Creates log `number` (its header, a first zero-filled extent), durable
-  // with its directory entry before any frame goes into it.
-  Failure CreateLog(uint64_t number, uint64_t prev_end, std::shared_ptr<HostFile>* out) {
+  // Creates log `number`, its header durable and its name in the directory
+  // before any frame goes into it. `*usable_end` is where the file's
+  // allocated and written bytes end, which frames may overwrite without
+  // changing its size: the header's end for a new file, the whole file for
+  // a recycled one.
+  //
+  // A recycled file is the last log a compaction replaced: its header is
+  // rewritten under the temporary name, made durable, and only then renamed
+  // to log-<number>, so a crash leaves either a temporary file (removed at
+  // the next open) or a log whose header is valid. Past the header it holds
+  // frames of the old log, which never pass this log's frame checksum: the
+  // seed differs (FrameSeed of another number), and a CRC32C seeded
+  // differently differs for the same bytes. Recovery reads them as a torn
+  // tail (docs/formats.md "Recycled logs").
+  Failure CreateLog(uint64_t number, uint64_t prev_end, std::shared_ptr<HostFile> recycled,
+                    std::shared_ptr<HostFile>* out, uint64_t* usable_end) {
     const std::string name = disk::LogName(number);
-    std::shared_ptr<HostFile> file;
-    if (int err = HostFile::Open(&host_, name, O_RDWR | O_CREAT | O_TRUNC, &file); err != 0) {
-      return HostFailure(err, name, "create");
-    }
     disk::LogHeader header;
     header.number = number;
     header.salt = identity_.salt;
     header.prev_end = prev_end;
     const std::string bytes = disk::EncodeLogHeader(header);
+    if (recycled != nullptr) {
+      const std::string temp = host_.PathOf(std::string(kRecycleName));
+      int err = recycled->Write(0, bytes.data(), bytes.size());
+      if (err == 0) err = SyncLog(*recycled);
+      if (err == 0 && ::rename(temp.c_str(), host_.PathOf(name).c_str()) != 0) err = errno;
+      if (err == 0) err = host_.SyncDir();
+      std::shared_ptr<HostFile> file;
+      uint64_t size = 0;
+      if (err == 0) err = HostFile::Open(&host_, name, O_RDWR, &file);
+      if (err == 0) err = file->Size(&size);
+      if (err == 0) {
+        if (options_.counters) options_.counters->recycled_logs.fetch_add(1, std::memory_order_relaxed);
+        *out = std::move(file);
+        *usable_end = size;
+        return Failure{};
+      }
+      // A fresh file instead. log-<number> may exist with a valid header:
+      // the creation below truncates it and writes the header again.
+      ::unlink(temp.c_str());
+    }
+    std::shared_ptr<HostFile> file;
+    if (int err = HostFile::Open(&host_, name, O_RDWR | O_CREAT | O_TRUNC, &file); err != 0) {
+      return HostFailure(err, name, "create");
+    }
     int err = file->Write(0, bytes.data(), bytes.size());
     if (err == 0) err = SyncLog(*file);
     if (err == 0) err = host_.SyncDir();
@@ -864,6 +1048,7 @@ class DiskStore final : public Store {
       return HostFailure(err, name, "create");
     }
     *out = std::move(file);
+    *usable_end = disk::kLogHeaderSize;
     return Failure{};
   }
 
@@ -883,13 +1068,14 @@ class DiskStore final : public Store {
       max_wanted_ = std::max(max_wanted_, ticket);
       for (;;) {
         if (writing_) {
-          mu_.Wait(cv_);
+          mu_.Wait(write_cv_);
           continue;
         }
         if (in_flight_.empty() || in_flight_.front().ticket > ticket) break;
         WriteBatchLocked();
       }
-      flush_now = open_ && retained_bytes_ > options_.max_unflushed_bytes && !flushing_;
+      flush_now = open_ && retained_bytes_ > options_.max_unflushed_bytes && syncing_.empty() &&
+                  forming_ == nullptr;
       auto failed = failed_.find(ticket);
       if (failed != failed_.end()) return Error(failed->second);
     }
@@ -912,7 +1098,8 @@ class DiskStore final : public Store {
     Written written;
     int err = poisoned_ || !open_ ? EIO : 0;
     if (err == 0) {
-      Position at{log_, log_number_, frame_seed_, next_seq_, written_end_, durable_end_, zeroed_end_};
+      Position at{log_,        log_number_,  frame_seed_,     next_seq_,
+                  written_end_, durable_end_, options_.align_commits ? state_.page_size : 0};
       mu_.Unlock();  // the writer role keeps the log past written_end_ ours
       err = WriteBatch(batch, at, &written);
       mu_.Lock();
@@ -946,10 +1133,10 @@ class DiskStore final : public Store {
       for (const InFlight& f : batch) failed_[f.ticket] = err;
       if (written.truncate_failed) poisoned_ = true;
     }
-    if (written.sync_failed) NoteSyncFailureLocked();
-    if (open_ && written.zeroed_end != 0) zeroed_end_ = written.zeroed_end;
     writing_ = false;
-    cv_.notify_all();
+    write_cv_.notify_all();
+    roles_cv_.notify_all();
+    if (NeedExtendLocked()) worker_cv_.notify_one();
   }
 
   struct Position {
@@ -959,15 +1146,13 @@ class DiskStore final : public Store {
     uint64_t seq;
     uint64_t offset;
     uint64_t flushed_through;
-    uint64_t zeroed_end;
+    uint32_t page_size;  // for padding (align_commits); 0: no padding
   };
   struct Written {
     std::vector<PageLoc> locs;  // of the batch's PutPage requests, in order
     std::vector<std::shared_ptr<const Chunk>> chunks;
     uint64_t end = 0;
     uint64_t next_seq = 0;
-    uint64_t zeroed_end = 0;
-    bool sync_failed = false;
     bool truncate_failed = false;
   };
 
@@ -992,12 +1177,13 @@ class DiskStore final : public Store {
   }
 
   // Encodes `batch` into frames and writes them at `at.offset`. Runs without
-  // mu_: only the writer touches the log past written_end_.
+  // mu_: only the writer touches the log between written_end_ and
+  // zeroed_end_, and only the holder of the extender role past zeroed_end_.
   int WriteBatch(const std::vector<InFlight>& batch, const Position& at, Written* out) {
     const uint64_t log_id = disk::LogFileId(at.number);
-    out->zeroed_end = at.zeroed_end;
     uint64_t seq = at.seq;
     uint64_t chunk_offset = at.offset;  // file offset of buf[0]
+    uint64_t zeroed_end = ZeroedEnd();
     std::string buf;
     size_t frame_start = 0;
     auto open_frame = [&] {
@@ -1017,9 +1203,12 @@ class DiskStore final : public Store {
     int err = 0;
     auto write_chunk = [&] {
       const uint64_t end = chunk_offset + buf.size();
-      if (end > out->zeroed_end) err = ExtendLog(*at.log, end, out);
+      if (end > zeroed_end) err = ExtendInWriter(*at.log, at.number, end, &zeroed_end);
       if (err == 0) err = at.log->Write(chunk_offset, buf.data(), buf.size());
-      if (options_.counters) options_.counters->log_writes.fetch_add(1, std::memory_order_relaxed);
+      if (options_.counters) {
+        options_.counters->log_writes.fetch_add(1, std::memory_order_relaxed);
+        options_.counters->log_bytes.fetch_add(buf.size(), std::memory_order_relaxed);
+      }
       if (err != 0) return;
       auto chunk = std::make_shared<Chunk>();
       chunk->offset = chunk_offset;
@@ -1050,6 +1239,7 @@ class DiskStore final : public Store {
       if (err != 0) break;
     }
     if (err == 0) {
+      PadToBlock(chunk_offset + frame_start, at.page_size, &buf, frame_start);
       close_frame(true);
       write_chunk();
     }
@@ -1058,11 +1248,7 @@ class DiskStore final : public Store {
       // to where the batch began. Should that fail too, the store stops
       // writing until it is opened again (recovery drops the incomplete
       // batch: its last frame never made it).
-      if (at.log->Truncate(at.offset) != 0) {
-        out->truncate_failed = true;
-      } else {
-        out->zeroed_end = std::min(out->zeroed_end, at.offset);
-      }
+      if (!CutLog(*at.log, at.number, at.offset)) out->truncate_failed = true;
       LogError(absl::StrCat(at.log->name(), ": writing frames at offset ", at.offset, ": ",
                             std::strerror(err)));
       out->chunks.clear();
@@ -1073,34 +1259,157 @@ class DiskStore final : public Store {
     return 0;
   }
 
-  // Grows the log with zeros to cover `end`, then fdatasyncs it, so that the
-  // frames written there later are overwrites: their fdatasync then writes
-  // data only, no file size.
-  int ExtendLog(const HostFile& log, uint64_t end, Written* out) {
-    // Steps double up to log_extend_bytes, so a small store stays small.
-    const uint64_t step = std::clamp<uint64_t>(
-        out->zeroed_end, kMinExtend, std::max<uint64_t>(options_.log_extend_bytes, kMinExtend));
-    uint64_t target = std::max(end, out->zeroed_end + step);
-    static const std::string zeros(1u << 20, '\0');
-    for (uint64_t at = out->zeroed_end; at < target;) {
+  // align_commits: makes the batch's last frame, which starts at file offset `frame_at`
+  // and whose payload so far is buf[frame_start + header, end), end on a
+  // kCommitAlign boundary, by appending superblock records that repeat the
+  // store's page size: records every reader already applies as no-ops
+  // (docs/formats.md "Frames"). Two commits then never share a device
+  // block: a later fdatasync never rewrites a block holding frames an
+  // earlier one made durable (so a torn write cannot reach them), and
+  // concurrent fdatasyncs never wait for each other's writeback of a shared
+  // page. Without a superblock yet (page_size 0) nothing is added.
+  static void PadToBlock(uint64_t frame_at, uint32_t page_size, std::string* buf,
+                         size_t frame_start) {
+    if (page_size == 0) return;
+    const uint64_t payload = buf->size() - frame_start - disk::kFrameHeaderSize;
+    const uint64_t end = frame_at + disk::FrameSpan(payload);
+    const uint64_t aligned = (end + kCommitAlign - 1) / kCommitAlign * kCommitAlign;
+    if (aligned == end) return;
+    // The payload may grow to `room` and the span stay at `aligned`: a span
+    // rounds up to kFrameAlign, so any payload in (room - 8, room] does.
+    const uint64_t room = aligned - frame_at - disk::kFrameHeaderSize;
+    const uint64_t count = (room - payload) / kSuperblockRecordSize;
+    uint32_t unused = 0;
+    for (uint64_t i = 0; i < count; ++i) disk::EncodeRequest(PutSuperblock{page_size}, buf, &unused);
+  }
+
+  uint64_t ZeroedEnd() {
+    CvLock lock(&mu_);
+    return zeroed_end_;
+  }
+
+  // The size of the next zero-filled step: doubling up to log_extend_bytes,
+  // so a small store stays small.
+  // After a compaction the new log starts at the step the old one reached.
+  uint64_t ExtendStep(uint64_t zeroed_end) const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return std::clamp<uint64_t>(std::max(zeroed_end, extend_hint_), kMinExtend,
+                                std::max<uint64_t>(options_.log_extend_bytes, kMinExtend));
+  }
+
+  // Whether the worker should add a step now: less than half a step of
+  // zeros is left ahead of the writes.
+  bool NeedExtendLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!options_.background_work || !open_ || extending_ || poisoned_ || extend_backoff_ ||
+        log_ == nullptr) {
+      return false;
+    }
+    return zeroed_end_ - std::min(zeroed_end_, written_end_) < ExtendStep(zeroed_end_) / 2;
+  }
+
+  // The writer needs the log zero-filled up to `end` and the worker has not
+  // got there: it waits for a step the worker is adding, then adds what is
+  // still missing itself.
+  int ExtendInWriter(const HostFile& log, uint64_t number, uint64_t end, uint64_t* zeroed_end) {
+    uint64_t from = 0;
+    {
+      CvLock lock(&mu_);
+      while (extending_) mu_.Wait(roles_cv_);
+      if (log_number_ != number) return EIO;  // cannot happen: the writer role blocks a switch
+      *zeroed_end = zeroed_end_;
+      if (end <= zeroed_end_) return 0;
+      extending_ = true;
+      from = zeroed_end_;
+    }
+    if (options_.counters) options_.counters->extends_in_caller.fetch_add(1, std::memory_order_relaxed);
+    uint64_t to = 0;
+    bool sync_failed = false;
+    int err = ExtendLog(log, from, end, &to, &sync_failed);
+    CvLock lock(&mu_);
+    extending_ = false;
+    if (err == 0) {
+      zeroed_end_ = *zeroed_end = to;
+      extend_backoff_ = false;
+    }
+    if (sync_failed) NoteSyncFailureLocked(err);
+    roles_cv_.notify_all();
+    return err;
+  }
+
+  // The worker's step: zero-fills the next step of the active log ahead of
+  // the writes, so that the callers' writes find it done.
+  void ExtendAheadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    extending_ = true;
+    const std::shared_ptr<HostFile> log = log_;
+    const uint64_t number = log_number_;
+    const uint64_t from = zeroed_end_;
+    const uint64_t end = from + ExtendStep(from);
+    mu_.Unlock();
+    uint64_t to = 0;
+    bool sync_failed = false;
+    const int err = ExtendLog(*log, from, end, &to, &sync_failed);
+    mu_.Lock();
+    extending_ = false;
+    if (log_number_ == number && open_) {
+      if (err == 0) {
+        zeroed_end_ = to;
+      } else {
+        // The writer tries again itself when it needs the space, and its
+        // caller gets the error; the worker waits for that to succeed.
+        extend_backoff_ = true;
+      }
+      if (sync_failed) NoteSyncFailureLocked(err);
+    }
+    roles_cv_.notify_all();
+  }
+
+  // Cuts the log back to `offset` (a failed batch), as the extender: no
+  // zero-fill runs meanwhile. False if the cut failed.
+  bool CutLog(const HostFile& log, uint64_t number, uint64_t offset) {
+    {
+      CvLock lock(&mu_);
+      while (extending_) mu_.Wait(roles_cv_);
+      extending_ = true;
+    }
+    const bool cut = log.Truncate(offset) == 0;
+    CvLock lock(&mu_);
+    extending_ = false;
+    if (cut && log_number_ == number) zeroed_end_ = std::min(zeroed_end_, offset);
+    roles_cv_.notify_all();
+    return cut;
+  }
+
+  // Grows the log with zeros from `from` to cover `end` (at least one step),
+  // then fdatasyncs it, so that the frames written there later are
+  // overwrites: their fdatasync then writes data only, no file size and no
+  // allocation. The caller holds the extender role.
+  int ExtendLog(const HostFile& log, uint64_t from, uint64_t end, uint64_t* to, bool* sync_failed) {
+    uint64_t target = std::max(end, from + ExtendStep(from));
+    // Written back piece by piece as it goes: a caller's fdatasync of the
+    // log running meanwhile writes every dirty page of the file, and should
+    // find at most one piece of zeros there, not the whole step.
+    static const std::string zeros(256u << 10, '\0');
+    for (uint64_t at = from; at < target;) {
       const uint64_t n = std::min<uint64_t>(zeros.size(), target - at);
-      if (int err = log.Write(at, zeros.data(), n, DiskHostOp::kExtend); err != 0) {
+      int err = log.Write(at, zeros.data(), n, DiskHostOp::kExtend);
+      if (err == 0) err = log.WriteBack(at, n, DiskHostOp::kExtend);
+      if (err != 0) {
         const uint64_t needed = (end + 4095) / 4096 * 4096;
         if ((err != ENOSPC && err != EDQUOT) || target <= needed) return err;
         // A nearly full disk: give back the extra and ask for what this
         // batch needs only.
-        if (int cut = log.Truncate(out->zeroed_end); cut != 0) return err;
+        if (int cut = log.Truncate(from); cut != 0) return err;
         target = needed;
-        at = out->zeroed_end;
+        at = from;
         continue;
       }
       at += n;
     }
     if (int err = SyncLog(log, DiskHostOp::kExtend); err != 0) {
-      out->sync_failed = true;
+      *sync_failed = true;
       return err;
     }
-    out->zeroed_end = target;
+    if (options_.counters) options_.counters->extends.fetch_add(1, std::memory_order_relaxed);
+    *to = target;
     return 0;
   }
 
@@ -1159,13 +1468,17 @@ class DiskStore final : public Store {
       CvLock lock(&mu_);
       if (compacting_ || !open_) return;
       compacting_ = true;
-      // Both roles: no frame is written and no flush runs while the logs
-      // switch, so the old log's end is fixed and can be made durable.
-      while (writing_ || flushing_) mu_.Wait(cv_);
-      writing_ = flushing_ = true;
+      // Every role: no frame is written, no sync starts and no zeros are
+      // added while the logs switch, so the old log's end is fixed and can
+      // be made durable.
+      syncs_blocked_ = true;
+      while (writing_ || !syncing_.empty() || extending_) mu_.Wait(roles_cv_);
+      writing_ = extending_ = true;
       need_sync = durable_end_ < written_end_ || rewrite_needed_;
       if (rewrite_needed_) rewrite.assign(retained_.begin(), retained_.end());
-      log = log_;
+      // A descriptor a group commit used: its write-back error cursor has
+      // seen the errors those commits answered already.
+      log = idle_sync_files_.empty() ? log_ : idle_sync_files_.back();
       old_log = log_number_;
       old_checkpoint = checkpoint_;
       next = log_number_ + 1;
@@ -1173,12 +1486,12 @@ class DiskStore final : public Store {
     auto give_up = [&](const Failure& f) {
       LogError(absl::StrCat("compaction stopped: ", f.message));
       CvLock lock(&mu_);
-      writing_ = flushing_ = false;
+      if (syncs_blocked_) ReleaseSwitchRolesLocked();  // stopped before the switch
       compacting_ = false;
       // Try again once the logs have grown by another minimum.
       compact_retry_at_ = older_log_bytes_ + written_end_ +
                           std::max<uint64_t>(options_.compaction_min_log_bytes, 1 << 20);
-      cv_.notify_all();
+      roles_cv_.notify_all();
     };
     // 1. The old log durable to its end: the new log's header records that
     // end, and recovery requires every frame before it.
@@ -1190,7 +1503,7 @@ class DiskStore final : public Store {
     if (err != 0) {
       {
         CvLock lock(&mu_);
-        NoteSyncFailureLocked();
+        NoteSyncFailureLocked(err);
       }
       return give_up(HostFailure(err, log->name(), "fdatasync"));
     }
@@ -1205,7 +1518,21 @@ class DiskStore final : public Store {
     }
     // 2. The new log, durable and in the directory, then the switch.
     std::shared_ptr<HostFile> new_log;
-    if (Failure f = CreateLog(next, old_end, &new_log); !f.ok()) return give_up(f);
+    uint64_t new_log_end = 0;
+    std::shared_ptr<HostFile> recycled;
+    {
+      CvLock lock(&mu_);
+      // Only when nothing else holds the old file (a page read in flight
+      // keeps a reference) and the seeds differ.
+      if (recycle_ != nullptr && recycle_.use_count() == 1 &&
+          disk::FrameSeed(identity_.salt, recycle_number_) != disk::FrameSeed(identity_.salt, next)) {
+        recycled = std::move(recycle_);
+      }
+      recycle_.reset();
+    }
+    if (Failure f = CreateLog(next, old_end, std::move(recycled), &new_log, &new_log_end); !f.ok()) {
+      return give_up(f);
+    }
     {
       CvLock lock(&mu_);
       snapshot = state_;
@@ -1216,9 +1543,12 @@ class DiskStore final : public Store {
       log_number_ = next;
       frame_seed_ = disk::FrameSeed(identity_.salt, next);
       next_seq_ = 1;
-      written_end_ = durable_end_ = zeroed_end_ = disk::kLogHeaderSize;
-      writing_ = flushing_ = false;
-      cv_.notify_all();
+      extend_hint_ = ExtendStep(zeroed_end_);
+      written_end_ = durable_end_ = disk::kLogHeaderSize;
+      zeroed_end_ = std::max<uint64_t>(new_log_end, disk::kLogHeaderSize);
+      idle_sync_files_.clear();  // descriptors of the old log
+      extend_backoff_ = false;
+      ReleaseSwitchRolesLocked();
     }
     if (!Step(DiskCompactionStep::kLogSwitched)) return Abandon();
     // 3. checkpoint-<next>.tmp: the snapshot, the state at the end of the
@@ -1278,8 +1608,19 @@ class DiskStore final : public Store {
       older_log_bytes_ = 0;
     }
     if (!Step(DiskCompactionStep::kCheckpointInstalled)) return Abandon();
-    // 5. The files the checkpoint replaces.
+    // 5. The files the checkpoint replaces. The last old log, whose blocks
+    // are all allocated and written, is kept under a temporary name for the
+    // next compaction to write its new log into (CreateLog): no zero-fill.
     for (uint64_t n = std::max<uint64_t>(old_checkpoint, 1); n <= old_log; ++n) {
+      auto source = sources.find(disk::LogFileId(n));
+      if (n == old_log && source != sources.end() &&
+          ::rename(host_.PathOf(disk::LogName(n)).c_str(),
+                   host_.PathOf(std::string(kRecycleName)).c_str()) == 0) {
+        CvLock lock(&mu_);
+        recycle_ = source->second;
+        recycle_number_ = n;
+        continue;
+      }
       ::unlink(host_.PathOf(disk::LogName(n)).c_str());
     }
     if (old_checkpoint != 0) ::unlink(host_.PathOf(disk::CheckpointName(old_checkpoint)).c_str());
@@ -1291,7 +1632,17 @@ class DiskStore final : public Store {
     CvLock lock(&mu_);
     compacting_ = false;
     compact_retry_at_ = 0;
-    cv_.notify_all();
+    roles_cv_.notify_all();
+  }
+
+  // Gives back the roles a compaction took to switch logs.
+  void ReleaseSwitchRolesLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    writing_ = extending_ = false;
+    syncs_blocked_ = false;
+    write_cv_.notify_all();
+    if (forming_ != nullptr) forming_->cv.notify_one();  // rounds may start again
+    roles_cv_.notify_all();
+    worker_cv_.notify_one();  // the new log wants its first zeros
   }
 
   bool Step(DiskCompactionStep step) {
@@ -1305,7 +1656,7 @@ class DiskStore final : public Store {
     compacting_ = false;
     compact_retry_at_ = older_log_bytes_ + written_end_ +
                         std::max<uint64_t>(options_.compaction_min_log_bytes, 1 << 20);
-    cv_.notify_all();
+    roles_cv_.notify_all();
   }
 
   Failure WriteCheckpoint(uint64_t number, const StoreState& snapshot,
@@ -1318,8 +1669,16 @@ class DiskStore final : public Store {
     const uint64_t id = disk::CheckpointFileId(number);
     std::string buf = disk::EncodeCheckpointHeader(number, identity_.salt);
     uint64_t buf_at = 0;  // file offset of buf[0]
+    // Each piece is written back as soon as it is written, 1 MiB at a time:
+    // a device cache flush the callers' fdatasyncs issue meanwhile then
+    // waits for at most that much of the checkpoint, where one fdatasync at
+    // the end would queue the whole checkpoint (tens of MiB) ahead of them.
     auto flush_buf = [&]() -> int {
-      const int err = file->Write(buf_at, buf.data(), buf.size());
+      int err = file->Write(buf_at, buf.data(), buf.size());
+      for (uint64_t at = 0; err == 0 && at < buf.size(); at += kCheckpointWriteBack) {
+        err = file->WriteBack(buf_at + at, std::min<uint64_t>(kCheckpointWriteBack, buf.size() - at),
+                              DiskHostOp::kSync);
+      }
       buf_at += buf.size();
       buf.clear();
       return err;
@@ -1386,7 +1745,6 @@ class DiskStore final : public Store {
   const disk::Identity identity_;
 
   mutable CvMutex mu_;
-  std::condition_variable cv_;  // any role released, any state change
   bool open_ ABSL_GUARDED_BY(mu_) = false;
   int lock_fd_ ABSL_GUARDED_BY(mu_) = -1;
   bool claimed_ ABSL_GUARDED_BY(mu_) = false;
@@ -1413,10 +1771,29 @@ class DiskStore final : public Store {
   Ticket max_wanted_ ABSL_GUARDED_BY(mu_) = 0;
   std::deque<InFlight> in_flight_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<Ticket, int> failed_ ABSL_GUARDED_BY(mu_);
+  // Group commit: the rounds whose fdatasync runs, the one forming, and
+  // descriptors of the active log for them.
+  std::vector<std::shared_ptr<SyncRound>> syncing_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<SyncRound> forming_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::shared_ptr<HostFile>> idle_sync_files_ ABSL_GUARDED_BY(mu_);
+  int last_sync_error_ ABSL_GUARDED_BY(mu_) = EIO;
   // Roles.
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
-  bool flushing_ ABSL_GUARDED_BY(mu_) = false;
+  bool extending_ ABSL_GUARDED_BY(mu_) = false;      // adds zeros past zeroed_end_
+  bool syncs_blocked_ ABSL_GUARDED_BY(mu_) = false;  // a compaction switches logs
   bool compacting_ ABSL_GUARDED_BY(mu_) = false;
+  // The worker (background_work).
+  bool compact_wanted_ ABSL_GUARDED_BY(mu_) = false;
+  bool extend_backoff_ ABSL_GUARDED_BY(mu_) = false;  // its last step failed
+  uint64_t extend_hint_ ABSL_GUARDED_BY(mu_) = 0;     // the last log's step
+  // The last log the latest compaction replaced, renamed to kRecycleName.
+  std::shared_ptr<HostFile> recycle_ ABSL_GUARDED_BY(mu_);
+  uint64_t recycle_number_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::condition_variable write_cv_;   // a batch completed, the writer role is free
+  std::condition_variable roles_cv_;   // any role released
+  std::condition_variable worker_cv_;  // work for the worker
+  std::thread worker_;
   StoreStats stats_ ABSL_GUARDED_BY(mu_);
 };
 
@@ -1566,6 +1943,7 @@ Failure OpenDirectory(const std::string& dir, const DiskStoreOptions& options,
   }
   auto store = std::make_shared<DiskStore>(dir, options, identity);
   if (Failure f = store->Open(); !f.ok()) return f;
+  store->StartWorker();
   *out = std::move(store);
   return Failure{};
 }

@@ -8,13 +8,20 @@
 //  - Wait(t) writes the frames of every ticket up to t to the log with
 //    pwrite(2): completed requests survive a crash of the process (they are in
 //    the host's page cache), not a power cut.
-//  - Flush() makes them durable against power loss: one fdatasync(2) of the
-//    log, shared by every thread that flushes at the same time (group commit).
+//  - Flush() makes them durable against power loss: it waits for the next
+//    fdatasync(2) of the log that starts after its frames were written; one
+//    leader runs it for every caller that has appended meanwhile (group
+//    commit), and a few may run at once (max_concurrent_syncs). A failed one
+//    answers its error to every caller it covered.
 //  - has_volatile_cache() is true.
 // Crash() simulates a power cut: the log is cut back to what the last
 // successful Flush covered, the directory lock is released, and the next
 // Load() reads the directory again, so a test's crash and remount exercise
 // the real recovery. Pages are read back lazily with one pread each.
+//
+// With background_work (the default) the store runs one thread of its own,
+// for compaction and for zero-filling the log ahead of the writes; the
+// store's destructor joins it.
 //
 // Only one process may open a store (an advisory lock on its LOCK file).
 // Nothing the VFS names becomes a host path: the store names its own files.
@@ -65,7 +72,14 @@ enum class DiskCompactionStep {
 // log_syncs < flush calls).
 struct DiskStoreCounters {
   std::atomic<uint64_t> log_writes{0};   // pwrite calls to the log
-  std::atomic<uint64_t> log_syncs{0};    // fdatasync calls on the log
+  std::atomic<uint64_t> log_bytes{0};    // bytes of frames those calls wrote
+  std::atomic<uint64_t> log_syncs{0};    // fdatasync calls on the log, all kinds
+  std::atomic<uint64_t> commit_syncs{0};    // those a Flush leader ran (group commits)
+  std::atomic<uint64_t> commit_joins{0};    // Flush calls that joined a group commit
+  std::atomic<uint64_t> commit_callers{0};  // Flush calls a group commit answered
+  std::atomic<uint64_t> extends{0};          // zero-filled steps added to the log
+  std::atomic<uint64_t> extends_in_caller{0};  // those a writer had to add itself
+  std::atomic<uint64_t> recycled_logs{0};    // new logs written into a replaced one
   std::atomic<uint64_t> dir_syncs{0};    // fsync calls on the directory
   std::atomic<uint64_t> page_reads{0};   // preads serving ReadPage
   std::atomic<uint64_t> compactions{0};  // compactions completed
@@ -85,6 +99,25 @@ struct DiskStoreOptions {
   // Completed but unflushed bytes the store keeps in memory (to write them
   // again after a failed fdatasync) before it flushes on its own.
   uint64_t max_unflushed_bytes = 64ull << 20;
+  // Log fdatasyncs that may run at once, each on its own descriptor of the
+  // log and each serving every caller whose frames were written when it
+  // started (group commit). Devices that serve concurrent flushes faster
+  // than a serial stream of them gain from more than 1; more rounds at once
+  // means fewer callers in each (disk_bench, docs/benchmarks.md: 2 did best
+  // of 1 to 4 and 8 at 8 threads). 0 counts as 1.
+  uint32_t max_concurrent_syncs = 2;
+  // End each commit's frames on a 4 KiB boundary (padding with no-op
+  // records), so no fdatasync ever rewrites a block holding frames an
+  // earlier one made durable, and concurrent fdatasyncs never wait for each
+  // other's writeback of a shared page. Costs up to a block of log per
+  // commit: a one-page commit takes 8 KiB of log instead of 4,168 bytes, so
+  // compactions come twice as often.
+  bool align_commits = false;
+  // Compaction and the zero-filling of the log ahead of the writes run on a
+  // thread of the store, off the path of the callers' Wait and Flush. When
+  // false they run in the caller whose Flush or write found them due (tests
+  // that inspect the files after a compaction use this).
+  bool background_work = true;
   // Every error the store meets, as one line naming the file and offset
   // concerned. Empty: lines go to stderr.
   std::function<void(const std::string&)> error_log;

@@ -71,6 +71,15 @@ int HostFile::Datasync(DiskHostOp op) const {
   return ::fdatasync(fd_) == 0 ? 0 : errno;
 }
 
+int HostFile::WriteBack(uint64_t offset, uint64_t n, DiskHostOp op) const {
+  if (int err = host_->Inject(op, name_); err != 0) return err;
+  const unsigned flags =
+      SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER;
+  return ::sync_file_range(fd_, static_cast<off_t>(offset), static_cast<off_t>(n), flags) == 0
+             ? 0
+             : errno;
+}
+
 int HostFile::Truncate(uint64_t size) const {
   if (int err = host_->Inject(DiskHostOp::kTruncate, name_); err != 0) return err;
   return ::ftruncate(fd_, static_cast<off_t>(size)) == 0 ? 0 : errno;

@@ -47,6 +47,9 @@ class HostFile {
   int Write(uint64_t offset, const char* buf, size_t n,
             DiskHostOp op = DiskHostOp::kWrite) const;
   int Datasync(DiskHostOp op = DiskHostOp::kSync) const;
+  // Writes back the dirty pages of [offset, offset + n) and waits for them
+  // (sync_file_range(2)); no metadata, no device cache flush.
+  int WriteBack(uint64_t offset, uint64_t n, DiskHostOp op) const;
   int Truncate(uint64_t size) const;
   int Size(uint64_t* size) const;
 

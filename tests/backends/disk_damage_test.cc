@@ -215,6 +215,7 @@ DiskStoreOptions SmallCompaction() {
   o.compaction_ratio = 2;
   o.log_extend_bytes = 64 * 1024;
   o.counters = std::make_shared<DiskStoreCounters>();
+  o.background_work = false;  // the files as the compaction left them, no later one
   return o;
 }
 

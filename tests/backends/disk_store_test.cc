@@ -649,6 +649,9 @@ DiskStoreOptions SmallCompaction() {
   o.compaction_ratio = 2;
   o.log_extend_bytes = 64 * 1024;
   o.counters = std::make_shared<DiskStoreCounters>();
+  // In the flushing caller, so the files are in their final state when the
+  // Fsync that triggered the compaction returns.
+  o.background_work = false;
   return o;
 }
 
@@ -689,6 +692,40 @@ TEST_F(DiskStoreTest, CompactionBoundsTheLogAndLosesNothing) {
   fs = MountOrDie(OpenOrDie());
   EXPECT_EQ(Runs(Read(*fs, "/hot")), Runs(last));
   EXPECT_EQ(Read(*fs, "/keep"), "untouched");
+}
+
+// A compaction writes its new log into the file of the log the previous
+// one replaced (no zero-fill). The frames of the old log left past the new
+// frames are never read as this log's: after a crash and after a reopen
+// the store holds exactly what was durable, and takes writes again.
+TEST_F(DiskStoreTest, RecycledLogHoldsOnlyItsOwnFrames) {
+  DiskStoreOptions options = SmallCompaction();
+  auto store = OpenOrDie(options);
+  auto fs = MountOrDie(store);
+  MakeDurable(*fs, "/keep", "untouched");
+  MakeDurable(*fs, "/hot", "");
+  auto fd = fs->Open("/hot", O_RDWR);
+  ASSERT_TRUE(fd.ok());
+  std::string last;
+  for (int round = 0; round < 600 && options.counters->recycled_logs.load() < 2; ++round) {
+    last = Fill(static_cast<char>('A' + round % 26), 2 * kPage);
+    ASSERT_OK(fs->Pwrite(*fd, last.data(), last.size(), 0));
+    ASSERT_OK(fs->Fsync(*fd));
+  }
+  ASSERT_GE(options.counters->recycled_logs.load(), 2u);
+  fs->Crash();
+  fs = MountOrDie(store);
+  EXPECT_EQ(Runs(Read(*fs, "/hot")), Runs(last));
+  EXPECT_EQ(Read(*fs, "/keep"), "untouched");
+  MakeDurable(*fs, "/after", "written after the crash");
+  ASSERT_OK(fs->Unmount());
+  fs.reset();
+  store.reset();
+  fs = MountOrDie(OpenOrDie());
+  EXPECT_EQ(Runs(Read(*fs, "/hot")), Runs(last));
+  EXPECT_EQ(Read(*fs, "/keep"), "untouched");
+  EXPECT_EQ(Read(*fs, "/after"), "written after the crash");
+  EXPECT_EQ(Names(dir_.path()).count("recycled-log.tmp"), 0u) << "removed by the open";
 }
 
 // A damaged checkpoint is never read as data: a bad byte in its metadata
@@ -827,14 +864,16 @@ class FlushCountingStore final : public ForwardingStore {
   int entered = 0;
 };
 
-// Eight threads fdatasync at once: while the first fdatasync of the log is
-// under way the other seven queue, and one more fdatasync serves them all.
+// Eight threads fdatasync at once, with one log fdatasync at a time: while
+// the first is under way the other seven queue, and one more fdatasync
+// serves them all.
 TEST_F(DiskStoreTest, ConcurrentFlushesShareOneFdatasync) {
   constexpr int kThreads = 8;
   std::shared_ptr<FlushCountingStore> counting;
   std::atomic<bool> hold{false};
   DiskStoreOptions options;
   options.log_extend_bytes = 4 << 20;
+  options.max_concurrent_syncs = 1;
   options.inject_host_error = [&](DiskHostOp op, const std::string& file) {
     if (op != DiskHostOp::kSync || !hold.exchange(false)) return 0;
     // The first log fdatasync of the measured phase waits until every
@@ -879,6 +918,139 @@ TEST_F(DiskStoreTest, ConcurrentFlushesShareOneFdatasync) {
   for (int t = 0; t < kThreads; ++t) {
     EXPECT_EQ(Runs(Read(*fs, "/f" + std::to_string(t))), Runs(Fill(static_cast<char>('a' + t))));
   }
+}
+
+// Group commit keeps rule W1: a failed log fdatasync is an error for every
+// caller whose frames it covered, not only for the one that ran it. Eight
+// threads complete their writes, then fdatasync at once; the one log
+// fdatasync covering all eight fails, and all eight see EIO (before group
+// commit answered per round, the seven that waited retried on their own and
+// returned 0). A second fdatasync then succeeds and the data is durable.
+TEST_F(DiskStoreTest, FailedGroupCommitFailsEveryCallerItCovered) {
+  constexpr int kThreads = 8;
+  std::atomic<bool> fail_next{false};
+  std::atomic<uint64_t> joins_before{0};
+  DiskStoreOptions options;
+  options.log_extend_bytes = 4 << 20;  // room for the phase: no zero-fill sync
+  options.error_log = [](const std::string&) {};
+  options.counters = std::make_shared<DiskStoreCounters>();
+  auto counters = options.counters;
+  options.inject_host_error = [&](DiskHostOp op, const std::string&) {
+    if (op != DiskHostOp::kSync || !fail_next.exchange(false)) return 0;
+    // The first log fdatasync of the phase fails once every thread has
+    // joined a group commit (the leader's own join included). The others
+    // join under the store's lock, which this fdatasync does not hold.
+    while (counters->commit_joins.load() < joins_before.load() + kThreads) {
+      std::this_thread::yield();
+    }
+    return EIO;
+  };
+  auto counting = OpenOrDie(options);
+  auto fs = MountOrDie(counting);
+  std::vector<Fd> fds;
+  for (int t = 0; t < kThreads; ++t) {
+    const std::string path = "/f" + std::to_string(t);
+    MakeDurable(*fs, path, Fill('0', kPage));
+    auto fd = fs->Open(path, O_RDWR);
+    ASSERT_TRUE(fd.ok());
+    fds.push_back(*fd);
+  }
+  for (int t = 0; t < kThreads; ++t) {
+    // Written and completed (in the log), not flushed.
+    const std::string data = Fill(static_cast<char>('a' + t), kPage);
+    ASSERT_OK(fs->Pwrite(fds[t], data.data(), data.size(), 0));
+    ASSERT_OK(fs->SyncFileRange(fds[t], 0, 0, kAllFlags));
+  }
+  joins_before = counters->commit_joins.load();
+  fail_next = true;
+  std::vector<std::thread> threads;
+  std::vector<int> errors(kThreads, -1);
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] { errors[t] = fs->Fdatasync(fds[t]).error(); });
+  }
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(errors[t], EIO) << "thread " << t;
+  for (int t = 0; t < kThreads; ++t) EXPECT_OK(fs->Fdatasync(fds[t]));
+  fs->Crash();
+  fs = MountOrDie(counting);
+  for (int t = 0; t < kThreads; ++t) {
+    EXPECT_EQ(Runs(Read(*fs, "/f" + std::to_string(t))), Runs(Fill(static_cast<char>('a' + t))));
+  }
+}
+
+// With align_commits each commit's frames end on a 4 KiB boundary, so no
+// later write touches a block holding frames an earlier fdatasync made
+// durable: the log cut at what the last flush covered (Crash) is a whole
+// number of blocks, and the padding reads back as nothing.
+TEST_F(DiskStoreTest, AlignedCommitsEndOnABlockBoundary) {
+  DiskStoreOptions options;
+  options.align_commits = true;
+  auto store = OpenOrDie(options);
+  auto fs = MountOrDie(store);
+  MakeDurable(*fs, "/a", "x");
+  auto fd = fs->Open("/a", O_RDWR);
+  ASSERT_TRUE(fd.ok());
+  std::string expected = "x";
+  for (int i = 0; i < 5; ++i) {
+    const std::string data(3 + i, static_cast<char>('a' + i));
+    ASSERT_OK(fs->Pwrite(*fd, data.data(), data.size(), 100 * i));
+    ASSERT_OK(fs->Fdatasync(*fd));
+    expected.resize(std::max<size_t>(expected.size(), 100 * i + data.size()), '\0');
+    expected.replace(100 * i, data.size(), data);
+    ASSERT_OK(fs->Pwrite(*fd, "de", 2, 7));
+    ASSERT_OK(fs->SyncFileRange(*fd, 0, 0, kAllFlags));  // completed, not flushed
+    fs->Crash();
+    EXPECT_EQ(fs::file_size(dir_ / "log-000001") % 4096, 0u) << "after commit " << i;
+    fs = MountOrDie(store);
+    EXPECT_EQ(Runs(Read(*fs, "/a")), Runs(expected)) << "after commit " << i;
+    fd = fs->Open("/a", O_RDWR);
+    ASSERT_TRUE(fd.ok());
+  }
+}
+
+// With background_work a thread of the store compacts: not the caller
+// whose Flush found the logs too large. What was durable survives a crash
+// and a reopen.
+TEST_F(DiskStoreTest, CompactionRunsOffTheCallersThreadAndLosesNothing) {
+  DiskStoreOptions options = SmallCompaction();
+  options.background_work = true;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  std::thread::id compactor;
+  options.compaction_hook = [&](DiskCompactionStep step) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (step == DiskCompactionStep::kLogSwitched) compactor = std::this_thread::get_id();
+    if (step == DiskCompactionStep::kOldFilesRemoved) done = true;
+    cv.notify_all();
+    return true;
+  };
+  auto store = OpenOrDie(options);
+  auto fs = MountOrDie(store);
+  MakeDurable(*fs, "/keep", "untouched");
+  MakeDurable(*fs, "/hot", "");
+  auto fd = fs->Open("/hot", O_RDWR);
+  ASSERT_TRUE(fd.ok());
+  std::string last;
+  auto finished = [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return done;
+  };
+  for (int round = 0; round < 400 && !finished(); ++round) {
+    last = Fill(static_cast<char>('A' + round % 26), 2 * kPage);
+    ASSERT_OK(fs->Pwrite(*fd, last.data(), last.size(), 0));
+    ASSERT_OK(fs->Fsync(*fd));
+  }
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return done; });  // the hook ran at the compaction's last step
+    EXPECT_NE(compactor, std::this_thread::get_id());
+  }
+  EXPECT_GE(options.counters->compactions.load(), 1u);
+  fs->Crash();
+  fs = MountOrDie(store);
+  EXPECT_EQ(Runs(Read(*fs, "/hot")), Runs(last));
+  EXPECT_EQ(Read(*fs, "/keep"), "untouched");
 }
 
 // ---- Crash() semantics ----
