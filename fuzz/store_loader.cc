@@ -484,6 +484,9 @@ StoreOutcome RunStoreInput(const uint8_t* data, size_t size) {
   DiskStoreOptions options;
   options.create_if_missing = false;
   options.error_log = [](const std::string&) {};
+  // Compaction and zero-fill in the calling thread: an input replays the
+  // same way every time, and no thread is started per execution.
+  options.background_work = false;
   std::string why;
   auto store = OpenDiskStore(dir, options, &why);
   if (!store.ok()) {
