@@ -17,21 +17,8 @@ backend=${2:-memory}
 rounds=${3:-10}
 size=${4:-64m}
 dirsync=${5:---dirsync}
-work=$(mktemp -d)
-mnt=$work/m
-ctl=$work/ctl
-mkdir "$mnt"
-cleanup() {
-  if [ -n "${pid:-}" ]; then kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-"$build/vfs" mount --backend "$backend" --control "$ctl" "$mnt" 2>"$work/log" &
-pid=$!
-while ! grep -q serving "$work/log"; do
-  kill -0 "$pid" 2>/dev/null || { cat "$work/log"; exit 1; }
-  sleep 0.1
-done
+. "$(dirname "$0")/mount_lib.sh"
+start_mount "$build" "$backend"
 
 rss() { awk '/^VmRSS:/ { printf "%.0f", $2 / 1024 }' "/proc/$pid/status"; }
 held() {

@@ -13,23 +13,8 @@ backend=${2:-memory}
 cycles=${3:-3}
 secs=${4:-3}
 which=${5:---class filesystem --seq 1}
-work=$(mktemp -d)
-chmod 755 "$work"
-mnt=$work/m
-ctl=$work/ctl
-mkdir "$mnt"
-chmod 1777 "$mnt"
-cleanup() {
-  if [ -n "${pid:-}" ]; then kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-"$build/vfs" mount --backend "$backend" --control "$ctl" "$mnt" 2>"$work/log" &
-pid=$!
-while ! grep -q serving "$work/log"; do
-  kill -0 "$pid" 2>/dev/null || { cat "$work/log"; exit 1; }
-  sleep 0.1
-done
+. "$(dirname "$0")/mount_lib.sh"
+start_mount "$build" "$backend" 1777
 
 mib() { awk -v k="$1" '$1 == k":" { printf "%.0f", $2 / 1024 }' "/proc/$pid/status"; }
 stats() {
