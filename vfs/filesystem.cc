@@ -56,11 +56,6 @@ void Filesystem::TouchLocked(Inode& inode, bool mtime, bool ctime) {
   }
 }
 
-Result<void> Filesystem::CheckAlive() const {
-  if (stopped_.load(std::memory_order_relaxed)) return Error(EIO);
-  return Ok();
-}
-
 Result<void> Filesystem::ReserveBytes(uint64_t pages) {
   if (pages == 0) return Ok();
   const uint64_t limit = options_.max_bytes >> page_shift_;  // a shift: on every new page
@@ -113,10 +108,7 @@ Result<Fd> Filesystem::InstallFd(std::shared_ptr<OpenFile> file) {
   return Fd(static_cast<int>(slot));
 }
 
-Result<void> Filesystem::CheckRights(const OpenFile& file, uint64_t needed) const {
-  // One relaxed load: rights only narrow, and a call racing with SetRights
-  // may see either value, as it may run before or after it.
-  if ((file.rights_base.load(std::memory_order_relaxed) & needed) == needed) return Ok();
+Result<void> Filesystem::MissingRight() const {
   // Rules E6 / E7: Wasmer answers a missing right with EACCES, the spec with
   // notcapable.
   return Error(options_.wasi_mode == WasiMode::kSpec ? kENotCapable : EACCES);

@@ -464,7 +464,10 @@ class Filesystem {
   Result<std::shared_ptr<OpenFile>> GetFileShared(Fd fd);
   Result<Fd> InstallFd(std::shared_ptr<OpenFile> file);
   // Ok if `file` holds every right in `needed`; else EACCES or kENotCapable.
+  // (Both checks are inline, in internal/filesystem_internal.h: every call
+  // on a descriptor makes them.)
   Result<void> CheckRights(const OpenFile& file, uint64_t needed) const;
+  Result<void> MissingRight() const;  // the error CheckRights answers
   Timespec Now() const;
   void TouchLocked(Inode& inode, bool mtime, bool ctime);
   Result<void> ReserveBytes(uint64_t pages);

@@ -626,7 +626,17 @@ void LlWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t
              fuse_file_info* fi) {
   Request r(req, MountOp::kWrite);
   auto fd = r.Open(fi);
-  if (!fd.ok()) return ReplyErr(req, fd);
+  if (!fd.ok()) {
+    // With the write-back cache, pages dirtied through a handle from before
+    // a crash come back as its write-back (`writepage`). The crash lost them
+    // already (nothing of them was durable), so they are dropped here
+    // without an error: an error would stay on the file's pages and be
+    // reported by a later close(2), which never reports write-back errors
+    // (rule W5.5). The handle's own calls (fsync, a write(2) that must read
+    // the page first) still answer EIO.
+    if (fi->writepage) return (void)fuse_reply_write(req, size);
+    return ReplyErr(req, fd);
+  }
   auto n = r.fs().Pwrite(*fd, buf, size, off);
   if (!n.ok()) return ReplyErr(req, n);
   fuse_reply_write(req, *n);

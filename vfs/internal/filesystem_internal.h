@@ -126,6 +126,20 @@ class CallScope {
   const std::function<void()>* hook_;
 };
 
+inline Result<void> Filesystem::CheckAlive() const {
+  if (stopped_.load(std::memory_order_relaxed)) return Error(EIO);
+  return Ok();
+}
+
+inline Result<void> Filesystem::CheckRights(const OpenFile& file, uint64_t needed) const {
+  // One relaxed load: rights only narrow, and a call racing with SetRights
+  // may see either value, as it may run before or after it.
+  if ((file.rights_base.load(std::memory_order_relaxed) & needed) == needed) [[likely]] {
+    return Ok();
+  }
+  return MissingRight();
+}
+
 }  // namespace vfs
 
 #endif  // VFS_INTERNAL_FILESYSTEM_INTERNAL_H_
