@@ -584,8 +584,10 @@ class Filesystem {
   Result<void> ChmodInode(Inode& inode, uint32_t mode);
   Result<void> ChownInode(Inode& inode, uint32_t uid, uint32_t gid);
 
-  // sync.cc
+  // EIO once the filesystem stopped (a crash or an unmount); inline in
+  // internal/filesystem_internal.h.
   Result<void> CheckAlive() const;
+  // sync.cc
   Result<void> SyncRange(OpenFile& file, PageIndex first, PageIndex last, int mode, bool escalate);
   Result<void> StartWriteback(Inode& inode, PageIndex first, PageIndex last, bool sync_all);
   void WaitWriteback(Inode& inode, PageIndex first, PageIndex last);
