@@ -32,6 +32,13 @@
 #include "vfs/internal/mutex.h"
 
 namespace vfs {
+
+struct DirHandle {
+  uint64_t handle;
+  Mutex mu;
+  std::vector<DirEntry> entries ABSL_GUARDED_BY(mu);
+};
+
 namespace {
 
 LowlevelFs& Server(fuse_req_t req) { return *static_cast<LowlevelFs*>(fuse_req_userdata(req)); }
@@ -190,12 +197,6 @@ void ReplyAttr(Request& r, Fd fd) {
 // so a readdir that resumes after the buffer filled continues where it
 // stopped; entries made after opendir or rewinddir may be missed, which
 // POSIX allows.
-struct DirHandle {
-  uint64_t handle;
-  Mutex mu;
-  std::vector<DirEntry> entries ABSL_GUARDED_BY(mu);
-};
-
 DirHandle* DirOf(const fuse_file_info* fi) { return reinterpret_cast<DirHandle*>(fi->fh); }
 
 // ---- Names ----
@@ -737,15 +738,16 @@ void LlOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Request r(req, MountOp::kOpendir);
   auto fd = OpenNode(r, ino, O_RDONLY | O_DIRECTORY);
   if (!fd.ok()) return ReplyErr(req, fd);
-  auto* dir = new DirHandle;
-  dir->handle = r.guard().Handle(*fd);
+  auto made = std::make_unique<DirHandle>();
+  made->handle = r.guard().Handle(*fd);
+  DirHandle* dir = r.server().AddDir(std::move(made));
   fi->fh = reinterpret_cast<uint64_t>(dir);
   // The kernel may cache the listing between opens only while nothing
   // changes it; it drops it itself at every change of the directory.
   fi->cache_readdir = 0;
   if (fuse_reply_open(req, fi) != 0) {
     (void)r.fs().Close(*fd);  // interrupted opendir
-    delete dir;
+    r.server().DropDir(dir);
   }
 }
 
@@ -792,7 +794,7 @@ void LlReleasedir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Request r(req, MountOp::kRelease);
   DirHandle* dir = DirOf(fi);
   if (auto fd = r.guard().FdOf(dir->handle)) (void)r.fs().Close(*fd);  // read-only: no report
-  delete dir;
+  r.server().DropDir(dir);
   fuse_reply_err(req, 0);
 }
 
@@ -879,6 +881,22 @@ fuse_lowlevel_ops MakeOps() {
 LowlevelFs::LowlevelFs(MountedFs* fs, LowlevelOptions options) : fs_(fs), options_(options) {}
 
 LowlevelFs::~LowlevelFs() { fs_->SetCrashHooks({}); }
+
+DirHandle* LowlevelFs::AddDir(std::unique_ptr<DirHandle> dir) {
+  DirHandle* raw = dir.get();
+  MutexLock lock(&dirs_mu_);
+  dirs_.emplace(raw, std::move(dir));
+  return raw;
+}
+
+void LowlevelFs::DropDir(DirHandle* dir) {
+  std::unique_ptr<DirHandle> gone;  // freed after the lock
+  MutexLock lock(&dirs_mu_);
+  auto it = dirs_.find(dir);
+  if (it == dirs_.end()) return;
+  gone = std::move(it->second);
+  dirs_.erase(it);
+}
 
 Result<void> LowlevelFs::Start() {
   {

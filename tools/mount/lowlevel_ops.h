@@ -25,10 +25,14 @@
 #include <fuse_lowlevel.h>
 
 #include <atomic>
+#include <memory>
 #include <string>
+
+#include "absl/container/flat_hash_map.h"
 
 #include "tools/mount/inode_table.h"
 #include "tools/mount/mounted_fs.h"
+#include "vfs/internal/mutex.h"
 #include "vfs/result.h"
 
 namespace vfs {
@@ -44,6 +48,8 @@ struct LowlevelOptions {
   // kernel's caches are kept from hiding the semantics").
   bool writeback_cache = false;
 };
+
+struct DirHandle;  // an open directory of the kernel's (lowlevel_ops.cc)
 
 class LowlevelFs {
  public:
@@ -85,8 +91,16 @@ class LowlevelFs {
   // dropped too, and read again when needed.
   void WriteBackAllKernelPages();
 
+  // Open directories, from OPENDIR to RELEASEDIR. The kernel may end the
+  // session with some never released (a RELEASEDIR still queued at
+  // unmount); they go with this object instead of leaking.
+  DirHandle* AddDir(std::unique_ptr<DirHandle> dir);
+  void DropDir(DirHandle* dir);
+
  private:
   MountedFs* const fs_;
+  Mutex dirs_mu_;
+  absl::flat_hash_map<DirHandle*, std::unique_ptr<DirHandle>> dirs_ ABSL_GUARDED_BY(dirs_mu_);
   const LowlevelOptions options_;
   InodeTable nodes_;
   std::atomic<fuse_session*> session_{nullptr};
