@@ -361,13 +361,22 @@ const std::string& ScratchDir() {
   return dir;
 }
 
+// The names in `dir` but the lock file, which outlives each execution.
+std::vector<std::string> StoreFileNames(const std::string& dir) {
+  std::vector<std::string> names;
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (dirent* e = ::readdir(d)) {
+      const std::string name = e->d_name;
+      if (name != "." && name != ".." && name != "LOCK") names.push_back(name);
+    }
+    ::closedir(d);
+  }
+  return names;
+}
+
 std::map<std::string, std::string> ReadDir(const std::string& dir) {
   std::map<std::string, std::string> out;
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return out;
-  while (dirent* e = ::readdir(d)) {
-    const std::string name = e->d_name;
-    if (name == "." || name == ".." || name == "LOCK") continue;
+  for (const std::string& name : StoreFileNames(dir)) {
     std::string bytes;
     const int fd = ::open((dir + "/" + name).c_str(), O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
@@ -377,22 +386,13 @@ std::map<std::string, std::string> ReadDir(const std::string& dir) {
     }
     out[name] = std::move(bytes);
   }
-  ::closedir(d);
   return out;
 }
 
 // Names only: the last run's logs are preallocated megabytes, and reading
 // them just to unlink them was a fifth of each execution.
 void ClearDir(const std::string& dir) {
-  std::vector<std::string> names;
-  if (DIR* d = ::opendir(dir.c_str())) {
-    while (dirent* e = ::readdir(d)) {
-      const std::string name = e->d_name;
-      if (name != "." && name != ".." && name != "LOCK") names.push_back(name);
-    }
-    ::closedir(d);
-  }
-  for (const std::string& name : names) ::unlink((dir + "/" + name).c_str());
+  for (const std::string& name : StoreFileNames(dir)) ::unlink((dir + "/" + name).c_str());
 }
 
 void WriteFile(const std::string& path, const std::string& bytes) {
