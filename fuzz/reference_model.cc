@@ -312,17 +312,10 @@ bool ReferenceModel::Inside(NodeId dir, NodeId ancestor) const {
 // EMFILE; then the directory's lookup (ENOENT, ENOTDIR for anything but a
 // directory); the file made has no name (nlink 0).
 Result<int> ReferenceModel::OpenAt(int dir, std::string_view path, int flags, uint32_t mode) {
-  // [VFS choice] WASI rights (vfs/filesystem.h SetRights): a description
-  // opened through a valid directory descriptor, even for an absolute path,
-  // lacks fd_read when O_WRONLY and fd_write when O_RDONLY; the directory
-  // descriptor holds every right the open needs, as the fuzzer never
-  // narrows them.
-  bool read_right = true;
-  bool write_right = true;
-  if (dir != kCwdFd && GetOfd(dir).ok()) {
-    read_right = (flags & O_ACCMODE) != O_WRONLY;
-    write_right = (flags & O_ACCMODE) != O_RDONLY;
-  }
+  // [VFS choice] WASI rights (vfs/filesystem.h SetRights): opening through
+  // a directory descriptor narrows fd_read / fd_write to the access mode,
+  // but read and write answer the access mode's EBADF first (rule E6/E7),
+  // so with the fuzzer never narrowing rights no call sees them.
   constexpr int kTmpfileBit = O_TMPFILE & ~O_DIRECTORY;
   // Linux's build_open_how lets O_PATH beat everything else, the O_TMPFILE
   // bit included (the directory is opened as O_PATH, rule X4).
@@ -340,8 +333,6 @@ Result<int> ReferenceModel::OpenAt(int dir, std::string_view path, int flags, ui
     auto ofd = std::make_shared<ModelOfd>();
     ofd->node = *target;
     ofd->flags = flags & ~(O_TMPFILE | O_CREAT | O_EXCL | O_TRUNC);
-    ofd->read_right = read_right;
-    ofd->write_right = write_right;
     return Install(std::move(ofd));
   }
   const bool excl = create && (flags & O_EXCL);
@@ -390,8 +381,6 @@ Result<int> ReferenceModel::OpenAt(int dir, std::string_view path, int flags, ui
   auto ofd = std::make_shared<ModelOfd>();
   ofd->node = target;
   ofd->flags = flags & ~(O_CREAT | O_EXCL | O_TRUNC);
-  ofd->read_right = read_right;
-  ofd->write_right = write_right;
   return Install(std::move(ofd));
 }
 
@@ -433,12 +422,10 @@ Result<int> ReferenceModel::Dup(int fd) {
 // read(2): EBADF when not open for reading (O_PATH included), EINVAL when
 // the range passes INT64_MAX, EISDIR for a directory; reads stop at the end of file; the offset advances by what was
 // read. pread(2): [order] EINVAL for a negative offset before the
-// descriptor is looked at (Linux ksys_pread64). [order] A missing fd_read
-// right is EACCES, checked before the access mode (vfs/filesystem.h).
+// descriptor is looked at (Linux ksys_pread64).
 Result<std::string> ReferenceModel::Read(int fd, size_t count) {
   auto got = GetOfd(fd);
   if (!got.ok()) return Error(EBADF);
-  if (!(*got)->read_right) return Error(EACCES);
   if (!(*got)->readable()) return Error(EBADF);
   ModelOfd& ofd = **got;
   const ModelNode& n = node(ofd.node);
@@ -458,7 +445,6 @@ Result<std::string> ReferenceModel::Pread(int fd, size_t count, int64_t offset) 
   if (offset < 0) return Error(EINVAL);
   auto got = GetOfd(fd);
   if (!got.ok()) return Error(EBADF);
-  if (!(*got)->read_right) return Error(EACCES);
   if (!(*got)->readable()) return Error(EBADF);
   const ModelNode& n = node((*got)->node);
   if (count > static_cast<uint64_t>(INT64_MAX - offset)) return Error(EINVAL);  // rw_verify_area
@@ -496,7 +482,6 @@ Result<size_t> ReferenceModel::WriteAt(ModelOfd& ofd, std::string_view data, int
 Result<size_t> ReferenceModel::Write(int fd, std::string_view data) {
   auto got = GetOfd(fd);
   if (!got.ok()) return Error(EBADF);
-  if (!(*got)->write_right) return Error(EACCES);  // [order] as read
   if (!(*got)->writable()) return Error(EBADF);
   ModelOfd& ofd = **got;
   return WriteAt(ofd, data, &ofd.offset, (ofd.flags & O_APPEND) != 0);
@@ -508,7 +493,6 @@ Result<size_t> ReferenceModel::Pwrite(int fd, std::string_view data, int64_t off
   if (offset < 0) return Error(EINVAL);
   auto got = GetOfd(fd);
   if (!got.ok()) return Error(EBADF);
-  if (!(*got)->write_right) return Error(EACCES);  // [order] as read
   if (!(*got)->writable()) return Error(EBADF);
   ModelOfd& ofd = **got;
   int64_t at = offset;

@@ -73,11 +73,6 @@ struct ModelOfd {
   int64_t offset = 0;  // a directory: the count of entries read or sought past
   int dir_stage = 0;  // readdir: 0 before ".", 1 before "..", 2 after dir_last
   std::string dir_last;
-  // WASI rights fd_read and fd_write (vfs/filesystem.h SetRights): a
-  // description opened through a directory descriptor loses fd_read when
-  // O_WRONLY and fd_write when O_RDONLY. The fuzzer never narrows the others.
-  bool read_right = true;
-  bool write_right = true;
 
   bool is_path() const;
   bool readable() const;

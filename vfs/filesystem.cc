@@ -318,8 +318,10 @@ Result<size_t> Filesystem::Read(Fd fd, void* buf, size_t count) {
   auto got = GetFile(fd);
   if (!got.ok()) return Error(got.error());
   OpenFile& file = **got;
-  if (auto allowed = CheckRights(file, wasi::kRightFdRead); !allowed.ok()) return Error(allowed.error());
+  // Rule E6/E7 [VFS choice]: the access mode's EBADF before a missing
+  // right, as Linux (an access mode narrows the rights, see OpenAt).
   if (!file.readable()) return Error(EBADF);
+  if (auto allowed = CheckRights(file, wasi::kRightFdRead); !allowed.ok()) return Error(allowed.error());
   Inode& inode = *file.inode;
   if (inode.is_dir()) {
     // As Linux's vfs_read: rw_verify_area (EINVAL when the range from the
@@ -360,15 +362,16 @@ Result<size_t> Filesystem::Pread(Fd fd, void* buf, size_t count, int64_t offset)
   auto got = GetFile(fd);
   if (!got.ok()) return Error(got.error());
   OpenFile& file = **got;
-  if (auto allowed = CheckRights(file, wasi::kRightFdRead | wasi::kRightFdSeek); !allowed.ok()) {
-    return Error(allowed.error());
-  }
   // Rule X6, as Linux's ksys_pread64: a FIFO has no FMODE_PREAD, so
   // ESPIPE comes before the access mode's EBADF (an O_PATH descriptor is
-  // EBADF first: fdget does not return it).
+  // EBADF first: fdget does not return it). A missing right comes after
+  // both, as in Read.
   if (file.is_path()) return Error(EBADF);
   if (file.inode->is_fifo()) return Error(ESPIPE);
   if (!file.readable()) return Error(EBADF);
+  if (auto allowed = CheckRights(file, wasi::kRightFdRead | wasi::kRightFdSeek); !allowed.ok()) {
+    return Error(allowed.error());
+  }
   if (RangeInvalid(offset, count)) return Error(EINVAL);
   if (file.inode->is_dir()) return Error(EISDIR);
   if (offset < 0) return Error(EINVAL);
@@ -489,8 +492,8 @@ Result<size_t> Filesystem::Write(Fd fd, const void* buf, size_t count) {
   auto got = GetFile(fd);
   if (!got.ok()) return Error(got.error());
   OpenFile& file = **got;
+  if (!file.writable()) return Error(EBADF);  // before the rights, as Read
   if (auto allowed = CheckRights(file, wasi::kRightFdWrite); !allowed.ok()) return Error(allowed.error());
-  if (!file.writable()) return Error(EBADF);
   Inode& inode = *file.inode;
   if (inode.is_fifo()) {
     constexpr size_t kFifoCapacity = 65536;  // Linux's default pipe size
@@ -543,17 +546,18 @@ Result<size_t> Filesystem::Pwrite2(Fd fd, const void* buf, size_t count, int64_t
   auto got = GetFile(fd);
   if (!got.ok()) return Error(got.error());
   OpenFile& file = **got;
+  // Rule X6, as Linux's ksys_pwrite64: ESPIPE on a FIFO (no FMODE_PWRITE)
+  // before the access mode's EBADF; O_PATH is EBADF first. A missing right
+  // and unknown RWF_* flags come after them, as in Pread.
+  if (file.is_path()) return Error(EBADF);
+  if (file.inode->is_fifo()) return Error(ESPIPE);
+  if (!file.writable()) return Error(EBADF);
   // pwritev2 at -1 uses the current offset: fd_write alone, as write.
   if (auto allowed = CheckRights(file, wasi::kRightFdWrite | (offset == -1 ? 0 : wasi::kRightFdSeek));
       !allowed.ok()) {
     return Error(allowed.error());
   }
   if (rwf_flags & ~(kRwfDsync | kRwfSync | kRwfAppend)) return Error(EOPNOTSUPP);
-  // Rule X6, as Linux's ksys_pwrite64: ESPIPE on a FIFO (no FMODE_PWRITE)
-  // before the access mode's EBADF; O_PATH is EBADF first.
-  if (file.is_path()) return Error(EBADF);
-  if (file.inode->is_fifo()) return Error(ESPIPE);
-  if (!file.writable()) return Error(EBADF);
   // Rule O3: RWF_DSYNC / RWF_SYNC apply O1 / O2 to this call only.
   const int flags = file.flags.load(std::memory_order_relaxed);  // once: F_SETFL may change it
   int sync_flags = SyncFlagsOf(flags);

@@ -186,6 +186,24 @@ TEST_F(RightsTest, OpenAtAccessModeNarrowsReadAndWrite) {
   EXPECT_NE(wo_rights.first & wasi::kRightFdWrite, 0u);
 }
 
+// Rules E6/E7: the access mode's EBADF comes before the right it narrowed
+// away, as Linux answers for openat through a directory descriptor; a
+// right missing on a descriptor whose mode allows the call stays EACCES.
+TEST_F(RightsTest, AccessModeEbadfComesBeforeTheNarrowedRight) {
+  Fd dir = OpenOrDie("/d", O_RDONLY | O_DIRECTORY);
+  ASSERT_OK_AND_ASSIGN(ro, fs_->OpenAt(dir, "../f", O_RDONLY));
+  EXPECT_ERRNO(fs_->Write(ro, "x", 1), EBADF);
+  EXPECT_ERRNO(fs_->Pwrite(ro, "x", 1, 0), EBADF);
+  ASSERT_OK_AND_ASSIGN(wo, fs_->OpenAt(dir, "../f", O_WRONLY));
+  char c;
+  EXPECT_ERRNO(fs_->Read(wo, &c, 1), EBADF);
+  EXPECT_ERRNO(fs_->Pread(wo, &c, 1, 0), EBADF);
+  ASSERT_OK_AND_ASSIGN(path, fs_->OpenAt(dir, "/d", O_PATH | O_DIRECTORY));
+  EXPECT_ERRNO(fs_->Write(path, "x", 1), EBADF);
+  ASSERT_OK(fs_->SetRights(wo, wasi::kRightFdSeek, 0));  // drops fd_write
+  EXPECT_ERRNO(fs_->Write(wo, "x", 1), EACCES);
+}
+
 // Rule E6: fdflags::dsync needs fd_datasync or fd_sync, sync needs fd_sync,
 // among the rights the new descriptor would inherit.
 TEST_F(RightsTest, OpenAtWithSyncFlagsNeedsTheSyncRights) {
