@@ -479,7 +479,9 @@ StoreOutcome RunStoreInput(const uint8_t* data, size_t size) {
   const std::string& dir = ScratchDir();
   ClearDir(dir);
   for (const auto& [name, bytes] : built.files) WriteFile(dir + "/" + name, bytes);
-  const auto before = ReadDir(dir);
+  // What a failed open must leave: the directory is exactly the files
+  // written (ClearDir emptied it but for the lock file, which ReadDir skips).
+  const std::map<std::string, std::string>& before = built.files;
 
   DiskStoreOptions options;
   options.create_if_missing = false;
