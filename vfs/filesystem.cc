@@ -549,8 +549,9 @@ Result<size_t> Filesystem::Pwrite2(Fd fd, const void* buf, size_t count, int64_t
   // Rule X6, as Linux's ksys_pwrite64: ESPIPE on a FIFO (no FMODE_PWRITE)
   // before the access mode's EBADF; O_PATH is EBADF first. A missing right
   // and unknown RWF_* flags come after them, as in Pread.
+  // pwritev2 at -1 is a plain write (do_writev), a FIFO's too.
   if (file.is_path()) return Error(EBADF);
-  if (file.inode->is_fifo()) return Error(ESPIPE);
+  if (file.inode->is_fifo() && offset != -1) return Error(ESPIPE);
   if (!file.writable()) return Error(EBADF);
   // pwritev2 at -1 uses the current offset: fd_write alone, as write.
   if (auto allowed = CheckRights(file, wasi::kRightFdWrite | (offset == -1 ? 0 : wasi::kRightFdSeek));
@@ -558,6 +559,8 @@ Result<size_t> Filesystem::Pwrite2(Fd fd, const void* buf, size_t count, int64_t
     return Error(allowed.error());
   }
   if (rwf_flags & ~(kRwfDsync | kRwfSync | kRwfAppend)) return Error(EOPNOTSUPP);
+  // A FIFO has no pages to sync: its RWF_* flags change nothing (rule X6).
+  if (file.inode->is_fifo()) return Write(fd, buf, count);
   // Rule O3: RWF_DSYNC / RWF_SYNC apply O1 / O2 to this call only.
   const int flags = file.flags.load(std::memory_order_relaxed);  // once: F_SETFL may change it
   int sync_flags = SyncFlagsOf(flags);

@@ -168,7 +168,8 @@ class Filesystem {
   Result<size_t> Pread(Fd fd, void* buf, size_t count, int64_t offset);
   Result<size_t> Pwrite(Fd fd, const void* buf, size_t count, int64_t offset);
   // pwritev2(2) with one buffer. `rwf_flags`: RWF_DSYNC and RWF_SYNC (rule
-  // O3); offset -1 means the current offset. EOPNOTSUPP for other flags.
+  // O3); offset -1 means the current offset (on a FIFO, a plain write).
+  // EOPNOTSUPP for other flags.
   Result<size_t> Pwrite2(Fd fd, const void* buf, size_t count, int64_t offset, int rwf_flags);
   // lseek(2): SEEK_SET, SEEK_CUR, SEEK_END, SEEK_DATA, SEEK_HOLE (holes are
   // page-granular). EINVAL (bad whence or negative result), ENXIO

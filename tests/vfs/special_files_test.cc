@@ -119,6 +119,20 @@ TEST_F(SpecialFilesTest, PositionedCallsOnAFifoAreEspipeX6) {
   EXPECT_ERRNO(fs_->Pread(fd, &c, 1, 0), ESPIPE);
   EXPECT_ERRNO(fs_->Pwrite(fd, "c", 1, 0), ESPIPE);
   EXPECT_ERRNO(fs_->Lseek(fd, 0, SEEK_SET), ESPIPE);
+  EXPECT_ERRNO(fs_->Pwrite2(fd, "c", 1, 0, 0), ESPIPE);
+}
+
+// Rule X6, as Linux's pwritev2: offset -1 means the current position, so on
+// a FIFO it is a plain write (do_writev), not ESPIPE.
+TEST_F(SpecialFilesTest, Pwrite2AtMinusOneWritesToAFifoX6) {
+  ASSERT_OK(fs_->Mkfifo("/p", 0644));
+  Fd fd = OpenOrDie("/p", O_RDWR);
+  ASSERT_OK_AND_ASSIGN(n, fs_->Pwrite2(fd, "abc", 3, -1, kRwfDsync));
+  EXPECT_EQ(n, 3u);
+  char buf[8] = {};
+  ASSERT_OK_AND_ASSIGN(got, fs_->Read(fd, buf, sizeof buf));
+  EXPECT_EQ(std::string(buf, got), "abc");
+  EXPECT_ERRNO(fs_->Pwrite2(fd, "x", 1, -1, 0x40), EOPNOTSUPP);  // an unknown flag
 }
 
 TEST_F(SpecialFilesTest, DirectoryLseekTakesAnyPositionAndReaddirGoesOn) {
