@@ -449,7 +449,7 @@ TEST_P(SyncCallTest, DirtyPagesHeldAtACrashAreLostAfterTheirWriteBack) {
   Crash();
   // The old handles' write-back is dropped without an error: close never
   // reports one (W5.5).
-  for (int fd : fds_) EXPECT_EQ(::close(fd), 0);
+  for (int fd : fds_) EXPECT_EQ(::close(fd), 0) << std::strerror(errno);
   fds_.clear();
   ::sync();
   EXPECT_EQ(VfsContents("/f"), "old");

@@ -400,7 +400,23 @@ void LlSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fu
   std::optional<Fd> open_fd;
   if (fi != nullptr) {
     auto fd = r.Open(fi);
-    if (!fd.ok()) return ReplyErr(req, fd);
+    if (!fd.ok()) {
+      // With the write-back cache the kernel writes a regular file's mtime
+      // and ctime back through a handle (fuse_flush_times: MTIME|CTIME and
+      // the handle, nothing else; a caller's setattr carries a handle only
+      // with a size), at close among others. Through a handle of before a
+      // crash these are the times of writes the crash lost, so they are
+      // dropped without an error, as LlWrite drops those writes: an error
+      // would fail close(2) (rule W5.5). The kernel ignores the attributes
+      // of this reply.
+      if ((to_set & FUSE_SET_ATTR_CTIME) &&
+          (to_set & ~(FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_CTIME)) == 0) {
+        if (node.ok()) return ReplyAttr(r, *node);
+        struct stat none = {};
+        return (void)fuse_reply_attr(req, &none, 0);
+      }
+      return ReplyErr(req, fd);
+    }
     open_fd = *fd;
   }
   // One attribute at a time, in the order the kernel's notify_change would
