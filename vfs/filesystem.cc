@@ -222,10 +222,6 @@ uint64_t Filesystem::CachedPages() const {
   return accounts_->cached_pages.load(std::memory_order_relaxed);
 }
 
-bool Filesystem::CacheOverLimit() const {
-  return accounts_->cached_pages.load(std::memory_order_relaxed) > cache_limit_pages_;
-}
-
 void Filesystem::ShrinkCache() {
   MutexLock shrink(&shrink_mu_);
   if (!CacheOverLimit()) return;  // another thread's scan made room
@@ -531,11 +527,15 @@ Result<size_t> Filesystem::Write(Fd fd, const void* buf, size_t count) {
 }
 
 Result<size_t> Filesystem::Pwrite(Fd fd, const void* buf, size_t count, int64_t offset) {
-  CallScope call(options_);
-  if (auto alive = CheckAlive(); !alive.ok()) return Error(alive.error());
   // Only pwritev2 gives -1 a meaning. pwrite(2) refuses every negative
-  // offset, before it looks at the descriptor (ksys_pwrite64).
-  if (offset < 0) return Error(EINVAL);
+  // offset, before it looks at the descriptor (ksys_pwrite64); a stopped
+  // filesystem's EIO comes first. Pwrite2 makes those checks and the call's
+  // scope for the others, so the common path is one call.
+  if (offset < 0) [[unlikely]] {
+    CallScope call(options_);
+    if (auto alive = CheckAlive(); !alive.ok()) return Error(alive.error());
+    return Error(EINVAL);
+  }
   return Pwrite2(fd, buf, count, offset, 0);
 }
 
@@ -550,9 +550,12 @@ Result<size_t> Filesystem::Pwrite2(Fd fd, const void* buf, size_t count, int64_t
   // before the access mode's EBADF; O_PATH is EBADF first. A missing right
   // and unknown RWF_* flags come after them, as in Pread.
   // pwritev2 at -1 is a plain write (do_writev), a FIFO's too.
-  if (file.is_path()) return Error(EBADF);
+  // One read of the flags word for all of them: F_SETFL may change it, but
+  // never O_PATH or the access mode.
+  const int flags = file.flags.load(std::memory_order_relaxed);
+  if (flags & O_PATH) return Error(EBADF);
   if (file.inode->is_fifo() && offset != -1) return Error(ESPIPE);
-  if (!file.writable()) return Error(EBADF);
+  if ((flags & O_ACCMODE) != O_WRONLY && (flags & O_ACCMODE) != O_RDWR) return Error(EBADF);
   // pwritev2 at -1 uses the current offset: fd_write alone, as write.
   if (auto allowed = CheckRights(file, wasi::kRightFdWrite | (offset == -1 ? 0 : wasi::kRightFdSeek));
       !allowed.ok()) {
@@ -562,7 +565,6 @@ Result<size_t> Filesystem::Pwrite2(Fd fd, const void* buf, size_t count, int64_t
   // A FIFO has no pages to sync: its RWF_* flags change nothing (rule X6).
   if (file.inode->is_fifo()) return Write(fd, buf, count);
   // Rule O3: RWF_DSYNC / RWF_SYNC apply O1 / O2 to this call only.
-  const int flags = file.flags.load(std::memory_order_relaxed);  // once: F_SETFL may change it
   int sync_flags = SyncFlagsOf(flags);
   if (rwf_flags & kRwfSync) sync_flags = O_SYNC;
   else if ((rwf_flags & kRwfDsync) && sync_flags == 0) sync_flags = O_DSYNC;

@@ -126,6 +126,11 @@ class CallScope {
   const std::function<void()>* hook_;
 };
 
+// Inline: every write asks (ShrinkCacheIfOver).
+inline bool Filesystem::CacheOverLimit() const {
+  return accounts_->cached_pages.load(std::memory_order_relaxed) > cache_limit_pages_;
+}
+
 inline Result<void> Filesystem::CheckAlive() const {
   if (stopped_.load(std::memory_order_relaxed)) return Error(EIO);
   return Ok();
