@@ -526,8 +526,13 @@ Result<int64_t> ReferenceModel::Lseek(int fd, int64_t offset, int whence) {
     ofd.dir_stage = target < 2 ? static_cast<int>(target) : 2;
     ofd.dir_last.clear();
     // Past ".." the cursor is the last name taken as read: the
-    // (target - 2)th, or the last one when there are fewer (the end).
+    // (target - 2)th. Past the last name nothing is read until the next
+    // lseek, names made later included (stage 3).
     int64_t names = target - 2;
+    if (names > static_cast<int64_t>(n.children.size())) {
+      ofd.dir_stage = 3;
+      return target;
+    }
     for (auto it = n.children.begin(); names > 0 && it != n.children.end(); ++it, --names) {
       ofd.dir_last = it->first;
     }
@@ -846,7 +851,7 @@ Result<std::vector<ModelDirEntry>> ReferenceModel::ReadDir(int fd, size_t max) {
   if (d.kind != Kind::kDir) return Error(ENOTDIR);
   if (d.removed) return Error(ENOENT);
   std::vector<ModelDirEntry> out;
-  while (out.size() < max) {
+  while (out.size() < max && ofd.dir_stage != 3) {
     if (ofd.dir_stage == 0) {
       out.push_back({d.id, "."});
       ofd.dir_stage = 1;

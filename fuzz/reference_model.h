@@ -71,7 +71,7 @@ struct ModelOfd {
   NodeId node = 0;
   int flags = 0;  // as opened, less O_CREAT | O_EXCL | O_TRUNC
   int64_t offset = 0;  // a directory: the count of entries read or sought past
-  int dir_stage = 0;  // readdir: 0 before ".", 1 before "..", 2 after dir_last
+  int dir_stage = 0;  // readdir: 0 before ".", 1 before "..", 2 after dir_last, 3 past the end
   std::string dir_last;
 
   bool is_path() const;

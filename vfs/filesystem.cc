@@ -620,11 +620,18 @@ Result<int64_t> Filesystem::Lseek(Fd fd, int64_t offset, int whence) {
     file.dir_last.clear();
     if (target > 2) {
       // Names before the position are taken as read: the last of them is
-      // where readdir resumes.
+      // where readdir resumes. Past the last name readdir returns nothing
+      // until the next lseek, names made later included (tmpfs gives new
+      // names positions below it), and the position never grows past
+      // INT64_MAX.
       uint64_t skip = static_cast<uint64_t>(target - 2);
-      for (const auto& [name, child] : inode.children) {
-        file.dir_last = name;
-        if (--skip == 0) break;
+      if (skip > inode.children.size()) {
+        file.dir_stage = kDirPastEnd;
+      } else {
+        for (const auto& [name, child] : inode.children) {
+          file.dir_last = name;
+          if (--skip == 0) break;
+        }
       }
     }
     return target;

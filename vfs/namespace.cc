@@ -1187,7 +1187,7 @@ Result<std::vector<DirEntry>> Filesystem::ReadDir(Fd fd, size_t max) {
   std::vector<DirEntry> out;
   // A removed directory: ENOENT, as Linux's iterate_dir for a dead one.
   if (dir.parent == nullptr) return Error(ENOENT);
-  while (out.size() < max) {
+  while (out.size() < max && file.dir_stage != kDirPastEnd) {
     if (file.dir_stage == 0) {
       out.push_back({dir.ino, DT_DIR, "."});
       file.dir_stage = 1;

@@ -25,6 +25,9 @@ namespace vfs {
 struct OpenFile;
 std::shared_ptr<OpenFile> MakeOpenFile(std::shared_ptr<Inode> inode, int flags);
 
+// OpenFile::dir_stage after an lseek past a directory's last name.
+inline constexpr int kDirPastEnd = 3;
+
 struct OpenFile {
   // The only way to make one (fd_table.h): the last reference retires it,
   // so a call that found it through the descriptor table without a
@@ -55,7 +58,8 @@ struct OpenFile {
   // f_pos_lock, so an O_DSYNC write advances the offset only on success.
   Mutex pos_mu;
   int64_t offset ABSL_GUARDED_BY(pos_mu) = 0;
-  // readdir position: 0 before ".", 1 before "..", 2 after `dir_last`.
+  // readdir position: 0 before ".", 1 before "..", 2 after `dir_last`,
+  // kDirPastEnd after an lseek past the last name (nothing to read).
   int dir_stage ABSL_GUARDED_BY(pos_mu) = 0;
   std::string dir_last ABSL_GUARDED_BY(pos_mu);
 

@@ -135,6 +135,32 @@ TEST_F(SpecialFilesTest, Pwrite2AtMinusOneWritesToAFifoX6) {
   EXPECT_ERRNO(fs_->Pwrite2(fd, "x", 1, -1, 0x40), EOPNOTSUPP);  // an unknown flag
 }
 
+// Past the last name a directory's position reads nothing until the next
+// lseek, names made afterwards included (tmpfs gives them positions below
+// it), and the position stays where it was: at INT64_MAX a readdir moved
+// it past the largest offset (the fuzzer found the overflow under UBSan).
+TEST_F(SpecialFilesTest, DirectoryLseekPastTheLastNameReadsNothing) {
+  WriteFile("/d", "");
+  Fd dir = OpenOrDie("/", O_RDONLY | O_DIRECTORY);
+  for (int64_t pos : {int64_t{4}, INT64_MAX}) {
+    ASSERT_OK_AND_ASSIGN(set, fs_->Lseek(dir, pos, SEEK_SET));  // ".", "..", "d" are 0-2
+    EXPECT_EQ(set, pos);
+    WriteFile(pos == 4 ? "/e" : "/f", "");  // sorts after "d"
+    ASSERT_OK_AND_ASSIGN(none, fs_->ReadDir(dir));
+    EXPECT_TRUE(none.empty()) << pos;
+    ASSERT_OK_AND_ASSIGN(at, fs_->Lseek(dir, 0, SEEK_CUR));
+    EXPECT_EQ(at, pos);
+  }
+  // At the last name itself (position 3 after ".", ".." and "d"), a name
+  // made later that sorts after it is read, as when reading reached the end.
+  ASSERT_OK_AND_ASSIGN(end, fs_->Lseek(dir, 3, SEEK_SET));
+  EXPECT_EQ(end, 3);
+  ASSERT_OK_AND_ASSIGN(rest, fs_->ReadDir(dir));
+  ASSERT_EQ(rest.size(), 2u);
+  EXPECT_EQ(rest[0].name, "e");
+  EXPECT_EQ(rest[1].name, "f");
+}
+
 TEST_F(SpecialFilesTest, DirectoryLseekTakesAnyPositionAndReaddirGoesOn) {
   for (const char* name : {"/a", "/b", "/c", "/d"}) WriteFile(name, "");
   Fd dir = OpenOrDie("/", O_RDONLY | O_DIRECTORY);
