@@ -685,7 +685,7 @@ class DiskStore final : public Store {
       if (options_.counters) options_.counters->commit_joins.fetch_add(1, std::memory_order_relaxed);
       bool waited_for_writer = false;
       while (!round->done) {
-        if (round == forming_ && CanStartSyncLocked()) {
+        if (round == forming_ && CanStartSyncLocked() && WorthStartingLocked(*round)) {
           // A batch being written now (other callers' frames, one pwrite
           // away) is worth the wait: this round then covers them too,
           // instead of leaving them to a round of their own.
@@ -773,6 +773,22 @@ class DiskStore final : public Store {
 
   bool CanStartSyncLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return !syncs_blocked_ && syncing_.size() < std::max<uint32_t>(options_.max_concurrent_syncs, 1);
+  }
+
+  // Beside rounds already running, a round starts only once it has as many
+  // callers as each of them. Where the host runs fdatasyncs of one file one
+  // after another anyway (a fast device: the later one waits for the
+  // earlier one's writeback and flush), starting at once would only split
+  // the callers into smaller rounds; where it serves them side by side (a
+  // slow virtual disk), a round this large still overlaps the running one.
+  // With none running a round starts at once, and each round that ends
+  // wakes the forming one to look again, so a round never waits for more
+  // than the ones running.
+  bool WorthStartingLocked(const SyncRound& round) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    for (const auto& running : syncing_) {
+      if (round.members < running->members) return false;
+    }
+    return true;
   }
 
   // Runs `round` (the forming one) as its leader: one fdatasync covering

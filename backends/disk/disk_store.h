@@ -104,7 +104,8 @@ struct DiskStoreOptions {
   // started (group commit). Devices that serve concurrent flushes faster
   // than a serial stream of them gain from more than 1; more rounds at once
   // means fewer callers in each (disk_bench, docs/benchmarks.md: 2 did best
-  // of 1 to 4 and 8 at 8 threads). 0 counts as 1.
+  // of 1 to 4 and 8 at 8 threads), so a round starts beside running ones
+  // only once it has as many callers as each of them. 0 counts as 1.
   uint32_t max_concurrent_syncs = 2;
   // End each commit's frames on a 4 KiB boundary (padding with no-op
   // records), so no fdatasync ever rewrites a block holding frames an

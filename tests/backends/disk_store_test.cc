@@ -920,6 +920,84 @@ TEST_F(DiskStoreTest, ConcurrentFlushesShareOneFdatasync) {
   }
 }
 
+// Beside a running log fdatasync, a second starts only for a round with at
+// least as many callers: three callers share a held fdatasync; a fourth,
+// fifth and sixth, whose frames came after it started, form the next round,
+// which starts when the sixth joins it, not at the fourth (before, the
+// fourth started a fdatasync of its own at once, and the fifth and sixth
+// needed a third).
+TEST_F(DiskStoreTest, SecondConcurrentFdatasyncWaitsForAsManyCallersAsTheFirst) {
+  auto counters = std::make_shared<DiskStoreCounters>();
+  std::mutex mu;
+  std::condition_variable cv;
+  bool armed = false;     // the measured phase has begun
+  int syncs_started = 0;  // log fdatasyncs of the measured phase
+  bool release_first = false;
+  uint64_t joins_at_second = 0;
+  DiskStoreOptions options;
+  options.counters = counters;
+  options.max_concurrent_syncs = 2;
+  options.log_extend_bytes = 4 << 20;  // room for the phase: no zero-fill sync
+  options.background_work = false;     // no compaction or zero-fill beside it
+  options.inject_host_error = [&](DiskHostOp op, const std::string&) {
+    if (op != DiskHostOp::kSync) return 0;
+    std::unique_lock<std::mutex> lock(mu);
+    if (!armed) return 0;
+    const int n = ++syncs_started;
+    if (n == 2) joins_at_second = counters->commit_joins.load();
+    cv.notify_all();
+    if (n == 1) cv.wait(lock, [&] { return release_first; });  // held
+    return 0;
+  };
+  std::shared_ptr<Store> store = OpenOrDie(options);
+  auto fs = MountOrDie(store);
+  std::vector<InodeId> inos;
+  for (int t = 0; t < 6; ++t) {
+    const std::string path = "/f" + std::to_string(t);
+    MakeDurable(*fs, path, Fill('0', kPage));
+    auto st = fs->Stat(path);
+    ASSERT_TRUE(st.ok());
+    inos.push_back(st->ino);
+  }
+  // Frames of file t in the log (written, not yet synced).
+  auto write_frames = [&](int t) {
+    PageRef page = PageBuffer::Allocate(kPage);
+    std::memset(page->data(), 'a' + t, kPage);
+    auto ticket = store->Submit({PutPage{inos[t], PageIndex(0), page, 1000 + static_cast<uint64_t>(t)}});
+    ASSERT_TRUE(ticket.ok());
+    ASSERT_TRUE(store->Wait(*ticket).ok());
+  };
+  auto joins_reach = [&](uint64_t n) {
+    while (counters->commit_joins.load() < n) std::this_thread::yield();
+  };
+  const uint64_t joins = counters->commit_joins.load();
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    armed = true;
+  }
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  auto flush = [&] { threads.emplace_back([&] { if (!store->Flush().ok()) ++failures; }); };
+  for (int t = 0; t < 3; ++t) write_frames(t);
+  for (int t = 0; t < 3; ++t) flush();  // one round, its fdatasync held
+  joins_reach(joins + 3);
+  for (int t = 3; t < 6; ++t) {
+    write_frames(t);
+    flush();
+    joins_reach(joins + t + 1);
+  }
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return syncs_started >= 2; });
+    release_first = true;
+    cv.notify_all();
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(joins_at_second, joins + 6) << "the second fdatasync started before its round had 3 callers";
+  EXPECT_EQ(syncs_started, 2);
+}
+
 // Group commit keeps rule W1: a failed log fdatasync is an error for every
 // caller whose frames it covered, not only for the one that ran it. Eight
 // threads complete their writes, then fdatasync at once; the one log
