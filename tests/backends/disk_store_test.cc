@@ -95,6 +95,20 @@ class DiskStoreTest : public ::testing::Test {
     return mounted.ok() ? std::move(mounted).value() : nullptr;
   }
 
+  // Files /f0 .. /f<n-1>, one page each, durable with their names, open
+  // read-write (the group-commit tests' starting point).
+  static std::vector<Fd> OpenDurableFiles(Filesystem& fs, int n) {
+    std::vector<Fd> fds;
+    for (int t = 0; t < n; ++t) {
+      const std::string path = "/f" + std::to_string(t);
+      MakeDurable(fs, path, Fill('0', kPage));
+      auto fd = fs.Open(path, O_RDWR);
+      EXPECT_TRUE(fd.ok()) << path;
+      if (fd.ok()) fds.push_back(*fd);
+    }
+    return fds;
+  }
+
 
  public:
   // Creates `path` with `data`, durable with its name (D1 + D3).
@@ -884,14 +898,8 @@ TEST_F(DiskStoreTest, ConcurrentFlushesShareOneFdatasync) {
   };
   counting = std::make_shared<FlushCountingStore>(OpenOrDie(options));
   auto fs = MountOrDie(counting);
-  std::vector<Fd> fds;
-  for (int t = 0; t < kThreads; ++t) {
-    const std::string path = "/f" + std::to_string(t);
-    MakeDurable(*fs, path, Fill('0', kPage));
-    auto fd = fs->Open(path, O_RDWR);
-    ASSERT_TRUE(fd.ok());
-    fds.push_back(*fd);
-  }
+  const std::vector<Fd> fds = OpenDurableFiles(*fs, kThreads);
+  ASSERT_EQ(fds.size(), static_cast<size_t>(kThreads));
   // Room in the log for the phase, so no extension fdatasync interferes.
   {
     std::lock_guard<std::mutex> lock(counting->mu);
@@ -952,13 +960,12 @@ TEST_F(DiskStoreTest, SecondConcurrentFdatasyncWaitsForAsManyCallersAsTheFirst) 
   std::shared_ptr<Store> store = OpenOrDie(options);
   auto fs = MountOrDie(store);
   std::vector<InodeId> inos;
-  for (int t = 0; t < 6; ++t) {
-    const std::string path = "/f" + std::to_string(t);
-    MakeDurable(*fs, path, Fill('0', kPage));
-    auto st = fs->Stat(path);
+  for (Fd fd : OpenDurableFiles(*fs, 6)) {
+    auto st = fs->Fstat(fd);
     ASSERT_TRUE(st.ok());
     inos.push_back(st->ino);
   }
+  ASSERT_EQ(inos.size(), 6u);
   // Frames of file t in the log (written, not yet synced).
   auto write_frames = [&](int t) {
     PageRef page = PageBuffer::Allocate(kPage);
@@ -1025,14 +1032,8 @@ TEST_F(DiskStoreTest, FailedGroupCommitFailsEveryCallerItCovered) {
   };
   auto counting = OpenOrDie(options);
   auto fs = MountOrDie(counting);
-  std::vector<Fd> fds;
-  for (int t = 0; t < kThreads; ++t) {
-    const std::string path = "/f" + std::to_string(t);
-    MakeDurable(*fs, path, Fill('0', kPage));
-    auto fd = fs->Open(path, O_RDWR);
-    ASSERT_TRUE(fd.ok());
-    fds.push_back(*fd);
-  }
+  const std::vector<Fd> fds = OpenDurableFiles(*fs, kThreads);
+  ASSERT_EQ(fds.size(), static_cast<size_t>(kThreads));
   for (int t = 0; t < kThreads; ++t) {
     // Written and completed (in the log), not flushed.
     const std::string data = Fill(static_cast<char>('a' + t), kPage);
