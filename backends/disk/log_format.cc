@@ -4,7 +4,9 @@
 // as this store's records.
 #include "backends/disk/log_format.h"
 
+#include <algorithm>
 #include <cinttypes>
+#include <cstring>
 #include <cstdio>
 
 #include "absl/strings/numbers.h"
@@ -320,6 +322,23 @@ std::optional<CheckpointFooter> DecodeCheckpointFooter(std::string_view bytes, u
   footer.meta_size = GetFixed64(bytes.data() + 24);
   footer.meta_crc = GetFixed32(bytes.data() + 32);
   return footer;
+}
+
+size_t FirstNonZero(std::string_view bytes, size_t from) {
+  static constexpr char kZeros[4096] = {};
+  size_t at = std::min(from, bytes.size());
+  // A nonzero byte close by first: in a tail of frames the answer is near,
+  // and a block compare would read 4 KiB for it.
+  for (const size_t near = std::min(bytes.size(), at + 16); at < near; ++at) {
+    if (bytes[at] != 0) return at;
+  }
+  while (bytes.size() - at >= sizeof kZeros &&
+         std::memcmp(bytes.data() + at, kZeros, sizeof kZeros) == 0) {
+    at += sizeof kZeros;
+  }
+  // Less than a block left, or a block that holds a nonzero byte.
+  while (at < bytes.size() && bytes[at] == 0) ++at;
+  return at;
 }
 
 }  // namespace vfs::disk

@@ -191,6 +191,10 @@ inline uint64_t GetFixed64(const char* p) {
   std::memcpy(&v, p, 8);
   return v;
 }
+// The offset of the first byte of `bytes` at or after `from` that is not
+// zero, or bytes.size(). Compares whole blocks with memcmp, so the tail of a
+// zero-filled log (megabytes) is scanned at memory speed.
+size_t FirstNonZero(std::string_view bytes, size_t from);
 
 // A cursor over a byte range that fails softly past the end.
 class Reader {

@@ -373,6 +373,48 @@ TEST_F(DiskStoreTest, FlippedByteInTheMiddleOfTheLogIsAnErrorNamingFileAndOffset
   EXPECT_EQ(Slurp(log_path), log) << "a failed open must change nothing";
 }
 
+// A bad frame followed by blocks of zeros and then a valid frame whose
+// flushed_through covers the bad one: the tail scan, which searches for the
+// frame magic instead of testing every aligned offset, still finds that
+// frame, so the open is EIO, not a torn tail.
+TEST_F(DiskStoreTest, ValidFrameAfterBlocksOfZerosPastABadFrameIsStillFound) {
+  {
+    auto fs = MountOrDie(OpenOrDie());
+    WriteThreeFiles(*fs);
+    ASSERT_OK(fs->Unmount());
+  }
+  const std::string log_path = dir_ / "log-000001";
+  const std::vector<uint64_t> frames = FrameOffsets(log_path);
+  ASSERT_GE(frames.size(), 3u);
+  const uint64_t victim = frames[1];
+  const uint64_t last = frames.back();
+  ASSERT_GE(last - victim, 2u * 4096) << "the zeros must span whole blocks";
+  std::string log = Slurp(log_path);
+  std::fill(log.begin() + static_cast<long>(victim), log.begin() + static_cast<long>(last), '\0');
+  Spit(log_path, log);
+  std::string why;
+  auto store = OpenDiskStore(dir_.path(), {}, &why);
+  EXPECT_ERRNO(store, EIO);
+  EXPECT_NE(why.find("later frame records as durable"), std::string::npos) << why;
+  EXPECT_NE(why.find("offset " + std::to_string(victim)), std::string::npos) << why;
+}
+
+TEST(FirstNonZeroTest, FindsTheFirstNonZeroByteAtOrAfterFrom) {
+  for (size_t size : {0u, 1u, 4095u, 4096u, 4097u, 3 * 4096u + 7}) {
+    const std::string zeros(size, '\0');
+    EXPECT_EQ(disk::FirstNonZero(zeros, 0), size) << size;
+    EXPECT_EQ(disk::FirstNonZero(zeros, size + 5), size) << "from past the end";
+    for (size_t at : {size_t{0}, size / 2, size - 1}) {
+      if (size == 0) continue;
+      std::string bytes = zeros;
+      bytes[at] = 'x';
+      EXPECT_EQ(disk::FirstNonZero(bytes, 0), at) << size << " " << at;
+      EXPECT_EQ(disk::FirstNonZero(bytes, at), at) << size << " " << at;
+      EXPECT_EQ(disk::FirstNonZero(bytes, at + 1), size) << size << " " << at;
+    }
+  }
+}
+
 // A log cut in the middle of its last frame (a torn write) opens with the
 // frames before it: the last batch is gone, the rest is there, and the
 // store takes new writes after it.
