@@ -94,10 +94,13 @@ class ScopedCredentials {
   ScopedCredentials(const ScopedCredentials&) = delete;
   ScopedCredentials& operator=(const ScopedCredentials&) = delete;
 
-  // The identity set on this thread, or nullptr when none is.
-  static const Credentials* Current();
+  // The identity set on this thread, or nullptr when none is. Inline: every
+  // call of the VFS asks (Filesystem::caller).
+  static const Credentials* Current() { return current_; }
 
  private:
+  // Constant-initialized, so reading it needs no TLS init wrapper.
+  static constinit thread_local const Credentials* current_;
   const Credentials* previous_;
 };
 

@@ -611,10 +611,11 @@ class Filesystem {
   int CheckAndAdvanceSb(OpenFile& file);
   Result<FileRef> SyncTarget(Fd fd);
 
-  // Rule X1: the default identity; null means root. Every identity ever set
-  // stays alive in credentials_kept_ until the Filesystem goes, so a call
-  // that loaded the pointer may use it without a reference.
-  std::atomic<const Credentials*> default_creds_{nullptr};
+  // Rule X1: the default identity, root until SetCredentials. Every
+  // identity ever set stays alive in credentials_kept_ until the Filesystem
+  // goes, so a call that loaded the pointer may use it without a reference.
+  const Credentials root_creds_ = Credentials::Root();
+  std::atomic<const Credentials*> default_creds_{&root_creds_};
   Mutex creds_mu_;
   std::vector<std::unique_ptr<Credentials>> credentials_kept_ ABSL_GUARDED_BY(creds_mu_);
 
@@ -657,6 +658,12 @@ class Filesystem {
   // Rule W1: the filesystem-wide error sequence syncfs reports.
   Errseq sb_err_;
 };
+
+// Inline: every call asks, most more than once.
+inline const Credentials& Filesystem::caller() const {
+  if (const Credentials* scoped = ScopedCredentials::Current()) return *scoped;
+  return *default_creds_.load(std::memory_order_acquire);
+}
 
 }  // namespace vfs
 

@@ -139,7 +139,7 @@ Result<Filesystem::Lookup> Filesystem::Resolve(Fd dir, std::string_view path, Fi
       }
       if (last) {
         out.parent = cur;
-        out.name = std::string(name);
+        out.name.assign(name);
         out.inode = cur;
         out.trailing_slash = false;
       }
@@ -150,7 +150,7 @@ Result<Filesystem::Lookup> Filesystem::Resolve(Fd dir, std::string_view path, Fi
     if (last && defer_last_lookup &&
         (cur->parent == nullptr || name.size() > options_.max_name_length)) {
       out.parent = cur;
-      out.name = std::string(name);
+      out.name.assign(name);
       out.inode = nullptr;
       out.trailing_slash = slash_after_last;
       return out;
@@ -165,7 +165,7 @@ Result<Filesystem::Lookup> Filesystem::Resolve(Fd dir, std::string_view path, Fi
       // name and its slash come from a followed symlink's target.
       if (last && slash_after_last && final == Final::kCreate) {
         out.parent = cur;
-        out.name = std::string(name);
+        out.name.assign(name);
         out.inode = nullptr;
         out.trailing_slash = true;
         return out;
@@ -177,7 +177,7 @@ Result<Filesystem::Lookup> Filesystem::Resolve(Fd dir, std::string_view path, Fi
     if (child == nullptr) {
       if (!last) return Error(ENOENT);
       out.parent = cur;
-      out.name = std::string(name);
+      out.name.assign(name);
       out.inode = nullptr;
       out.trailing_slash = slash_after_last;
       return out;
@@ -212,7 +212,7 @@ Result<Filesystem::Lookup> Filesystem::Resolve(Fd dir, std::string_view path, Fi
     }
     if (last) {
       out.parent = cur;
-      out.name = std::string(name);
+      out.name.assign(name);
       out.inode = child;
       out.trailing_slash = slash_after_last;
     }
@@ -292,11 +292,13 @@ void Filesystem::NotePendingLocked(Inode& dir, std::string_view name, InodeId no
   // Rule D3. The first change of a name since it was last sent records what
   // the store holds under it (what the name held before the change); later
   // changes keep that.
-  auto [it, inserted] = dir.pending_entries.try_emplace(std::string(name), now);
-  if (!inserted) {
+  // One search, and a key string only for a name not pending yet.
+  auto it = dir.pending_entries.lower_bound(name);
+  if (it != dir.pending_entries.end() && it->first == name) {
     it->second = now;
     return;
   }
+  dir.pending_entries.emplace_hint(it, std::string(name), now);
   if (before != InodeId(0)) dir.mutable_stored_under().insert_or_assign(std::string(name), before);
 }
 

@@ -16,13 +16,6 @@ void Filesystem::SetCredentials(Credentials creds) {
   credentials_kept_.push_back(std::move(kept));
 }
 
-const Credentials& Filesystem::caller() const {
-  if (const Credentials* scoped = ScopedCredentials::Current()) return *scoped;
-  if (const Credentials* set = default_creds_.load(std::memory_order_acquire)) return *set;
-  static const Credentials kRoot = Credentials::Root();
-  return kRoot;
-}
-
 bool PermittedLocked(const Credentials& creds, const Inode& inode, int mask)
     ABSL_NO_THREAD_SAFETY_ANALYSIS {
   const uint32_t mode = inode.mode;

@@ -546,10 +546,14 @@ class Filesystem::SyncCallScope {
 thread_local int Filesystem::SyncCallScope::depth_ = 0;
 
 Result<FileRef> Filesystem::SyncTarget(Fd fd) {
-  if (auto alive = CheckAlive(); !alive.ok()) return Error(alive.error());
-  auto file = GetFile(fd);
-  if (!file.ok()) return Error(EBADF);
-  if ((*file)->is_path()) return Error(EBADF);  // E1.1: fdget ignores O_PATH
+  // One object returned on every path, so it is built in the caller's
+  // (named return value): no move of the reference on the fsync path.
+  Result<FileRef> file = GetFile(fd);
+  if (auto alive = CheckAlive(); !alive.ok()) {
+    file = Error(alive.error());
+  } else if (file.ok() && (*file)->is_path()) {
+    file = Error(EBADF);  // E1.1: fdget ignores O_PATH
+  }
   return file;
 }
 
