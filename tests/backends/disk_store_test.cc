@@ -341,60 +341,61 @@ TEST_F(DiskStoreTest, SecondProcessIsBusy) {
 
 // ---- Corruption and torn tails ----
 
-// Writes files a, b, c, each durable, so the log holds frames written after
-// flushes (their flushed_through vouches for what came before).
-void WriteThreeFiles(Filesystem& fs) {
-  DiskStoreTest::MakeDurable(fs, "/a", Fill('a', 2 * kPage));
-  DiskStoreTest::MakeDurable(fs, "/b", Fill('b', 2 * kPage));
-  DiskStoreTest::MakeDurable(fs, "/c", "sea");
-}
+// A closed store holding files a, b and c, each made durable in turn, so
+// its log holds frames written after flushes (their flushed_through vouches
+// for what came before): the tests below damage log_path_ at frames_.
+class DiskLogDamageTest : public DiskStoreTest {
+ protected:
+  void SetUp() override {
+    DiskStoreTest::SetUp();
+    auto fs = MountOrDie(OpenOrDie());
+    MakeDurable(*fs, "/a", Fill('a', 2 * kPage));
+    MakeDurable(*fs, "/b", Fill('b', 2 * kPage));
+    MakeDurable(*fs, "/c", "sea");
+    ASSERT_OK(fs->Unmount());
+    frames_ = FrameOffsets(log_path_);
+  }
+
+  // Opens the damaged store, expecting EIO; returns the reason.
+  std::string OpenRefused() {
+    std::string why;
+    auto store = OpenDiskStore(dir_.path(), {}, &why);
+    EXPECT_ERRNO(store, EIO);
+    return why;
+  }
+
+  const std::string log_path_ = dir_ / "log-000001";
+  std::vector<uint64_t> frames_;
+};
 
 // A flipped byte in the middle of the log is corruption: the open fails
 // with EIO and a message naming the file and the frame's offset; no data is
 // returned.
-TEST_F(DiskStoreTest, FlippedByteInTheMiddleOfTheLogIsAnErrorNamingFileAndOffset) {
-  {
-    auto fs = MountOrDie(OpenOrDie());
-    WriteThreeFiles(*fs);
-    ASSERT_OK(fs->Unmount());
-  }
-  const std::string log_path = dir_ / "log-000001";
-  const std::vector<uint64_t> frames = FrameOffsets(log_path);
-  ASSERT_GE(frames.size(), 6u);
-  const uint64_t victim = frames[frames.size() / 2];
-  std::string log = Slurp(log_path);
+TEST_F(DiskLogDamageTest, FlippedByteInTheMiddleOfTheLogIsAnErrorNamingFileAndOffset) {
+  ASSERT_GE(frames_.size(), 6u);
+  const uint64_t victim = frames_[frames_.size() / 2];
+  std::string log = Slurp(log_path_);
   log[victim + disk::kFrameHeaderSize + 3] ^= 0x40;  // inside the payload
-  Spit(log_path, log);
-  std::string why;
-  auto store = OpenDiskStore(dir_.path(), {}, &why);
-  EXPECT_ERRNO(store, EIO);
+  Spit(log_path_, log);
+  const std::string why = OpenRefused();
   EXPECT_NE(why.find("log-000001"), std::string::npos) << why;
   EXPECT_NE(why.find("offset " + std::to_string(victim)), std::string::npos) << why;
-  EXPECT_EQ(Slurp(log_path), log) << "a failed open must change nothing";
+  EXPECT_EQ(Slurp(log_path_), log) << "a failed open must change nothing";
 }
 
 // A bad frame followed by blocks of zeros and then a valid frame whose
 // flushed_through covers the bad one: the tail scan, which searches for the
 // frame magic instead of testing every aligned offset, still finds that
 // frame, so the open is EIO, not a torn tail.
-TEST_F(DiskStoreTest, ValidFrameAfterBlocksOfZerosPastABadFrameIsStillFound) {
-  {
-    auto fs = MountOrDie(OpenOrDie());
-    WriteThreeFiles(*fs);
-    ASSERT_OK(fs->Unmount());
-  }
-  const std::string log_path = dir_ / "log-000001";
-  const std::vector<uint64_t> frames = FrameOffsets(log_path);
-  ASSERT_GE(frames.size(), 3u);
-  const uint64_t victim = frames[1];
-  const uint64_t last = frames.back();
+TEST_F(DiskLogDamageTest, ValidFrameAfterBlocksOfZerosPastABadFrameIsStillFound) {
+  ASSERT_GE(frames_.size(), 3u);
+  const uint64_t victim = frames_[1];
+  const uint64_t last = frames_.back();
   ASSERT_GE(last - victim, 2u * 4096) << "the zeros must span whole blocks";
-  std::string log = Slurp(log_path);
+  std::string log = Slurp(log_path_);
   std::fill(log.begin() + static_cast<long>(victim), log.begin() + static_cast<long>(last), '\0');
-  Spit(log_path, log);
-  std::string why;
-  auto store = OpenDiskStore(dir_.path(), {}, &why);
-  EXPECT_ERRNO(store, EIO);
+  Spit(log_path_, log);
+  const std::string why = OpenRefused();
   EXPECT_NE(why.find("later frame records as durable"), std::string::npos) << why;
   EXPECT_NE(why.find("offset " + std::to_string(victim)), std::string::npos) << why;
 }
@@ -418,17 +419,10 @@ TEST(FirstNonZeroTest, FindsTheFirstNonZeroByteAtOrAfterFrom) {
 // A log cut in the middle of its last frame (a torn write) opens with the
 // frames before it: the last batch is gone, the rest is there, and the
 // store takes new writes after it.
-TEST_F(DiskStoreTest, TornTailOpensWithTheRecordsBeforeIt) {
-  {
-    auto fs = MountOrDie(OpenOrDie());
-    WriteThreeFiles(*fs);
-    ASSERT_OK(fs->Unmount());
-  }
-  const std::string log_path = dir_ / "log-000001";
-  const std::vector<uint64_t> frames = FrameOffsets(log_path);
-  ASSERT_GE(frames.size(), 2u);
+TEST_F(DiskLogDamageTest, TornTailOpensWithTheRecordsBeforeIt) {
+  ASSERT_GE(frames_.size(), 2u);
   // The last frame is the root directory's entry for /c (its fsync).
-  ASSERT_EQ(::truncate(log_path.c_str(), static_cast<off_t>(frames.back() + 20)), 0);
+  ASSERT_EQ(::truncate(log_path_.c_str(), static_cast<off_t>(frames_.back() + 20)), 0);
   {
     auto fs = MountOrDie(OpenOrDie());
     ASSERT_NE(fs, nullptr);
@@ -446,17 +440,10 @@ TEST_F(DiskStoreTest, TornTailOpensWithTheRecordsBeforeIt) {
 
 // Zeros where the last frame should be (a power cut that kept the size but
 // not the data) are a torn tail too.
-TEST_F(DiskStoreTest, ZeroedLastFrameIsATornTail) {
-  {
-    auto fs = MountOrDie(OpenOrDie());
-    WriteThreeFiles(*fs);
-    ASSERT_OK(fs->Unmount());
-  }
-  const std::string log_path = dir_ / "log-000001";
-  const std::vector<uint64_t> frames = FrameOffsets(log_path);
-  std::string log = Slurp(log_path);
-  std::fill(log.begin() + static_cast<long>(frames.back()), log.end(), '\0');
-  Spit(log_path, log);
+TEST_F(DiskLogDamageTest, ZeroedLastFrameIsATornTail) {
+  std::string log = Slurp(log_path_);
+  std::fill(log.begin() + static_cast<long>(frames_.back()), log.end(), '\0');
+  Spit(log_path_, log);
   auto fs = MountOrDie(OpenOrDie());
   ASSERT_NE(fs, nullptr);
   EXPECT_EQ(Runs(Read(*fs, "/b")), Runs(Fill('b', 2 * kPage)));
