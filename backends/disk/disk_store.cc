@@ -486,12 +486,12 @@ class Recovery {
       // and page data alike) and look only at the aligned ones.
       char magic[4];
       std::memcpy(magic, &disk::kFrameMagic, sizeof magic);
-      const std::string_view searched = bytes.substr(0, own + sizeof magic - 1);
+      const std::string_view searched = bytes.substr(0, own);
       for (size_t i = base == at ? disk::kFrameAlign : 0; i < own;) {
         i = searched.find(std::string_view(magic, sizeof magic), i);
-        if (i == std::string_view::npos || i >= own) break;
+        if (i == std::string_view::npos) break;
         if (i % disk::kFrameAlign != 0) {
-          ++i;
+          i = (i / disk::kFrameAlign + 1) * disk::kFrameAlign;  // the next aligned offset
           continue;
         }
         const size_t candidate = i;
