@@ -3,7 +3,9 @@
 // same directory, with 1 and with 8 threads, in one run, so the report can
 // give ratios on one machine and one filesystem.
 //
-//   disk_bench [--dir DIR] [--seconds S] [--rounds R] [--syncs N]
+//   disk_bench [--dir DIR] [--seconds S] [--rounds R] [--syncs N] [--only CASE]
+//
+// --only runs one case (host1, vfs1, host8, vfs8) alone, for a profiler.
 //
 // Each thread overwrites its own 4 MiB file page by page, cycling (the
 // file is written and made durable first, so both sides overwrite allocated
@@ -170,6 +172,7 @@ int main(int argc, char** argv) {
   double seconds = 3;
   int rounds = 3;
   int syncs = 0;
+  std::string only;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--dir" && i + 1 < argc) {
@@ -180,9 +183,16 @@ int main(int argc, char** argv) {
       rounds = std::max(1, std::atoi(argv[++i]));
     } else if (arg == "--syncs" && i + 1 < argc) {
       syncs = std::max(1, std::atoi(argv[++i]));
+    } else if (arg == "--only" && i + 1 < argc) {
+      only = argv[++i];
+      if (only != "host1" && only != "vfs1" && only != "host8" && only != "vfs8") {
+        std::fprintf(stderr, "disk_bench: --only takes host1, vfs1, host8 or vfs8, not %s\n",
+                     only.c_str());
+        return 2;
+      }
     } else if (arg == "--help" || arg == "-h") {
       std::printf(
-          "usage: disk_bench [--dir DIR] [--seconds S] [--rounds R] [--syncs N]\n"
+          "usage: disk_bench [--dir DIR] [--seconds S] [--rounds R] [--syncs N] [--only CASE]\n"
           "Write 4 KiB + fdatasync per call, through the VFS on the disk store and\n"
           "with pwrite + fdatasync on host files in the same directory, 1 and 8\n"
           "threads, rounds alternating host and VFS; prints medians and the ratios\n"
@@ -190,10 +200,12 @@ int main(int argc, char** argv) {
           "  --dir DIR     where the scratch directory goes (default $TMPDIR or /tmp)\n"
           "  --seconds S   length of each case in each round (default 3)\n"
           "  --rounds R    rounds (default 3)\n"
-          "  --syncs N     the store's max_concurrent_syncs (default: the store's)\n");
+          "  --syncs N     the store's max_concurrent_syncs (default: the store's)\n"
+          "  --only CASE   run one case alone (host1, vfs1, host8, vfs8), for a profiler\n");
       return 0;
     } else {
       std::fprintf(stderr, "usage: disk_bench [--dir DIR] [--seconds S] [--rounds R] [--syncs N]"
+                           " [--only CASE]"
                            " (--help explains)\n");
       return 2;
     }
@@ -239,13 +251,30 @@ int main(int argc, char** argv) {
     into->recycled += after.recycled - before.recycled;
     return rate;
   };
-  for (int r = 0; r < rounds; ++r) {
+  if (!only.empty()) {
+    const int threads = only.back() == '1' ? 1 : kThreads;
+    double rate = 0;
+    if (only.front() == 'h') {
+      for (int r = 0; r < rounds; ++r) rate += host.Run(threads, seconds);
+    } else {
+      for (int r = 0; r < rounds; ++r) rate += vfs_run(threads, &counts[threads == 1 ? 0 : 1]);
+    }
+    std::printf("%s: %.0f ops/s (mean of %d rounds)\n", only.c_str(), rate / rounds, rounds);
+  }
+  for (int r = 0; only.empty() && r < rounds; ++r) {
     host1.push_back(host.Run(1, seconds));
     vfs1.push_back(vfs_run(1, &counts[0]));
     host8.push_back(host.Run(kThreads, seconds));
     vfs8.push_back(vfs_run(kThreads, &counts[1]));
     std::printf("round %d: host 1t %.0f/s, vfs 1t %.0f/s, host 8t %.0f/s, vfs 8t %.0f/s\n", r + 1,
                 host1.back(), vfs1.back(), host8.back(), vfs8.back());
+  }
+  if (!only.empty()) {
+    vfs_files.fs.reset();
+    vfs_files.store.reset();
+    std::error_code ignored;  // best effort cleanup of the scratch directory
+    std::filesystem::remove_all(dir, ignored);
+    return 0;
   }
   const double h1 = Median(host1), v1 = Median(vfs1), h8 = Median(host8), v8 = Median(vfs8);
   std::printf("\nwrite 4 KiB + fdatasync, median of %d rounds (ops/s):\n", rounds);

@@ -93,6 +93,10 @@ struct Inode : std::enable_shared_from_this<Inode> {
   Mutex mu;
   int fifo_writers ABSL_GUARDED_BY(mu) = 0;
   int fifo_readers ABSL_GUARDED_BY(mu) = 0;  // rule X6
+  // A directory's entries (children.size()), kept under `mu` so that a stat
+  // reads it without the namespace lock: st_size is 40 + 20 per entry, as
+  // tmpfs counts (rule V1). Here it fills the hole before nlink.
+  uint32_t dir_entries ABSL_GUARDED_BY(mu) = 0;
   uint64_t nlink ABSL_GUARDED_BY(mu) = 0;
   uint64_t size ABSL_GUARDED_BY(mu) = 0;
   Timespec atime ABSL_GUARDED_BY(mu), mtime ABSL_GUARDED_BY(mu), ctime ABSL_GUARDED_BY(mu);
@@ -202,10 +206,6 @@ struct Inode : std::enable_shared_from_this<Inode> {
   // Filesystem::ns_mu_; when the last name goes, the count moves to the
   // filesystem's orphan table (Accounts::orphans).
   uint32_t store_links = 0;
-  // A directory's entries (children.size()), kept under `mu` so that a stat
-  // reads it without the namespace lock: st_size is 40 + 20 per entry, as
-  // tmpfs counts (rule V1).
-  uint32_t dir_entries ABSL_GUARDED_BY(mu) = 0;
   // Rule W6 (kLegacyFlags): AS_EIO / AS_ENOSPC, cleared by the first check.
   static constexpr uint8_t kAsEio = 1;
   static constexpr uint8_t kAsEnospc = 2;
@@ -246,6 +246,14 @@ struct Inode : std::enable_shared_from_this<Inode> {
   // Directories: the parent (the root is its own); null once removed.
   Inode* parent = nullptr;
 };
+
+// Every file pays for this layout. At 312 bytes an inode takes the 320-byte
+// class of glibc's malloc; one more field past a hole moves it to the next
+// class, 16 bytes per file, against a limit of 512 per empty file
+// (docs/benchmarks.md, "heap per empty file"). A new field goes into a hole.
+#if defined(__x86_64__) && defined(__GLIBCXX__)
+static_assert(sizeof(Inode) <= 312, "Inode grew past 312 bytes: put the new field in a hole");
+#endif
 
 }  // namespace vfs
 
