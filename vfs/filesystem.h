@@ -103,7 +103,9 @@ class Filesystem {
   // The identity calls run with when no ScopedCredentials is alive on the
   // calling thread (vfs/credentials.h). Until this is called it is root with
   // every capability and umask 0. Thread-safe; calls already running keep
-  // the identity they started with.
+  // the identity they started with. Each call keeps its copy until the
+  // Filesystem goes (see credentials_kept_): set it rarely, and give
+  // per-request identities with ScopedCredentials, which keeps nothing.
   void SetCredentials(Credentials creds);
   // The identity a call made now on this thread runs with.
   const Credentials& caller() const;

@@ -371,7 +371,11 @@ int vfs_removexattrat(vfs_fs* fs, int dirfd, const char* path, int at_flags, con
 /* Fills `creds` with root: uid 0, gid 0, every capability, umask 0. */
 void vfs_credentials_init_root(vfs_credentials* creds);
 /* The identity of every call on `fs` that no thread identity overrides;
- * NULL sets root again. Kept across vfs_crash_and_remount. */
+ * NULL sets root again. Kept across vfs_crash_and_remount. Each call keeps
+ * its copy (about 72 bytes, plus 4 per group) until vfs_unmount or a
+ * remount, so that calls running meanwhile may go on reading the old one:
+ * set it once per handle, and give per-request identities with
+ * vfs_set_thread_credentials, which keeps nothing. */
 int vfs_set_credentials(vfs_fs* fs, const vfs_credentials* creds);
 /* The identity of every call this thread makes, on every handle, until
  * changed or cleared with NULL: a host serving several users sets it per
