@@ -3,9 +3,13 @@
 // same directory, with 1 and with 8 threads, in one run, so the report can
 // give ratios on one machine and one filesystem.
 //
-//   disk_bench [--dir DIR] [--seconds S] [--rounds R] [--syncs N] [--only CASE]
+//   disk_bench [--dir DIR] [--seconds S] [--rounds R] [--syncs N] [--only CASE] [--floors]
 //
 // --only runs one case (host1, vfs1, host8, vfs8) alone, for a profiler.
+// --floors adds, in the same rounds, one host file written the way the
+// store writes its log (4,168-byte records one after another, each synced by
+// its writer, by 1 and by 8 threads): what the host gives a single file,
+// against the 8 files of the host case.
 //
 // Each thread overwrites its own 4 MiB file page by page, cycling (the
 // file is written and made durable first, so both sides overwrite allocated
@@ -19,6 +23,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/statfs.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,6 +32,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -94,6 +100,48 @@ struct HostFiles {
       const off_t at = static_cast<off_t>((i % kPagesPerFile) * kBlock);
       if (::pwrite(fds[t], block, kBlock, at) != static_cast<ssize_t>(kBlock)) Die("pwrite");
       if (::fdatasync(fds[t]) != 0) Die("fdatasync");
+    });
+  }
+};
+
+// --floors: what one host file allows, the store's log being one file.
+// Threads write records of a one-page commit's log size (4,168 bytes) at
+// consecutive offsets of one preallocated file, each made durable by its
+// writer: pwrite + fdatasync, or one pwritev2 with RWF_DSYNC (which syncs
+// only the range written). No group commit: one sync per record.
+struct LogFloor {
+  static constexpr size_t kRecord = 4168;
+  static constexpr uint64_t kRecords = 16000;  // 64 MiB, cycled
+  int fd = -1;
+  std::atomic<uint64_t> next{0};
+  explicit LogFloor(const std::string& dir) {
+    const std::string path = dir + "/log-floor";
+    fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) Die(path + ": " + std::strerror(errno));
+    std::vector<char> zeros(1 << 20, 0);
+    for (uint64_t at = 0; at < kRecords * kRecord + zeros.size(); at += zeros.size()) {
+      if (::pwrite(fd, zeros.data(), zeros.size(), static_cast<off_t>(at)) !=
+          static_cast<ssize_t>(zeros.size())) {
+        Die("pwrite");
+      }
+    }
+    if (::fsync(fd) != 0) Die("fsync");
+  }
+  ~LogFloor() { ::close(fd); }
+  double Run(int threads, double seconds, bool dsync) {
+    return RunFor(threads, seconds, [&](int, uint64_t i) {
+      char record[kRecord];
+      std::memset(record, static_cast<int>('a' + i % 26), kRecord);
+      const off_t at = static_cast<off_t>((next.fetch_add(1) % kRecords) * kRecord);
+      if (dsync) {
+        iovec v{record, kRecord};
+        if (::pwritev2(fd, &v, 1, at, RWF_DSYNC) != static_cast<ssize_t>(kRecord)) {
+          Die(std::string("pwritev2 RWF_DSYNC: ") + std::strerror(errno));
+        }
+        return;
+      }
+      if (::pwrite(fd, record, kRecord, at) != static_cast<ssize_t>(kRecord)) Die("pwrite");
+      if (::fdatasync(fd) != 0) Die("fdatasync");
     });
   }
 };
@@ -173,6 +221,7 @@ int main(int argc, char** argv) {
   int rounds = 3;
   int syncs = 0;
   std::string only;
+  bool floors = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--dir" && i + 1 < argc) {
@@ -183,6 +232,8 @@ int main(int argc, char** argv) {
       rounds = std::max(1, std::atoi(argv[++i]));
     } else if (arg == "--syncs" && i + 1 < argc) {
       syncs = std::max(1, std::atoi(argv[++i]));
+    } else if (arg == "--floors") {
+      floors = true;
     } else if (arg == "--only" && i + 1 < argc) {
       only = argv[++i];
       if (only != "host1" && only != "vfs1" && only != "host8" && only != "vfs8") {
@@ -193,6 +244,7 @@ int main(int argc, char** argv) {
     } else if (arg == "--help" || arg == "-h") {
       std::printf(
           "usage: disk_bench [--dir DIR] [--seconds S] [--rounds R] [--syncs N] [--only CASE]\n"
+          "                  [--floors]\n"
           "Write 4 KiB + fdatasync per call, through the VFS on the disk store and\n"
           "with pwrite + fdatasync on host files in the same directory, 1 and 8\n"
           "threads, rounds alternating host and VFS; prints medians and the ratios\n"
@@ -201,11 +253,13 @@ int main(int argc, char** argv) {
           "  --seconds S   length of each case in each round (default 3)\n"
           "  --rounds R    rounds (default 3)\n"
           "  --syncs N     the store's max_concurrent_syncs (default: the store's)\n"
-          "  --only CASE   run one case alone (host1, vfs1, host8, vfs8), for a profiler\n");
+          "  --only CASE   run one case alone (host1, vfs1, host8, vfs8), for a profiler\n"
+          "  --floors      also time one host file written as the store's log is, by 1\n"
+          "                and 8 threads, synced per record (fdatasync or RWF_DSYNC)\n");
       return 0;
     } else {
       std::fprintf(stderr, "usage: disk_bench [--dir DIR] [--seconds S] [--rounds R] [--syncs N]"
-                           " [--only CASE]"
+                           " [--only CASE] [--floors]"
                            " (--help explains)\n");
       return 2;
     }
@@ -261,6 +315,14 @@ int main(int argc, char** argv) {
     }
     std::printf("%s: %.0f ops/s (mean of %d rounds)\n", only.c_str(), rate / rounds, rounds);
   }
+  // The floors' cases, in the same rounds: one file, 1 and 8 threads,
+  // fdatasync and RWF_DSYNC.
+  std::unique_ptr<LogFloor> floor;
+  if (floors && only.empty()) floor = std::make_unique<LogFloor>(dir);
+  std::vector<double> floor_rates[4];
+  static constexpr const char* kFloorNames[4] = {
+      "one file, 1 thread,  pwrite + fdatasync", "one file, 1 thread,  pwritev2 RWF_DSYNC",
+      "one file, 8 threads, pwrite + fdatasync", "one file, 8 threads, pwritev2 RWF_DSYNC"};
   for (int r = 0; only.empty() && r < rounds; ++r) {
     host1.push_back(host.Run(1, seconds));
     vfs1.push_back(vfs_run(1, &counts[0]));
@@ -268,12 +330,19 @@ int main(int argc, char** argv) {
     vfs8.push_back(vfs_run(kThreads, &counts[1]));
     std::printf("round %d: host 1t %.0f/s, vfs 1t %.0f/s, host 8t %.0f/s, vfs 8t %.0f/s\n", r + 1,
                 host1.back(), vfs1.back(), host8.back(), vfs8.back());
+    for (int f = 0; floor != nullptr && f < 4; ++f) {
+      floor_rates[f].push_back(floor->Run(f < 2 ? 1 : kThreads, seconds, f % 2 == 1));
+    }
   }
-  if (!only.empty()) {
+  auto cleanup = [&] {
+    floor.reset();
     vfs_files.fs.reset();
     vfs_files.store.reset();
     std::error_code ignored;  // best effort cleanup of the scratch directory
     std::filesystem::remove_all(dir, ignored);
+  };
+  if (!only.empty()) {
+    cleanup();
     return 0;
   }
   const double h1 = Median(host1), v1 = Median(vfs1), h8 = Median(host8), v8 = Median(vfs8);
@@ -299,9 +368,15 @@ int main(int argc, char** argv) {
         static_cast<unsigned long long>(c.compactions),
         static_cast<unsigned long long>(c.recycled));
   }
-  vfs_files.fs.reset();
-  vfs_files.store.reset();
-  std::error_code ignored;  // best effort cleanup of the scratch directory
-  std::filesystem::remove_all(dir, ignored);
+  if (floor != nullptr) {
+    std::printf("\nthe log's floor: %zu-byte records synced one by one, median of %d rounds "
+                "(ops/s):\n", LogFloor::kRecord, rounds);
+    for (int f = 0; f < 4; ++f) {
+      const double rate = Median(floor_rates[f]);
+      std::printf("  %s: %8.0f   of host %d thread%s: %.2f\n", kFloorNames[f], rate,
+                  f < 2 ? 1 : kThreads, f < 2 ? "" : "s", rate / (f < 2 ? h1 : h8));
+    }
+  }
+  cleanup();
   return 0;
 }
