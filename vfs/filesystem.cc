@@ -681,6 +681,14 @@ Result<int64_t> Filesystem::Lseek(Fd fd, int64_t offset, int whence) {
 
 // ---- Truncation ----
 
+Result<uint64_t> Filesystem::NextGeneration() {
+  uint64_t current = generation_.load(std::memory_order_relaxed);
+  do {
+    if (current >= kMaxGeneration) return Error(ENOSPC);
+  } while (!generation_.compare_exchange_weak(current, current + 1, std::memory_order_relaxed));
+  return current + 1;
+}
+
 Result<void> Filesystem::TruncateInode(Inode& inode, int64_t length) {
   if (length < 0) return Error(EINVAL);
   if (static_cast<uint64_t>(length) > options_.max_file_size) return Error(EFBIG);
@@ -708,6 +716,9 @@ Result<void> Filesystem::TruncateInode(Inode& inode, int64_t length) {
         inode.pages.Insert(tail_index, stored ? *std::move(data) : PageBuffer::Allocate(page_size_),
                            stored);
       }
+      // Its generation too: past the last one the call is ENOSPC, unchanged.
+      auto generation = NextGeneration();
+      if (!generation.ok()) return Error(generation.error());
       const uint64_t before = inode.pages.allocated_pages();
       inode.pages.DropFrom(keep);
       ReleaseBytes(before - inode.pages.allocated_pages());
@@ -722,7 +733,7 @@ Result<void> Filesystem::TruncateInode(Inode& inode, int64_t length) {
       // Truncate to an older, smaller size would drop them (found by the
       // fuzzer: fuzz/regressions/truncate_keeps_page_in_writeback); nor one
       // Truncate for all pending ones (issue 17: see Inode::truncations).
-      inode.generation = generation_.fetch_add(1, std::memory_order_relaxed) + 1;
+      inode.generation = *generation;
       inode.truncations.Add(new_size, inode.generation);
     }
     if (new_size != inode.size) inode.dirty = (inode.dirty & ~kDirtyTime) | kDirtySync | kDirtyDatasync;

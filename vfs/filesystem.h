@@ -487,6 +487,9 @@ class Filesystem {
   Result<size_t> WriteAt(OpenFile& file, const char* buf, size_t count, int64_t* offset,
                          bool append, int sync_flags);
   Result<void> TruncateInode(Inode& inode, int64_t length);
+  // A new truncation or punch generation, or ENOSPC past kMaxGeneration
+  // (vfs/types.h). Taken before the call changes anything.
+  Result<uint64_t> NextGeneration();
   Result<PageRef> LoadPageLocked(Inode& inode, PageIndex index);
   // Brings every page of [first, last] that only the store holds into the
   // cache (clean), so a change that follows cannot fail half-way on a read.

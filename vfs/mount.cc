@@ -213,7 +213,11 @@ Result<void> Filesystem::Build(DurableImage image) {
     inode.has_store_pages = !pages.empty();
     if (beyond) repairs.push_back(vfs::Truncate{ino, inode.size, image.generation + 1});
   }
-  if (!repairs.empty()) generation_ = image.generation + 1;
+  if (!repairs.empty()) {
+    // The repairs' generation: none is left past kMaxGeneration (types.h).
+    if (image.generation >= kMaxGeneration) return Error(ENOSPC);
+    generation_ = image.generation + 1;
+  }
   for (const auto& [ino, inode] : inodes_) pages_total += inode->xattr_pages();  // rule X2
   accounts_->used_pages = pages_total;
   next_ino_ = max_ino + 1;

@@ -44,6 +44,12 @@ inline constexpr InodeId kRootInode{1};
 // creating a file is ENOSPC, so numbers never wrap to 0 or to the root's
 // (issue 17), and a store's loader can refuse anything larger as forged.
 inline constexpr uint64_t kMaxInodeNumber = uint64_t{1} << 62;
+// The largest truncation and hole-punch generation (store.h) the VFS gives
+// out or a store may hold: past it a truncation or punch that needs a new
+// one is ENOSPC, and a mount that would need one fails with ENOSPC, so the
+// VFS never writes a generation its store's loader refuses as forged. One
+// is used per truncation or punch: 2^62 of them is out of any store's reach.
+inline constexpr uint64_t kMaxGeneration = uint64_t{1} << 62;
 
 struct Timespec {
   int64_t sec = 0;

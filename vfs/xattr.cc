@@ -378,6 +378,14 @@ Result<void> Filesystem::PunchHole(Inode& inode, uint64_t offset, uint64_t end) 
       inode.pages.Insert(index, stored ? *std::move(data) : PageBuffer::Allocate(page_size_),
                          stored);
     }
+    // The punch's generation, if whole pages go: past the last one the call
+    // is ENOSPC before anything changed.
+    uint64_t generation = 0;
+    if (end_full > first_full) {
+      auto next = NextGeneration();
+      if (!next.ok()) return Error(next.error());
+      generation = *next;
+    }
     bool changed = false;
     for (uint64_t i : partial) {
       CachedPage* page = inode.pages.Find(PageIndex(i));
@@ -396,7 +404,7 @@ Result<void> Filesystem::PunchHole(Inode& inode, uint64_t offset, uint64_t end) 
       if (freed > 0 || inode.has_store_pages) {
         // Pages written after the punch carry its generation and survive
         // it, wherever they land first.
-        inode.generation = generation_.fetch_add(1, std::memory_order_relaxed) + 1;
+        inode.generation = generation;
         inode.mutable_punches().push_back({first_full, end_full, inode.generation});
         changed = true;
       }

@@ -21,7 +21,7 @@ namespace vfs::disk {
 // cannot wrap to 0 or to the root's number.
 inline constexpr uint64_t kMaxInodeNumber = ::vfs::kMaxInodeNumber;  // vfs/types.h
 inline constexpr uint64_t kMaxFileSize = static_cast<uint64_t>(INT64_MAX);
-inline constexpr uint64_t kMaxGeneration = static_cast<uint64_t>(INT64_MAX);
+inline constexpr uint64_t kMaxGeneration = ::vfs::kMaxGeneration;      // vfs/types.h
 inline constexpr uint32_t kMaxNameBytes = 255;      // NAME_MAX
 inline constexpr uint32_t kMaxSymlinkBytes = 4095;  // PATH_MAX less the NUL
 // Rule X2: the most extended attributes one inode may hold (the VFS refuses

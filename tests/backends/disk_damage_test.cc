@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -394,6 +395,10 @@ const Forgery kForgeries[] = {
     {"EntryInDirectoryZero", [] { return Encode(PutDirent{InodeId(0), "x", InodeId(2)}); }, "inode number 0"},
     {"TruncateSizePastInt64Max", [] { return Encode(Truncate{InodeId(2), UINT64_MAX, 1}); }, "size"},
     {"TruncateGenerationAllOnes", [] { return Encode(Truncate{InodeId(2), 0, UINT64_MAX}); }, "generation"},
+    // One past the largest the VFS gives out (vfs/types.h): a mount that
+    // went on from it would write a generation the next open refuses.
+    {"TruncateGenerationPastTheLargest", [] { return Encode(Truncate{InodeId(2), 0, kMaxGeneration + 1}); }, "generation"},
+    {"PageGenerationPastTheLargest", [] { return Encode(PutPage{InodeId(2), PageIndex(0), PageBuffer::Allocate(kPage), kMaxGeneration + 1}); }, "generation"},
     {"FreeTheRoot", [] { return Encode(FreeInode{kRootInode}); }, "root"},
     {"SecondPageSize", [] { return Encode(PutSuperblock{8192}); }, "page size"},
     {"FlagByteOfTwo", [] {
@@ -458,6 +463,66 @@ TEST_F(DiskDamageTest, LargestInodeNumberOpensAndCreateIsEnospc) {
   auto fs = Filesystem::Mount(OpenOrDie(), {});
   ASSERT_TRUE(fs.ok());
   EXPECT_TRUE((*fs)->Stat("/big").ok());
+}
+
+// A store whose largest generation is the largest allowed: it opens, a
+// truncation or hole punch that needs a new generation is ENOSPC and
+// changes nothing (the next one would be refused by the next open), a
+// truncation that grows the file still works, and the store opens again
+// with the file intact (found by the store-loader fuzzer at INT64_MAX,
+// fuzz/store_corpus/generation_at_int64_max_then_a_repair).
+TEST_F(DiskDamageTest, LargestGenerationOpensAndTruncateIsEnospc) {
+  MakeStore();
+  PageRef page = PageBuffer::Allocate(kPage);
+  std::memset(page->data(), 'g', kPage);
+  AppendFrame(1, Encode(PutInode{File(2, S_IFREG | 0644, 2 * kPage), false}) +
+                     Encode(PutDirent{kRootInode, "f", InodeId(2)}) +
+                     Encode(PutPage{InodeId(2), PageIndex(0), page, kMaxGeneration}) +
+                     Encode(PutPage{InodeId(2), PageIndex(1), page, 0}));
+  const std::string expected(2 * kPage, 'g');
+  auto contents = [](Filesystem& fs) {
+    std::string bytes(3 * kPage, '\0');
+    auto fd = fs.Open("/f", O_RDONLY);
+    if (!fd.ok()) return std::string("open failed");
+    auto n = fs.Pread(*fd, bytes.data(), bytes.size(), 0);
+    (void)fs.Close(*fd);
+    bytes.resize(n.ok() ? *n : 0);
+    return bytes;
+  };
+  {
+    auto fs = Filesystem::Mount(OpenOrDie(), {});
+    ASSERT_TRUE(fs.ok());
+    EXPECT_ERRNO((*fs)->Truncate("/f", kPage), ENOSPC);
+    auto fd = (*fs)->Open("/f", O_RDWR);
+    ASSERT_TRUE(fd.ok());
+    EXPECT_ERRNO((*fs)->Fallocate(*fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 2 * kPage),
+                 ENOSPC);
+    ASSERT_OK((*fs)->Close(*fd));
+    EXPECT_EQ(contents(**fs), expected);
+    // Growing drops no page and needs no generation.
+    ASSERT_OK((*fs)->Truncate("/f", 3 * kPage));
+    ASSERT_OK((*fs)->Unmount());
+  }
+  auto fs = Filesystem::Mount(OpenOrDie(), {});
+  ASSERT_TRUE(fs.ok());
+  EXPECT_EQ(contents(**fs), expected + std::string(kPage, '\0'));
+}
+
+// At the largest generation, a store that needs a mount-time repair (a
+// page past its file's size, cut by a new truncation) does not mount:
+// ENOSPC, and the store is left as it was.
+TEST_F(DiskDamageTest, LargestGenerationWithARepairDueIsEnospcAtMount) {
+  MakeStore();
+  AppendFrame(1, Encode(PutInode{File(2), false}) + Encode(PutDirent{kRootInode, "f", InodeId(2)}) +
+                     Encode(PutPage{InodeId(2), PageIndex(0), PageBuffer::Allocate(kPage),
+                                    kMaxGeneration}));
+  const auto before = Snapshot(dir_.path());
+  {
+    auto store = OpenOrDie();
+    ASSERT_NE(store, nullptr);
+    EXPECT_ERRNO(Filesystem::Mount(store, {}), ENOSPC);
+  }
+  EXPECT_TRUE(before == Snapshot(dir_.path())) << "a failed mount changed the store";
 }
 
 // The same frame holding a valid record opens: the forgeries fail for
