@@ -120,6 +120,7 @@ Result<void> Filesystem::Build(DurableImage image) {
   root_ = all.at(kRootInode);
   root_->parent = root_.get();
   std::vector<Request> repairs;
+  uint64_t repair_generation = 0;  // generations start at 1
 
   // Attach entries from the root down. A directory reached twice (a rename
   // between directories with only one of them fsynced) keeps its first
@@ -211,12 +212,16 @@ Result<void> Filesystem::Build(DurableImage image) {
       }
     }
     inode.has_store_pages = !pages.empty();
-    if (beyond) repairs.push_back(vfs::Truncate{ino, inode.size, image.generation + 1});
-  }
-  if (!repairs.empty()) {
-    // The repairs' generation: none is left past kMaxGeneration (types.h).
-    if (image.generation >= kMaxGeneration) return Error(ENOSPC);
-    generation_ = image.generation + 1;
+    if (beyond) {
+      // One generation for every such truncation, taken at the first
+      // (ENOSPC past kMaxGeneration, as any truncation's).
+      if (repair_generation == 0) {
+        auto next = NextGeneration();
+        if (!next.ok()) return Error(next.error());
+        repair_generation = *next;
+      }
+      repairs.push_back(vfs::Truncate{ino, inode.size, repair_generation});
+    }
   }
   for (const auto& [ino, inode] : inodes_) pages_total += inode->xattr_pages();  // rule X2
   accounts_->used_pages = pages_total;

@@ -525,6 +525,23 @@ TEST_F(DiskDamageTest, LargestGenerationWithARepairDueIsEnospcAtMount) {
   EXPECT_TRUE(before == Snapshot(dir_.path())) << "a failed mount changed the store";
 }
 
+// At the largest generation, a repair that needs no generation (an entry
+// naming a missing inode, dropped) does not stop the mount.
+TEST_F(DiskDamageTest, LargestGenerationWithAnEntryRepairMounts) {
+  MakeStore();
+  // Inodes 10 and 11: MakeStore's files are 2 to 4.
+  AppendFrame(1, Encode(PutInode{File(10, S_IFREG | 0644, kPage), false}) +
+                     Encode(PutDirent{kRootInode, "f", InodeId(10)}) +
+                     Encode(PutPage{InodeId(10), PageIndex(0), PageBuffer::Allocate(kPage),
+                                    kMaxGeneration}) +
+                     Encode(PutDirent{kRootInode, "ghost", InodeId(11)}));
+  auto fs = Filesystem::Mount(OpenOrDie(), {});
+  ASSERT_TRUE(fs.ok()) << std::strerror(fs.error());
+  EXPECT_EQ((*fs)->mount_report().dropped_entries, 1u);
+  EXPECT_TRUE((*fs)->Stat("/f").ok());
+  EXPECT_ERRNO((*fs)->Stat("/ghost"), ENOENT);
+}
+
 // The same frame holding a valid record opens: the forgeries fail for
 // their field, not for being appended.
 TEST_F(DiskDamageTest, AppendedValidFrameOpens) {
