@@ -19,7 +19,7 @@ set(CPACK_STRIP_FILES ON)  # executables and the shared library only: archives k
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)  # vfs_0.1.0_amd64.deb
 set(CPACK_DEBIAN_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_PACKAGE_HOMEPAGE ${VFS_HOMEPAGE})
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "libabsl-dev, libboost-dev, libsqlite3-dev, fuse3, libfuse3-dev")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libabsl-dev, libboost-dev, libsqlite3-dev, fuse3, libfuse3-dev, liburing-dev")
 # The shared library's shlibs file and the ldconfig trigger.
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS_POLICY ">=")

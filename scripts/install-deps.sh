@@ -4,7 +4,7 @@
 #   scripts/install-deps.sh gnuplot-nox   # the plot of `vfs bench --matrix`
 set -euo pipefail
 packages=(cmake ninja-build g++ pkg-config libabsl-dev libboost-dev libgtest-dev libbenchmark-dev
-          libsqlite3-dev sqlite3 fuse3 libfuse3-dev groff-base)
+          libsqlite3-dev sqlite3 fuse3 libfuse3-dev liburing-dev groff-base)
 packages+=("$@")
 missing=()
 for p in "${packages[@]}"; do

@@ -11,6 +11,8 @@
 # (rename/21.t 12-14) fail on every file system, tmpfs included. Both
 # counts are printed; the comparison is by test file and assertion number.
 #
+# MOUNT_FLAGS adds `vfs mount` flags (e.g. "--no-writeback-cache --io-uring").
+#
 #   scripts/pjdfstest_mount.sh [BUILD_DIR=build] [TEST_SUBDIR...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,7 +32,8 @@ work=$(mktemp -d)
 chmod 755 "$work"
 mkdir "$work/m"
 : >"$work/log"
-"$build/vfs" mount --no-control "$work/m" 2>"$work/log" &
+# shellcheck disable=SC2086
+"$build/vfs" mount --no-control ${MOUNT_FLAGS:-} "$work/m" 2>"$work/log" &
 pid=$!
 cleanup() {
   kill -TERM "$pid" 2>/dev/null || true

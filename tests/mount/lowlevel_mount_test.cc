@@ -29,6 +29,7 @@
 #include "gtest/gtest.h"
 #include "tests/mount/mount_paths.h"
 #include "tools/mount/fuse_mount.h"
+#include "tools/mount/fuse_uring.h"
 
 namespace vfs {
 namespace {
@@ -37,9 +38,19 @@ using testing::Shell;
 using testing::SyncHelper;
 using testing::TempDir;
 
-// Every test runs twice: without and with the kernel's write-back cache
-// (FuseMountOptions::writeback_cache), the parameter.
-class LowlevelMountTest : public ::testing::TestWithParam<bool> {
+// How the mount is served, the parameter: without and with the kernel's
+// write-back cache (FuseMountOptions::writeback_cache) on /dev/fuse, and
+// without it over io_uring (FuseMountOptions::io_uring) where the kernel
+// offers it (the fuse module's enable_uring; .ci/run turns it on).
+enum class Transport { kWriteThrough, kWritebackCache, kIoUring };
+
+bool KernelOffersIoUring() {
+  std::ifstream in("/sys/module/fuse/parameters/enable_uring");
+  char c = 'N';
+  return FuseUring::Built() && (in >> c) && c == 'Y';
+}
+
+class LowlevelMountTest : public ::testing::TestWithParam<Transport> {
  protected:
   void SetUp() override {
     if (::access("/dev/fuse", F_OK) != 0) {
@@ -53,7 +64,14 @@ class LowlevelMountTest : public ::testing::TestWithParam<bool> {
     FuseMountOptions options;
     options.mountpoint = mountpoint_;
     options.fs.backend = "memory";
-    options.writeback_cache = GetParam();
+    options.writeback_cache = GetParam() == Transport::kWritebackCache;
+    if (GetParam() == Transport::kIoUring) {
+      if (!KernelOffersIoUring()) {
+        GTEST_SKIP() << "the kernel does not offer FUSE over io_uring "
+                        "(/sys/module/fuse/parameters/enable_uring is not Y)";
+      }
+      options.io_uring = true;
+    }
     std::string why;
     auto mount = FuseMount::Create(options, &why);
     if (!mount.ok() && (mount.error() == ENODEV || mount.error() == EPERM ||
@@ -707,12 +725,34 @@ TEST_P(LowlevelMountTest, ForgottenNodesLeaveTheTable) {
   EXPECT_LE(mount_->kernel_nodes(), before + 10);
 }
 
-std::string CacheName(const ::testing::TestParamInfo<bool>& info) {
-  return info.param ? "WritebackCache" : "WriteThrough";
+TEST_P(LowlevelMountTest, RequestsGoThroughTheRingsWithIoUring) {
+  if (GetParam() != Transport::kIoUring) GTEST_SKIP() << "io_uring only";
+  ASSERT_EQ(::mkdir(Path("d").c_str(), 0755), 0);
+  const int fd = Open("d/f", O_RDWR | O_CREAT);
+  ASSERT_GE(fd, 0);
+  WriteAll(fd, "ring");
+  ASSERT_EQ(::fsync(fd), 0);
+  struct stat st;
+  ASSERT_EQ(::stat(Path("d/f").c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 4);
+  // mkdir, create, write, fsync and getattr at least: every one through a
+  // ring, none left on /dev/fuse (which serves only forgets now).
+  EXPECT_GE(mount_->uring_requests(), 5u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Caches, LowlevelMountTest, ::testing::Bool(), CacheName);
-INSTANTIATE_TEST_SUITE_P(Caches, SyncCallTest, ::testing::Bool(), CacheName);
+std::string CacheName(const ::testing::TestParamInfo<Transport>& info) {
+  switch (info.param) {
+    case Transport::kWriteThrough: return "WriteThrough";
+    case Transport::kWritebackCache: return "WritebackCache";
+    case Transport::kIoUring: return "IoUring";
+  }
+  return "Unknown";
+}
+
+constexpr Transport kTransports[] = {Transport::kWriteThrough, Transport::kWritebackCache,
+                                     Transport::kIoUring};
+INSTANTIATE_TEST_SUITE_P(Caches, LowlevelMountTest, ::testing::ValuesIn(kTransports), CacheName);
+INSTANTIATE_TEST_SUITE_P(Caches, SyncCallTest, ::testing::ValuesIn(kTransports), CacheName);
 
 }  // namespace
 }  // namespace vfs

@@ -88,6 +88,10 @@ Result<std::unique_ptr<FuseMount>> FuseMount::Create(const FuseMountOptions& opt
     return Error(err);
   }
 
+  if (options.io_uring && options.writeback_cache) {
+    *why = "--io-uring needs --no-writeback-cache (docs/mount.md, \"FUSE over io_uring\")";
+    return Error(EINVAL);
+  }
   std::unique_ptr<FuseMount> mount(new FuseMount());
   mount->mountpoint_ = resolved;
   // With the write-back cache a worker may wait for the kernel's write-back,
@@ -105,6 +109,7 @@ Result<std::unique_ptr<FuseMount>> FuseMount::Create(const FuseMountOptions& opt
   mount->fs_ = std::move(fs).value();
   LowlevelOptions lowlevel;
   lowlevel.writeback_cache = options.writeback_cache;
+  lowlevel.io_uring = options.io_uring;
   mount->server_ = std::make_unique<LowlevelFs>(mount->fs_.get(), lowlevel);
   if (auto started = mount->server_->Start(); !started.ok()) {
     *why = absl::StrCat("cannot open the VFS root: ", std::strerror(started.error()));
@@ -212,6 +217,8 @@ void FuseMount::Start() {
 
 size_t FuseMount::kernel_nodes() const { return server_->nodes().size(); }
 
+uint64_t FuseMount::uring_requests() const { return server_->uring_requests(); }
+
 Result<void> FuseMount::Stop() {
   if (loop_.joinable()) {
     KernelUnmount(mountpoint_);
@@ -223,6 +230,7 @@ Result<void> FuseMount::Stop() {
 Result<void> FuseMount::Finish() {
   if (session_ == nullptr) return Ok();
   control_.reset();  // no command may run on a filesystem going away
+  server_->StopUring();  // the ring threads serve the VFS too
   trimmer_.reset();
   auto unmounted = fs_->Shutdown();
   server_->Attach(nullptr);  // no invalidation to a session going away

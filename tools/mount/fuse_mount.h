@@ -54,6 +54,11 @@ struct FuseMountOptions {
   // close or the kernel's write-back; a crash drops what the kernel still
   // holds (docs/mount.md). Off: every write(2) is a request.
   bool writeback_cache = true;
+  // FUSE requests over io_uring, one queue per CPU, when the kernel offers
+  // it (Linux 6.14+ with the fuse module's enable_uring on; fuse_uring.h).
+  // Needs writeback_cache off (Create: EINVAL). Off, or not offered:
+  // read(2) and writev(2) on /dev/fuse.
+  bool io_uring = false;
 };
 
 class FuseMount {
@@ -61,6 +66,7 @@ class FuseMount {
   // Checks /dev/fuse and the mount point, mounts the VFS store and the FUSE
   // file system, and opens the control socket. Errors, with `*why` set to one
   // line: ENODEV / EACCES (no usable /dev/fuse: "FUSE is not available"),
+  // EINVAL (io_uring with the write-back cache),
   // ENOENT / ENOTDIR (bad mount point), EINVAL (bad backend), EADDRINUSE (the
   // control socket is served by another mount), EPERM or EIO (the kernel
   // refused the mount; libfuse prints its reason to stderr).
@@ -89,6 +95,8 @@ class FuseMount {
   // Kernel nodes the mount holds (looked up and not yet forgotten, the root
   // included).
   size_t kernel_nodes() const;
+  // Requests served through io_uring so far (0 without it).
+  uint64_t uring_requests() const;
   const std::string& mountpoint() const { return mountpoint_; }
 
  private:

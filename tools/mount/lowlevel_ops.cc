@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -972,14 +973,23 @@ struct DeviceIo {
       fuse_in_header in;
       std::memcpy(&in, buf, sizeof in);
       if (in.opcode == FUSE_INIT) {
-        static_cast<LowlevelFs*>(userdata)->init_unique_.store(in.unique);
+        auto* server = static_cast<LowlevelFs*>(userdata);
+        server->init_unique_.store(in.unique);
+        fuse_init_in init = {};
+        std::memcpy(&init, static_cast<char*>(buf) + sizeof in,
+                    std::min(sizeof init, static_cast<size_t>(n) - sizeof in));
+        server->kernel_offers_uring_.store((init.flags & FUSE_INIT_EXT) != 0 &&
+                                           (init.flags2 & kFuseOverIoUringFlags2) != 0);
       }
     }
     return n;
   }
   static ssize_t Writev(int fd, iovec* iov, int count, void* userdata) {
+    ssize_t taken = 0;
+    if (FuseUring::TakeReply(iov, count, &taken)) return taken;  // a reply through a ring
     auto* server = static_cast<LowlevelFs*>(userdata);
     // libfuse sends a reply as the header in iov[0] and the payload after.
+    size_t uring_payload = 0;
     if (count >= 2 && iov[0].iov_len == sizeof(fuse_out_header) &&
         iov[1].iov_len >= offsetof(fuse_init_out, flags) + sizeof(uint32_t)) {
       fuse_out_header out;
@@ -988,11 +998,55 @@ struct DeviceIo {
         auto* init = static_cast<fuse_init_out*>(iov[1].iov_base);
         init->flags |= FUSE_HANDLE_KILLPRIV_V2;
         server->init_unique_.store(~uint64_t{0});
+        if (server->options().io_uring && FuseUring::Built() && server->kernel_offers_uring_.load() &&
+            iov[1].iov_len >= offsetof(fuse_init_out, flags2) + sizeof(uint32_t)) {
+          init->flags |= FUSE_INIT_EXT;
+          init->flags2 |= kFuseOverIoUringFlags2;
+          // The kernel checks each entry's payload buffer against the
+          // largest request or reply the connection allows.
+          const size_t pages = (init->flags & FUSE_MAX_PAGES) != 0 ? init->max_pages : 32;
+          uring_payload = std::max<size_t>({init->max_write, pages * static_cast<size_t>(::getpagesize()),
+                                            8192});
+        }
       }
     }
-    return ::writev(fd, iov, count);
+    const ssize_t n = ::writev(fd, iov, count);
+    // The kernel has taken the INIT reply (process_init_reply runs within
+    // the write), so the rings can be registered now.
+    if (n >= 0 && uring_payload != 0) server->StartUring(fd, uring_payload);
+    return n;
   }
 };
+
+void LowlevelFs::StartUring(int fd, size_t payload_bytes) {
+  fuse_session* session = session_.load();
+  if (session == nullptr) return;
+  std::string why;
+  MutexLock lock(&uring_mu_);
+  uring_ = FuseUring::Start(session, fd, payload_bytes, options_.uring_threads_per_queue, &why);
+  if (uring_ == nullptr) {
+    std::fprintf(stderr, "vfs mount: FUSE requests stay on /dev/fuse: %s\n", why.c_str());
+    return;
+  }
+  uring_active_.store(true);
+  std::fprintf(stderr, "vfs mount: FUSE requests over io_uring, %u threads over the CPU queues\n",
+               uring_->threads());
+}
+
+void LowlevelFs::StopUring() {
+  std::unique_ptr<FuseUring> ring;
+  {
+    MutexLock lock(&uring_mu_);
+    ring = std::move(uring_);
+  }
+  if (ring != nullptr) ring->Stop();
+  uring_active_.store(false);
+}
+
+uint64_t LowlevelFs::uring_requests() const {
+  MutexLock lock(&uring_mu_);
+  return uring_ == nullptr ? 0 : uring_->requests();
+}
 
 const fuse_custom_io& LowlevelFs::Io() {
   static const fuse_custom_io io = [] {

@@ -30,6 +30,7 @@
 
 #include "absl/container/flat_hash_map.h"
 
+#include "tools/mount/fuse_uring.h"
 #include "tools/mount/inode_table.h"
 #include "tools/mount/mounted_fs.h"
 #include "vfs/internal/mutex.h"
@@ -47,6 +48,11 @@ struct LowlevelOptions {
   // Ask for the kernel's write-back cache (docs/mount.md, "How the
   // kernel's caches are kept from hiding the semantics").
   bool writeback_cache = false;
+  // Serve requests through io_uring when the kernel offers it
+  // (fuse_uring.h), with this many threads per CPU queue. Not with the
+  // write-back cache.
+  bool io_uring = false;
+  unsigned uring_threads_per_queue = 2;
 };
 
 struct DirHandle;  // an open directory of the kernel's (lowlevel_ops.cc)
@@ -63,6 +69,12 @@ class LowlevelFs {
   Result<void> Start();
   // The session the invalidations go to (null: none, as before mounting).
   void Attach(fuse_session* session) { session_.store(session); }
+  // Stops the io_uring threads, if any (FuseUring::Stop): after the kernel
+  // unmounted, before the session is destroyed.
+  void StopUring();
+  // Requests served through io_uring so far; 0 when it is not in use.
+  uint64_t uring_requests() const;
+  bool uring_active() const { return uring_active_.load(); }
 
   static const fuse_lowlevel_ops& Ops();
   // The device I/O of the session (fuse_session_custom_io): plain read and
@@ -106,6 +118,13 @@ class LowlevelFs {
   std::atomic<fuse_session*> session_{nullptr};
   // The `unique` of the kernel's INIT request, whose reply Io() amends.
   std::atomic<uint64_t> init_unique_{~uint64_t{0}};
+  // Whether the INIT request offered FUSE_OVER_IO_URING.
+  std::atomic<bool> kernel_offers_uring_{false};
+  // Started by Io() once the kernel took an INIT reply asking for it.
+  void StartUring(int fd, size_t payload_bytes);
+  mutable Mutex uring_mu_;
+  std::unique_ptr<FuseUring> uring_ ABSL_GUARDED_BY(uring_mu_);
+  std::atomic<bool> uring_active_{false};
   friend struct DeviceIo;
 };
 

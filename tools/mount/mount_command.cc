@@ -24,7 +24,7 @@ constexpr const char* kMountUsage =
     "usage: vfs mount [--backend memory|memory:volatile|disk:DIR|fault:PRESET]\n"
     "                 [--profile durable|strict|ordered|writeback|weakest] [--seed N]\n"
     "                 [--control SOCKET | --no-control] [--threads N] [--no-allow-other]\n"
-    "                 [--writeback-cache | --no-writeback-cache]\n"
+    "                 [--writeback-cache | --no-writeback-cache] [--io-uring]\n"
     "                 [--debug] MOUNTPOINT\n"
     "  serves the VFS at MOUNTPOINT through FUSE until umount, Ctrl-C or SIGTERM;\n"
     "  `vfs ctl SOCKET help` lists the control commands (default SOCKET: MOUNTPOINT.ctl)\n";
@@ -125,6 +125,8 @@ int MountCommand(int argc, char** argv) {
       options.writeback_cache = true;
     } else if (arg == "--no-writeback-cache") {
       options.writeback_cache = false;
+    } else if (arg == "--io-uring") {
+      options.io_uring = true;
     } else if (arg == "--debug") {
       options.debug = true;
     } else if (arg == "--help" || arg == "-h") {
