@@ -12,7 +12,9 @@
 #   bench/mount_bench.sh BUILD_DIR [EXT4_DIR=/var/tmp] [TMPFS_DIR=/dev/shm]
 # Environment: SECONDS_PER_JOB (dbench and fio run time, default 10),
 #   TXNS (sqlite3 transactions, default 20000), TARGETS (default
-#   "tmpfs ext4 vfs-memory vfs-volatile"; vfs-memory-wt is the memory
+#   "tmpfs ext4 vfs-memory vfs-volatile"; vfs-memory-uring is the memory
+#   backend over io_uring, --no-writeback-cache --io-uring, where the
+#   kernel offers it; vfs-memory-wt is the memory
 #   backend without the write-back cache, --no-writeback-cache),
 #   MOUNT_FLAGS (more `vfs mount` flags), EXTRA="name:DIR" to add a
 #   directory served by something else, LAZYFS_BIN=PATH to add LazyFS
@@ -67,6 +69,7 @@ dir_of() {
     vfs-memory) echo "$work/m-memory" ;;
     vfs-volatile) echo "$work/m-volatile" ;;
     vfs-memory-wt) echo "$work/m-memory-wt" ;;
+    vfs-memory-uring) echo "$work/m-memory-uring" ;;
     lazyfs) echo "$work/m-lazyfs" ;;
     *) echo "${1#*:}" ;;
   esac
@@ -97,6 +100,7 @@ for t in $all_targets; do
     vfs-memory) serve memory "$dir" ;;
     vfs-volatile) serve memory:volatile "$dir" ;;
     vfs-memory-wt) serve memory "$dir" --no-writeback-cache ;;
+    vfs-memory-uring) serve memory "$dir" --no-writeback-cache --io-uring ;;
     lazyfs) lazyfs_mount "$dir" ;;
     *) mkdir -p "$dir" ;;
   esac
