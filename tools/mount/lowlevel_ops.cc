@@ -25,6 +25,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <system_error>
+#include <thread>
 #include <vector>
 
 #include "tools/mount/core_calls.h"
@@ -897,7 +899,10 @@ fuse_lowlevel_ops MakeOps() {
 
 LowlevelFs::LowlevelFs(MountedFs* fs, LowlevelOptions options) : fs_(fs), options_(options) {}
 
-LowlevelFs::~LowlevelFs() { fs_->SetCrashHooks({}); }
+LowlevelFs::~LowlevelFs() {
+  StopUring();
+  fs_->SetCrashHooks({});
+}
 
 DirHandle* LowlevelFs::AddDir(std::unique_ptr<DirHandle> dir) {
   DirHandle* raw = dir.get();
@@ -1019,21 +1024,51 @@ struct DeviceIo {
 };
 
 void LowlevelFs::StartUring(int fd, size_t payload_bytes) {
+  // On a thread of the mount's own: this runs in the writev hook, on a
+  // libfuse worker, which libfuse cancels (pthread_cancel) when its loop
+  // ends, possibly in the middle of starting the rings.
+  MutexLock lock(&uring_mu_);
+  if (uring_stopped_ || uring_starter_.joinable()) return;
+  try {
+    uring_starter_ = std::thread([this, fd, payload_bytes] { RunUring(fd, payload_bytes); });
+  } catch (const std::system_error& e) {
+    std::fprintf(stderr, "vfs mount: FUSE requests stay on /dev/fuse: %s\n", e.what());
+  }
+}
+
+void LowlevelFs::RunUring(int fd, size_t payload_bytes) {
   fuse_session* session = session_.load();
   if (session == nullptr) return;
   std::string why;
-  MutexLock lock(&uring_mu_);
-  uring_ = FuseUring::Start(session, fd, payload_bytes, options_.uring_threads_per_queue, &why);
-  if (uring_ == nullptr) {
+  std::unique_ptr<FuseUring> ring =
+      FuseUring::Start(session, fd, payload_bytes, options_.uring_threads_per_queue, &why);
+  if (ring == nullptr) {
     std::fprintf(stderr, "vfs mount: FUSE requests stay on /dev/fuse: %s\n", why.c_str());
     return;
   }
-  uring_active_.store(true);
-  std::fprintf(stderr, "vfs mount: FUSE requests over io_uring, %u threads over the CPU queues\n",
-               uring_->threads());
+  const unsigned threads = ring->threads();
+  {
+    MutexLock lock(&uring_mu_);
+    if (!uring_stopped_) {
+      uring_ = std::move(ring);
+      uring_active_.store(true);
+    }
+  }
+  if (ring != nullptr) {  // stopped meanwhile
+    ring->Stop();
+    return;
+  }
+  std::fprintf(stderr, "vfs mount: FUSE requests over io_uring, %u threads over the CPU queues\n", threads);
 }
 
 void LowlevelFs::StopUring() {
+  std::thread starter;
+  {
+    MutexLock lock(&uring_mu_);
+    uring_stopped_ = true;
+    starter = std::move(uring_starter_);
+  }
+  if (starter.joinable()) starter.join();
   std::unique_ptr<FuseUring> ring;
   {
     MutexLock lock(&uring_mu_);

@@ -27,6 +27,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "absl/container/flat_hash_map.h"
 
@@ -122,8 +123,11 @@ class LowlevelFs {
   std::atomic<bool> kernel_offers_uring_{false};
   // Started by Io() once the kernel took an INIT reply asking for it.
   void StartUring(int fd, size_t payload_bytes);
+  void RunUring(int fd, size_t payload_bytes);
   mutable Mutex uring_mu_;
   std::unique_ptr<FuseUring> uring_ ABSL_GUARDED_BY(uring_mu_);
+  std::thread uring_starter_ ABSL_GUARDED_BY(uring_mu_);
+  bool uring_stopped_ ABSL_GUARDED_BY(uring_mu_) = false;
   std::atomic<bool> uring_active_{false};
   friend struct DeviceIo;
 };
