@@ -219,6 +219,8 @@ size_t FuseMount::kernel_nodes() const { return server_->nodes().size(); }
 
 uint64_t FuseMount::uring_requests() const { return server_->uring_requests(); }
 
+bool FuseMount::WaitForIoUring(absl::Duration timeout) { return server_->WaitForUring(timeout); }
+
 Result<void> FuseMount::Stop() {
   if (loop_.joinable()) {
     KernelUnmount(mountpoint_);

@@ -25,6 +25,7 @@
 #include <string>
 #include <thread>
 
+#include "absl/time/time.h"
 #include "tools/mount/control.h"
 #include "tools/mount/memory_trimmer.h"
 #include "tools/mount/mounted_fs.h"
@@ -97,6 +98,10 @@ class FuseMount {
   size_t kernel_nodes() const;
   // Requests served through io_uring so far (0 without it).
   uint64_t uring_requests() const;
+  // With FuseMountOptions::io_uring: waits until the rings serve, which
+  // happens once the kernel has taken the INIT reply. False if they did
+  // not start within `timeout` (not offered, refused, or not yet).
+  bool WaitForIoUring(absl::Duration timeout);
   const std::string& mountpoint() const { return mountpoint_; }
 
  private:

@@ -29,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "tools/mount/core_calls.h"
 #include "vfs/credentials.h"
 #include "vfs/filesystem.h"
@@ -1037,6 +1038,7 @@ void LowlevelFs::StartUring(int fd, size_t payload_bytes) {
 }
 
 void LowlevelFs::RunUring(int fd, size_t payload_bytes) {
+  absl::Cleanup started = [this] { uring_started_.Notify(); };
   fuse_session* session = session_.load();
   if (session == nullptr) return;
   std::string why;

@@ -30,6 +30,8 @@
 #include <thread>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 
 #include "tools/mount/fuse_uring.h"
 #include "tools/mount/inode_table.h"
@@ -76,6 +78,10 @@ class LowlevelFs {
   // Requests served through io_uring so far; 0 when it is not in use.
   uint64_t uring_requests() const;
   bool uring_active() const { return uring_active_.load(); }
+  // Waits until the io_uring threads serve (true), or their start failed
+  // or `timeout` passed (false). They start once the kernel has taken the
+  // INIT reply, which may come after the mount is created.
+  bool WaitForUring(absl::Duration timeout) { return uring_started_.WaitForNotificationWithTimeout(timeout) && uring_active(); }
 
   static const fuse_lowlevel_ops& Ops();
   // The device I/O of the session (fuse_session_custom_io): plain read and
@@ -128,6 +134,7 @@ class LowlevelFs {
   std::unique_ptr<FuseUring> uring_ ABSL_GUARDED_BY(uring_mu_);
   std::thread uring_starter_ ABSL_GUARDED_BY(uring_mu_);
   bool uring_stopped_ ABSL_GUARDED_BY(uring_mu_) = false;
+  absl::Notification uring_started_;  // RunUring is done, rings or not
   std::atomic<bool> uring_active_{false};
   friend struct DeviceIo;
 };
