@@ -149,12 +149,16 @@ std::unique_ptr<FuseUring> FuseUring::Start(fuse_session* session, int fuse_fd, 
   const std::vector<unsigned> cpus = PossibleCpus();
   ring->queue_count_ = static_cast<unsigned>(cpus.size());
   ring->queues_ = std::make_unique<Queue[]>(cpus.size());
+  for (size_t i = 0; i < cpus.size(); ++i) ring->queues_[i].cpu = cpus[i];
   for (size_t i = 0; i < cpus.size(); ++i) {
-    ring->queues_[i].cpu = cpus[i];
     for (unsigned t = 0; t < std::max(1u, threads_per_queue); ++t) {
       if (!ring->AddWorker(&ring->queues_[i], why)) {
-        ring->Stop();
-        return nullptr;
+        // Entries already registered stay: once every queue has one the
+        // kernel sends everything through the rings, and stopping their
+        // threads would leave those requests unserved.
+        if (ring->threads() == 0) return nullptr;
+        std::fprintf(stderr, "vfs mount: %s; io_uring runs with %u threads\n", why->c_str(), ring->threads());
+        return ring;
       }
     }
   }

@@ -63,7 +63,8 @@ class FuseUring {
   // reply with FUSE_OVER_IO_URING. `payload_bytes` is each entry's payload
   // buffer: at least the connection's largest request or reply
   // (max_write, max_pages pages, 8 KiB). Returns null with `*why` set if
-  // the threads cannot be started; a registration the kernel refuses is
+  // no thread could be started (if some could, they stay and the rest is
+  // reported on stderr); a registration the kernel refuses is
   // reported on stderr by the thread, and requests keep flowing through
   // /dev/fuse (the kernel uses the rings only once every queue has one).
   static std::unique_ptr<FuseUring> Start(fuse_session* session, int fuse_fd, size_t payload_bytes,
