@@ -1042,19 +1042,20 @@ void LowlevelFs::RunUring(int fd, size_t payload_bytes) {
   fuse_session* session = session_.load();
   if (session == nullptr) return;
   std::string why;
+  // Set first: the rings serve requests as soon as every queue has an
+  // entry, before Start returns.
+  uring_active_.store(true);
   std::unique_ptr<FuseUring> ring =
       FuseUring::Start(session, fd, payload_bytes, options_.uring_threads_per_queue, &why);
   if (ring == nullptr) {
+    uring_active_.store(false);
     std::fprintf(stderr, "vfs mount: FUSE requests stay on /dev/fuse: %s\n", why.c_str());
     return;
   }
   const unsigned threads = ring->threads();
   {
     MutexLock lock(&uring_mu_);
-    if (!uring_stopped_) {
-      uring_ = std::move(ring);
-      uring_active_.store(true);
-    }
+    if (!uring_stopped_) uring_ = std::move(ring);
   }
   if (ring != nullptr) {  // stopped meanwhile
     ring->Stop();

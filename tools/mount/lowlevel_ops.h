@@ -81,7 +81,9 @@ class LowlevelFs {
   // Waits until the io_uring threads serve (true), or their start failed
   // or `timeout` passed (false). They start once the kernel has taken the
   // INIT reply, which may come after the mount is created.
-  bool WaitForUring(absl::Duration timeout) { return uring_started_.WaitForNotificationWithTimeout(timeout) && uring_active(); }
+  bool WaitForUring(absl::Duration timeout) {
+    return uring_started_.WaitForNotificationWithTimeout(timeout) && uring_active();
+  }
 
   static const fuse_lowlevel_ops& Ops();
   // The device I/O of the session (fuse_session_custom_io): plain read and
