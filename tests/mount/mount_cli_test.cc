@@ -163,5 +163,12 @@ TEST_F(MountCliTest, BadMountPointAndBackendFailWithAReason) {
   EXPECT_FALSE(IsMounted(mountpoint_));
 }
 
+TEST_F(MountCliTest, IoUringWithTheWritebackCacheIsAUsageError) {
+  auto both = Shell(VfsBinary() + " mount --io-uring --no-control '" + mountpoint_ + "'");
+  EXPECT_EQ(both.status, 2);
+  EXPECT_NE(both.output.find("--io-uring needs --no-writeback-cache"), std::string::npos) << both.output;
+  EXPECT_FALSE(IsMounted(mountpoint_));
+}
+
 }  // namespace
 }  // namespace vfs

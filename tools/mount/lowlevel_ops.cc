@@ -1004,7 +1004,14 @@ struct DeviceIo {
         auto* init = static_cast<fuse_init_out*>(iov[1].iov_base);
         init->flags |= FUSE_HANDLE_KILLPRIV_V2;
         server->init_unique_.store(~uint64_t{0});
-        if (server->options().io_uring && FuseUring::Built() && server->kernel_offers_uring_.load() &&
+        const bool wanted = server->options().io_uring;
+        if (wanted && !(FuseUring::Built() && server->kernel_offers_uring_.load())) {
+          std::fprintf(stderr, "vfs mount: %s; FUSE requests stay on /dev/fuse\n",
+                       FuseUring::Built() ? "the kernel does not offer FUSE over io_uring "
+                                            "(/sys/module/fuse/parameters/enable_uring is not Y)"
+                                          : "this build has no io_uring (liburing-dev was missing)");
+        }
+        if (wanted && FuseUring::Built() && server->kernel_offers_uring_.load() &&
             iov[1].iov_len >= offsetof(fuse_init_out, flags2) + sizeof(uint32_t)) {
           init->flags |= FUSE_INIT_EXT;
           init->flags2 |= kFuseOverIoUringFlags2;

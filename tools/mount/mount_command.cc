@@ -141,6 +141,9 @@ int MountCommand(int argc, char** argv) {
     }
   }
   if (mountpoint.empty()) return Usage(kMountUsage, "no mount point");
+  if (options.io_uring && options.writeback_cache) {
+    return Usage(kMountUsage, "--io-uring needs --no-writeback-cache (docs/mount.md, \"FUSE over io_uring\")");
+  }
   options.mountpoint = mountpoint;
   if (const std::string fuse = FuseMountAt(mountpoint); !fuse.empty()) {
     std::fprintf(stderr,
