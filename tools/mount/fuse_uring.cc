@@ -17,11 +17,11 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <system_error>
 #include <thread>
 #include <vector>
 
 #include "absl/synchronization/notification.h"
-#include "vfs/internal/mutex.h"
 
 #ifdef VFS_HAVE_URING
 #include <liburing.h>
@@ -93,17 +93,16 @@ struct FuseUring::Worker {
   absl::Notification submitted;  // its registration has been issued
 };
 
+// Filled by Start alone; read after it (threads, Stop).
 struct FuseUring::Queue {
   unsigned cpu = 0;
-  Mutex mu;
-  std::vector<std::unique_ptr<Worker>> workers ABSL_GUARDED_BY(mu);
+  std::vector<std::unique_ptr<Worker>> workers;
 };
 
 namespace {
 
 // The request the calling thread serves, for TakeReply.
 struct Serving {
-  FuseUring* ring = nullptr;
   UringHeader* header = nullptr;
   char* payload = nullptr;
   size_t payload_bytes = 0;
@@ -124,10 +123,7 @@ bool FuseUring::Built() {
 
 unsigned FuseUring::threads() const {
   unsigned n = 0;
-  for (unsigned i = 0; i < queue_count_; ++i) {
-    MutexLock lock(&queues_[i].mu);
-    n += static_cast<unsigned>(queues_[i].workers.size());
-  }
+  for (unsigned i = 0; i < queue_count_; ++i) n += static_cast<unsigned>(queues_[i].workers.size());
   return n;
 }
 
@@ -166,7 +162,6 @@ std::unique_ptr<FuseUring> FuseUring::Start(fuse_session* session, int fuse_fd, 
 }
 
 bool FuseUring::AddWorker(Queue* queue, std::string* why) {
-  if (stopping_.load()) return false;
   auto worker = std::make_unique<Worker>();
   worker->queue = queue;
   worker->header = std::make_unique<UringHeader>();
@@ -175,16 +170,13 @@ bool FuseUring::AddWorker(Queue* queue, std::string* why) {
   worker->iov[0] = {worker->header.get(), sizeof(UringHeader)};
   worker->iov[1] = {worker->payload.get(), payload_bytes_};
   Worker* w = worker.get();
-  {
-    MutexLock lock(&queue->mu);
-    try {
-      w->thread = std::thread([this, w] { Serve(w); });
-    } catch (const std::system_error& e) {
-      if (why != nullptr) *why = std::string("cannot start a ring thread: ") + e.what();
-      return false;
-    }
-    queue->workers.push_back(std::move(worker));
+  try {
+    w->thread = std::thread([this, w] { Serve(w); });
+  } catch (const std::system_error& e) {
+    *why = std::string("cannot start a ring thread: ") + e.what();
+    return false;
   }
+  queue->workers.push_back(std::move(worker));
   w->submitted.WaitForNotification();
   return true;
 }
@@ -199,12 +191,7 @@ void FuseUring::Stop() {
     if (::write(stop_fd_, &one, sizeof one) != sizeof one) std::perror("vfs mount: io_uring stop");
   }
   for (unsigned i = 0; i < queue_count_; ++i) {
-    std::vector<Worker*> workers;
-    {
-      MutexLock lock(&queues_[i].mu);
-      for (auto& w : queues_[i].workers) workers.push_back(w.get());
-    }
-    for (Worker* w : workers) {
+    for (auto& w : queues_[i].workers) {
       if (w->thread.joinable()) w->thread.join();
     }
   }
@@ -339,7 +326,7 @@ void FuseUring::Serve(Worker* w) {
     const uint64_t commit_id = h->entry.commit_id;
     const bool sane = in.len >= sizeof in + uint64_t{payload} && payload <= payload_bytes_ &&
                       in.len - sizeof in - payload <= kHeaderArea;
-    serving = Serving{this, h, w->payload.get(), payload_bytes_, commit_id, false};
+    serving = Serving{h, w->payload.get(), payload_bytes_, commit_id, false};
     if (sane) {
       const size_t first = in.len - sizeof in - payload;
       w->request.resize(in.len);
